@@ -1,0 +1,95 @@
+"""The experiment table: every result on the site comes from one row here.
+
+This module is torch-free on purpose: `build.py status` and every render-only build read it
+without importing PyTorch. Each row's config is hashed into its freeze key, so editing one row
+makes exactly that experiment stale.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+# -- shared settings (copied into each row, so a row's hash holds all it depends on) ---------
+
+# The official MNIST test split (10,000 digits), split once with a fixed seed into train/eval.
+# Set "split": "full" to train on the 60k training set and evaluate on the 10k test set.
+DATA = {
+    "name": "mnist",
+    "split": "test10k",  # "test10k" (offline default) or "full"
+    "n_eval": 2000,      # test10k only: digits held out for evaluation
+    "split_seed": 0,     # test10k only: seed of the one-off train/eval split
+}
+
+TRAIN = {
+    "hidden": 128,          # MLP 784-hidden-out
+    "lr": 1e-3,             # Adam learning rate
+    "batch_size": 64,       # contexts per step, per seed
+    "steps": 3000,          # optimiser steps per seed
+    "eval_every": 50,       # greedy accuracy on the eval set every N steps
+    "seeds": [0, 1, 2, 3, 4],
+    "behaviour_eps": 1.0,   # behaviour = (1-eps)*pi + eps*uniform; 1.0 = uniform random actions
+    "quick": {"steps": 300, "eval_every": 25, "seeds": [0, 1]},
+}
+
+# method name -> (entry module, method-specific settings)
+METHODS = {
+    "supervised":       ("experiments.methods.supervised", {}),
+    "q_random":         ("experiments.methods.q_regression", {}),
+    "pg_random":        ("experiments.methods.policy_gradient", {"log_prob": "naive"}),
+    "pg_random_stable": ("experiments.methods.policy_gradient", {"log_prob": "stable"}),
+    "pg_onpolicy":      ("experiments.methods.policy_gradient",
+                         {"log_prob": "stable", "behaviour_eps": 0.0}),
+    "ppo_random":       ("experiments.methods.ppo", {"clip_eps": 0.2}),
+    "is_random":        ("experiments.methods.importance", {}),
+}
+
+TASKS = ("binary", "categorical")  # binary: digit >= 5 ; categorical: which digit
+
+# The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform.
+DIAL_EPS = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]
+DIAL_METHODS = {
+    "pg": ("experiments.methods.policy_gradient", {"log_prob": "stable"}),
+    "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
+    "is": ("experiments.methods.importance", {}),
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str     # result file: results/<name>.json
+    entry: str    # module exposing run(config, seeds, device, progress) and merge(config, parts)
+    config: dict = field(default_factory=dict)
+
+
+def _training_row(name: str, entry: str, task: str, method: str, extra: dict) -> Experiment:
+    config = {**copy.deepcopy(TRAIN), "task": task, "method": method,
+              "data": dict(DATA), **copy.deepcopy(extra)}
+    return Experiment(name, entry, config)
+
+
+def _build() -> list[Experiment]:
+    rows = [Experiment("gradients", "experiments.gradients", {
+        "x_range": [-8.0, 8.0], "n_x": 81, "n_r": 41, "n_y": 21,
+        "n_actions_categorical": 10, "seeds": [0], "quick": {"n_x": 21, "n_r": 11, "n_y": 6},
+    })]
+    for task in TASKS:
+        for method, (entry, extra) in METHODS.items():
+            rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
+    for method, (entry, extra) in DIAL_METHODS.items():
+        rows.append(_training_row(f"dial-{method}", entry, "binary", method,
+                                  {**extra, "dial_eps": list(DIAL_EPS),
+                                   "quick": {**TRAIN["quick"], "dial_eps": [0.0, 1.0]}}))
+    return rows
+
+
+EXPERIMENTS: list[Experiment] = _build()
+BY_NAME: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
+
+
+def effective_config(exp: Experiment, quick: bool = False) -> dict:
+    """The config a run sees: the row's config, with its "quick" overrides applied if asked."""
+    config = copy.deepcopy(exp.config)
+    overrides = config.pop("quick", {})
+    if quick:
+        config.update(copy.deepcopy(overrides))
+    return config
