@@ -1,0 +1,1 @@
+"""One module per learning method: its loss, its output size, and run()/merge()."""

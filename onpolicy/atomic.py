@@ -1,0 +1,102 @@
+"""Writes that never leave half a file or half a site behind, and the build lock.
+
+Files: write a temp file beside the target, fsync, os.replace (atomic on POSIX).
+Directories: render into `<target>.tmp-<pid>`, then two renames swap it in; if a crash falls
+between the two renames, `recover_dir` puts the previous directory back on the next run.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _siblings(target: Path, marker: str) -> list[Path]:
+    return sorted(target.parent.glob(f"{target.name}.{marker}-*"))
+
+
+def recover_dir(target: Path) -> None:
+    """Undo what an interrupted swap or render left: restore the old dir, drop dead temp dirs."""
+    target = Path(target)
+    olds = _siblings(target, "old")
+    if not target.exists() and olds:
+        os.replace(olds[-1], target)
+        olds = olds[:-1]
+    for leftover in olds + _siblings(target, "tmp"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue  # another live build's work in progress
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def new_temp_dir(target: Path) -> Path:
+    """An empty directory beside `target` (same filesystem, so the swap is a rename)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f"{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return tmp
+
+
+def swap_dir(new: Path, target: Path) -> None:
+    """Make `new` become `target`; the previous `target` is removed only after the swap."""
+    target = Path(target)
+    old = target.parent / f"{target.name}.old-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def build_lock(path: Path):
+    """One build at a time per checkout; a second one waits and says so."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            print(f"another build holds {path} (pid {holder}); waiting for it to finish...",
+                  file=sys.stderr)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -1,0 +1,161 @@
+"""`python build.py`: build the site, preview it, or see which experiments are stale."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .config import BuildConfig
+
+EXAMPLES = """\
+examples:
+  python build.py                      train stale experiments, then render public/
+  python build.py status               which results are fresh or stale, and why
+  python build.py --frozen             never train; fail if any result is stale (CI, Pages)
+  python build.py --rerun binary-pg_random   retrain one experiment (repeatable; 'all')
+  python build.py --quick              tiny runs, kept in .cache/quick/, frozen results untouched
+  python build.py --no-train           render only; stale experiments are reported, not run
+  python build.py serve                preview on http://127.0.0.1:8000/ with live reload
+  python build.py --device cuda        train on the GPU (default: auto)
+  MNIST_DIR=~/mnist python build.py    offline MNIST (the four IDX .gz files)
+  python build.py --base-url https://user.github.io/onpolicy/   absolute URLs for feed/sitemap
+"""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny steps/seeds for fast iteration; results cached in "
+                             ".cache/quick/, never overwriting results/")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="where to train (default: auto = cuda if available)")
+    parser.add_argument("--mnist-dir", type=Path, metavar="DIR",
+                        help="directory with the MNIST IDX .gz files (or set MNIST_DIR); "
+                             "default: data/MNIST/raw, downloaded by torchvision when online")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="consider only this experiment (repeatable)")
+    parser.add_argument("--suite", default="experiments.suite", metavar="MODULE",
+                        help="module with the experiment table (default: experiments.suite)")
+
+
+def _build_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rerun", action="append", default=[], metavar="NAME|all",
+                        help="force a rerun of an experiment even if fresh (repeatable; 'all')")
+    parser.add_argument("--frozen", action="store_true",
+                        help="never train: fail with a list if any result is stale or missing")
+    parser.add_argument("--no-train", action="store_true",
+                        help="render with the results on disk; report stale ones, don't train")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: public/)")
+    parser.add_argument("--base-url", default="", metavar="URL",
+                        help="the site's absolute URL, for feed, sitemap, canonical and OG links")
+    parser.add_argument("--drafts", action="store_true", help="also render pages marked draft")
+    parser.add_argument("--executor", choices=["local", "ray"], default="local",
+                        help="run stale experiments here (local) or as Ray tasks")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="Ray cluster to join (e.g. 10.0.0.5:6379); default: local Ray")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py", description="Build the onpolicy site: run stale experiments, export "
+        "their results, render public/.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="{build,serve,status}")
+    build = sub.add_parser("build", help="train stale experiments and render the site (default)",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(build)
+    _build_flags(build)
+    serve = sub.add_parser("serve", help="preview with live reload; rebuilds on change")
+    _common(serve)
+    _build_flags(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--train", action="store_true",
+                       help="also train stale experiments on rebuild (default: report only)")
+    status = sub.add_parser("status", help="table of experiments: fresh or stale, and why")
+    _common(status)
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> BuildConfig:
+    cfg = BuildConfig()
+    rerun = tuple(getattr(args, "rerun", []) or ())
+    cfg = replace(cfg, quick=args.quick, device=args.device, mnist_dir=args.mnist_dir,
+                  experiments=tuple(args.only), rerun=rerun, suite=args.suite,
+                  frozen=getattr(args, "frozen", False),
+                  train=not getattr(args, "no_train", False),
+                  base_url=getattr(args, "base_url", "") or "",
+                  drafts=getattr(args, "drafts", False),
+                  executor=getattr(args, "executor", "local"),
+                  ray_address=getattr(args, "ray_address", None))
+    if getattr(args, "out", None):
+        cfg = replace(cfg, out_dir=args.out.resolve())
+    return cfg
+
+
+def print_status(cfg: BuildConfig) -> int:
+    from .pipeline import statuses
+
+    rows = statuses(cfg)
+    width = max(len(s.name) for s in rows)
+    store = cfg.store_dir.relative_to(cfg.root) if cfg.store_dir.is_relative_to(cfg.root) \
+        else cfg.store_dir
+    print(f"results in {store}/{'  (--quick)' if cfg.quick else ''}")
+    print(f"{'experiment':<{width}}  {'state':<8}  why")
+    for s in rows:
+        why = "; ".join(s.reasons) if s.reasons else "inputs unchanged"
+        if s.fresh and s.document:
+            wall = s.document["provenance"].get("wall_time_s")
+            why += f" (trained on {s.document['provenance'].get('device')}, {wall} s)"
+        print(f"{s.name:<{width}}  {s.state:<8}  {why}")
+    counts = {state: sum(s.state == state for s in rows)
+              for state in ("fresh", "stale", "missing", "corrupt")}
+    print(", ".join(f"{n} {state}" for state, n in counts.items() if n))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")
+    args = make_parser().parse_args(argv)
+    cfg = config_from(args)
+
+    from .deps import DependencyError
+    from .freeze import ResultError
+    from .pipeline import BuildError, build
+    from experiments.mnist_files import DataError
+
+    errors = (BuildError, ResultError, DataError, DependencyError)
+    try:
+        from .render import RenderError
+        errors += (RenderError,)
+    except ImportError:
+        pass
+    try:
+        if args.command == "status":
+            return print_status(cfg)
+        if args.command == "serve":
+            from .serve import serve
+
+            def rebuild() -> None:
+                try:
+                    build(replace(cfg, train=args.train and not cfg.frozen))
+                except errors as err:
+                    print(f"error: {err}", file=sys.stderr)
+
+            rebuild()
+            serve(cfg, host=args.host, port=args.port, rebuild=rebuild)
+            return 0
+        report = build(cfg)
+        fresh = sum(s.fresh for s in report.statuses)
+        print(f"built {cfg.out_dir} ({fresh}/{len(report.statuses)} results fresh, "
+              f"{len(report.trained)} trained)", file=sys.stderr)
+        return 0
+    except errors as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the previous site and every frozen result are intact",
+              file=sys.stderr)
+        return 130

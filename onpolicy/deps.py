@@ -1,0 +1,82 @@
+"""Which project modules an experiment depends on, found by reading imports with `ast`.
+
+Nothing is imported or executed: this runs on render-only builds, which never load torch.
+A module counts when its top-level package lives in the project root (e.g. `experiments`);
+the standard library and installed packages are ignored, since their versions are provenance.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+class DependencyError(Exception):
+    pass
+
+
+def module_file(root: Path, module: str) -> Path | None:
+    """The file that defines `module` inside the project, or None if it is not ours."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_project_package(root: Path, top: str) -> bool:
+    return (root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file()
+
+
+def _parents(module: str) -> list[str]:
+    """Importing a.b.c runs a/__init__.py and a/b/__init__.py first."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Absolute names of everything `module` imports (including `from x import y` candidates)."""
+    names: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".") if package else []
+                if node.level - 1 > len(base_parts):
+                    continue  # beyond the top package; Python would fail too
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base:
+                names.add(base)
+            # `from pkg import sub` may import the submodule pkg.sub
+            names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
+    return names
+
+
+def project_modules(root: Path, entry: str) -> dict[str, Path]:
+    """`entry` and every project module it imports, transitively: {module name: file}."""
+    root = Path(root)
+    found: dict[str, Path] = {}
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        if module in found:
+            continue
+        path = module_file(root, module)
+        if path is None:
+            if module == entry:
+                raise DependencyError(f"entry module {entry!r} not found under {root}")
+            continue
+        found[module] = path
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as err:
+            raise DependencyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from err
+        imported = _imported_names(tree, module, path.name == "__init__.py")
+        for name in imported | set(_parents(module)):
+            if _is_project_package(root, name.split(".")[0]) and name not in found:
+                todo.append(name)
+    return found

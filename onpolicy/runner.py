@@ -1,0 +1,134 @@
+"""Runs stale experiments and freezes their results (the local executor).
+
+A run unit is (experiment, config, seed batch): `unit_plan` lists them, `run_unit` runs one
+(a plain function, so another executor can ship it elsewhere), and the experiment's own
+`merge` joins the units' outputs into the result payload. Results are frozen one experiment
+at a time, so an interrupted build keeps everything that finished.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from experiments.suite import Experiment
+
+from . import freeze
+from .config import BuildConfig
+
+
+@dataclass(frozen=True)
+class RunUnit:
+    experiment: str
+    entry: str
+    config: dict
+    seeds: tuple[int, ...]
+    device: str
+
+
+def unit_plan(exp: Experiment, config: dict, device: str) -> list[RunUnit]:
+    seeds = list(config.get("seeds", [0]))
+    size = int(config.get("seed_batch") or len(seeds) or 1)
+    return [RunUnit(exp.name, exp.entry, config, tuple(seeds[i:i + size]), device)
+            for i in range(0, len(seeds), size)]
+
+
+def run_unit(unit: RunUnit, progress=None) -> dict:
+    module = importlib.import_module(unit.entry)
+    return module.run(unit.config, list(unit.seeds), unit.device, progress)
+
+
+def merge_units(exp: Experiment, config: dict, parts: list[dict]) -> dict:
+    return importlib.import_module(exp.entry).merge(config, parts)
+
+
+def resolve_device(requested: str) -> str:
+    import torch  # only here: render-only builds never import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device "
+                           f"(torch {torch.__version__}); use --device cpu or auto")
+    return requested
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(root: Path, device: str, wall_time_s: float) -> dict:
+    import torch
+
+    info = {
+        "torch": torch.__version__,
+        "device": device,
+        "device_name": (torch.cuda.get_device_name() if device == "cuda"
+                        else platform.processor() or platform.machine()),
+        "cpu_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(root),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(wall_time_s, 3),
+    }
+    return info
+
+
+def _step_bar(name: str, position: int):
+    bar = tqdm(total=None, desc=f"  {name}", unit="step", position=position, leave=False,
+               disable=None, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, progress
+
+
+def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) -> list[Path]:
+    """Run each (experiment, inputs) in turn and freeze its result as soon as it is done."""
+    if cfg.mnist_dir:
+        os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
+    device = resolve_device(cfg.device)
+    written = []
+    outer = tqdm(todo, desc="experiments", unit="exp", disable=None, dynamic_ncols=True)
+    for exp, inputs in outer:
+        outer.set_postfix_str(exp.name)
+        config = inputs["config"]
+        start = time.perf_counter()
+        parts = []
+        for unit in unit_plan(exp, config, device):
+            bar, progress = _step_bar(f"{exp.name} seeds {list(unit.seeds)}", 1)
+            try:
+                parts.append(run_unit(unit, progress))
+            finally:
+                bar.close()
+        result = merge_units(exp, config, parts)
+        wall = time.perf_counter() - start
+        path = freeze.write_result(cfg.store_dir, exp, inputs, result,
+                                   provenance(cfg.root, device, wall))
+        written.append(path)
+        log(f"{exp.name}: {wall:.1f} s on {device} -> {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+    outer.close()
+    sys.stdout.flush()
+    return written
