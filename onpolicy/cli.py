@@ -138,13 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .serve import serve
 
-            def rebuild() -> None:
-                try:
-                    build(replace(cfg, train=args.train and not cfg.frozen))
-                except errors as err:
-                    print(f"error: {err}", file=sys.stderr)
+            def rebuild() -> None:  # errors propagate: the server shows them in the page
+                build(replace(cfg, train=args.train and not cfg.frozen))
 
-            rebuild()
+            try:
+                rebuild()
+            except errors as err:  # still serve the previous site; fixing the source rebuilds
+                print(f"error: {err}", file=sys.stderr)
             serve(cfg, host=args.host, port=args.port, rebuild=rebuild)
             return 0
         report = build(cfg)

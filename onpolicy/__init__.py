@@ -1,0 +1,1 @@
+"""onpolicy: a static-site generator for one reproducible article."""

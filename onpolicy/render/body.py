@@ -1,0 +1,181 @@
+"""One page body: Jinja (with chart(), require(), ...) -> Markdown -> figures -> KaTeX."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .charts import CHARTS, MissingResult
+from .errors import RenderError
+from .figures import ChartFiles, figure_html, known_ids
+from .katex import Formula, KatexUnavailable, find_math, replace_math
+from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
+from .templating import compile_body, current_template_line, render_reporting_lines
+
+if TYPE_CHECKING:
+    from .site import SiteBuild
+
+# Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
+FIGURE_TOKEN = "%%FIGURE-{}%%"
+PARAGRAPH_OPEN = re.compile(r"<p[\s>]")
+FIGREF_TOKEN = re.compile(r"%%FIGREF-([A-Za-z0-9_.-]+)%%")
+
+
+@dataclasses.dataclass
+class RenderedBody:
+    content: str          # HTML
+    toc: str              # HTML (nested <ol>), empty when the page has no h2/h3
+    reading_minutes: int
+    has_charts: bool
+    has_math: bool
+
+
+class PageBody:
+    def __init__(self, page: Page, build: "SiteBuild", root: str):
+        self.page = page
+        self.build = build
+        self.root = root                      # relative path from this page to the site root
+        self.figures: list[tuple[str, str, int]] = []  # (anchor, html, line), in page order
+        self.anchors: dict[str, str] = {}     # chart id -> anchor of its first figure
+        self.figrefs: dict[str, int] = {}     # chart id -> source line of its first figref
+        self.template = None
+        self.rendered_source = ""
+        macros = {**(build.settings.get("macros") or {}), **(page.meta.get("macros") or {})}
+        self.macros = tuple(sorted(macros.items()))
+
+    # -- where in the .md file are we -----------------------------------------------------
+
+    def line_now(self) -> int:
+        line = current_template_line(self.template) if self.template is not None else None
+        return (line or 1) + self.page.body_offset
+
+    def error(self, message: str, line: int | None = None) -> RenderError:
+        return RenderError.at(self.page.display_path, line or self.line_now(), message)
+
+    # -- Jinja globals ----------------------------------------------------------------------
+
+    def chart(self, chart_id: str, caption: str = "", alt: str = "") -> str:
+        if chart_id not in CHARTS:
+            raise self.error(f"unknown chart id {chart_id!r}; known ids: {known_ids()}")
+        try:
+            files: ChartFiles = self.build.chart_files(chart_id)
+        except MissingResult as err:
+            raise self.error(f"chart {chart_id!r} needs result {err.name!r} which is "
+                             "missing") from None
+        number = len(self.figures) + 1
+        anchor = f"fig-{chart_id}" if chart_id not in self.anchors else f"fig-{chart_id}-{number}"
+        self.anchors.setdefault(chart_id, anchor)
+        if not alt:
+            self.build.warn(f"{self.page.display_path}:{self.line_now()}: chart {chart_id!r} "
+                            "has no alt text; the caption is used")
+            alt = re.sub(r"[$\\{}]", "", caption) or f"Chart {chart_id}"
+        caption_html = inline_markdown(caption) if caption else ""
+        self.figures.append((anchor, figure_html(files, number, anchor, caption_html, alt,
+                                                 self.root), self.line_now()))
+        return FIGURE_TOKEN.format(number)
+
+    def figref(self, chart_id: str) -> str:
+        """'Figure N' linking to the chart's figure on this page (forward references work)."""
+        self.figrefs.setdefault(chart_id, self.line_now())
+        return f"%%FIGREF-{chart_id}%%"
+
+    def require(self, condition, message: str = "requirement failed") -> str:
+        if not condition:
+            raise self.error(f"require() failed: {message}")
+        return ""
+
+    def url(self, path: str = "") -> str:
+        """A site-root-relative path ("reproduce/", "data/results/x.json") from this page."""
+        return (self.root + path.lstrip("/")) or "./"
+
+    def link(self, name: str) -> str:
+        """The URL of another page, by its file stem or slug; an error if there is none."""
+        for other in self.build.pages:
+            if name in (other.source.stem, other.slug):
+                return self.url(other.url_path)
+        known = ", ".join(p.source.stem for p in self.build.pages)
+        raise self.error(f"link({name!r}): no such page (pages: {known})")
+
+    def globals(self) -> dict[str, Callable | object]:
+        return {**self.build.body_globals(self.page, self.root), "chart": self.chart,
+                "figref": self.figref, "require": self.require, "url": self.url,
+                "link": self.link,
+                "page": self.page.meta}
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    def render(self) -> RenderedBody:
+        page = self.page
+        try:
+            self.template = compile_body(self.build.body_env, page.body, page.display_path)
+        except Exception as err:  # TemplateSyntaxError
+            line = (getattr(err, "lineno", None) or 1) + page.body_offset
+            raise RenderError.at(page.display_path, line,
+                                 f"{type(err).__name__}: {getattr(err, 'message', err)}") from None
+        self.rendered_source = render_reporting_lines(self.template, self.globals(),
+                                                      page.display_path, page.body_offset)
+        html, toc_tokens = markdown_to_html(self.rendered_source)
+        minutes = reading_minutes(html)
+        html = self._place_figures(html)
+        content, math_in_content = self._typeset(html)
+        toc, math_in_toc = self._typeset(toc_html(toc_tokens))
+        return RenderedBody(content, toc, minutes, bool(self.figures),
+                            math_in_content or math_in_toc)
+
+    def _place_figures(self, html: str) -> str:
+        for number, (_, figure, line) in enumerate(self.figures, start=1):
+            token = FIGURE_TOKEN.format(number)
+            html = html.replace(f"<p>{token}</p>", figure)
+            at = html.find(token)
+            opened = max((m.start() for m in PARAGRAPH_OPEN.finditer(html, 0, at)), default=-1)
+            if at >= 0 and opened > html.rfind("</p>", 0, at):
+                raise self.error("chart() must stand alone in its own paragraph (a blank line "
+                                 "before and after): a <figure> cannot sit inside a <p>", line)
+            html = html.replace(token, figure)
+        numbers = {anchor: n for n, (anchor, _, _) in enumerate(self.figures, start=1)}
+
+        def link(match: re.Match) -> str:
+            chart_id = match.group(1)
+            if chart_id not in self.anchors:
+                raise self.error(f"figref({chart_id!r}): no chart with that id on this page",
+                                 self.figrefs.get(chart_id))
+            anchor = self.anchors[chart_id]
+            return f'<a class="figref" href="#{anchor}">Figure {numbers[anchor]}</a>'
+        return FIGREF_TOKEN.sub(link, html)
+
+    def _typeset(self, fragment: str) -> tuple[str, bool]:
+        found = find_math(fragment)
+        if not found:
+            return fragment, False
+        formulas = [dataclasses.replace(f, macros=self.macros) for _, f in found]
+        try:
+            typeset = self.build.katex().render_many(formulas)
+        except KatexUnavailable as err:
+            raise self.error(str(err), self.formula_line(formulas[0])) from None
+        for formula, result in zip(formulas, typeset):
+            if result.error is not None:
+                raise self.error(f"KaTeX: {result.error}", self.formula_line(formula))
+            for warning in result.warnings:
+                self.build.warn(f"{self.page.display_path}:{self.formula_line(formula)}: "
+                                f"KaTeX: {warning}")
+        return replace_math(fragment, found, typeset), True
+
+    def formula_line(self, formula: Formula) -> int:
+        """Where a formula is in the .md file: found in the source text, else (after Jinja
+        changed it) in the rendered body, whose line numbers are close to the source's."""
+        tex = formula.tex
+        lines = [s.strip() for s in tex.splitlines() if s.strip()]
+        candidates = ([tex] if formula.display else [f"${tex}$", f"\\({tex}\\)"])
+        candidates += sorted(lines, key=len, reverse=True)[:1]
+        source = self.page.source.read_text(encoding="utf-8")
+        body_start = len("".join(source.splitlines(keepends=True)[:self.page.body_offset]))
+        for candidate in candidates:
+            at = source.find(candidate, body_start)
+            if at >= 0:
+                return source.count("\n", 0, at) + 1
+        for candidate in candidates:
+            at = self.rendered_source.find(candidate)
+            if at >= 0:
+                return self.rendered_source.count("\n", 0, at) + 1 + self.page.body_offset
+        return self.page.body_offset + 1

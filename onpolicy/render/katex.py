@@ -1,0 +1,197 @@
+"""Server-side KaTeX: one long-lived node worker per build, a disk cache per formula."""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("katex_render.js")
+# arithmatex (generic mode) output: <span class="arithmatex">\(tex\)</span>,
+# <div class="arithmatex">\[tex\]</div>, with & < > " HTML-escaped inside
+ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
+
+
+class KatexUnavailable(Exception):
+    """node or node_modules/katex is missing (an environment problem, not a TeX one)."""
+
+
+@dataclass(frozen=True)
+class Formula:
+    tex: str
+    display: bool
+    macros: tuple = ()  # ((name, expansion), ...): hashable, part of the cache key
+
+
+@dataclass
+class Typeset:
+    html: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class KatexRenderer:
+    """Typesets formulas; cached ones never reach node. Use as a context manager."""
+
+    def __init__(self, node_modules: Path, cache_dir: Path):
+        self.katex_dir = node_modules / "katex"
+        package = self.katex_dir / "package.json"
+        if not package.is_file():
+            raise KatexUnavailable(f"{self.katex_dir} not found: run `npm ci` (KaTeX typesets "
+                                   "the math at build time)")
+        self.version = json.loads(package.read_text())["version"]
+        self.cache_dir = cache_dir / "katex"
+        self.sent_to_node = 0   # formulas node typeset in this build (the rest came from cache)
+        self.cache_hits = 0
+        self._process: subprocess.Popen | None = None
+        self._stderr = None
+
+    def __enter__(self) -> "KatexRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+            self._stderr.close()
+
+    def _key(self, formula: Formula) -> str:
+        blob = json.dumps([self.version, formula.display, formula.tex, list(formula.macros)])
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def _cache_path(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.json"
+
+    def _read_cache(self, key: str) -> Typeset | None:
+        try:
+            data = json.loads(self._cache_path(key).read_text(encoding="utf-8"))
+            return Typeset(html=data["html"], warnings=data.get("warnings", []))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _write_cache(self, key: str, result: Typeset) -> None:
+        path = self._cache_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"html": result.html, "warnings": result.warnings}, f)
+        os.replace(tmp, path)
+
+    def _start(self) -> subprocess.Popen:
+        if self._process is None:
+            node = shutil.which("node")
+            if node is None:
+                raise KatexUnavailable("`node` is not on PATH: Node 20 is needed to typeset "
+                                       "formulas that are not in the KaTeX cache yet")
+            self._stderr = tempfile.TemporaryFile()
+            self._process = subprocess.Popen(
+                [node, str(WORKER), str(self.katex_dir)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
+                bufsize=1)
+        return self._process
+
+    def _node_failure(self) -> KatexUnavailable:
+        self._stderr.seek(0)
+        tail = self._stderr.read().decode("utf-8", "replace")[-2000:]
+        return KatexUnavailable(f"the KaTeX node worker stopped: {tail.strip() or 'no output'}")
+
+    def _ask_node(self, batch: dict[str, Formula]) -> dict[str, Typeset]:
+        process = self._start()
+        lines = [json.dumps({"id": key, "tex": f.tex, "display": f.display,
+                             "macros": dict(f.macros)}) + "\n" for key, f in batch.items()]
+
+        def write() -> None:  # in a thread: node blocks on a full stdout pipe while we write
+            try:
+                process.stdin.writelines(lines)
+                process.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        answers: dict[str, Typeset] = {}
+        while len(answers) < len(batch):
+            line = process.stdout.readline()
+            if not line:
+                raise self._node_failure()
+            reply = json.loads(line)
+            answers[reply["id"]] = Typeset(reply.get("html"), reply.get("error"),
+                                           reply.get("warnings", []))
+        writer.join()
+        self.sent_to_node += len(batch)
+        return answers
+
+    def render_many(self, formulas: list[Formula]) -> list[Typeset]:
+        """One result per formula, in order; only cache misses go to node, in one batch."""
+        keys = [self._key(f) for f in formulas]
+        done: dict[str, Typeset] = {}
+        missing: dict[str, Formula] = {}
+        for key, formula in zip(keys, formulas):
+            if key in done or key in missing:
+                continue
+            cached = self._read_cache(key)
+            if cached is not None:
+                done[key] = cached
+                self.cache_hits += 1
+            else:
+                missing[key] = formula
+        if missing:
+            for key, result in self._ask_node(missing).items():
+                if result.html is not None:
+                    self._write_cache(key, result)
+                done[key] = result
+        return [done[key] for key in keys]
+
+
+def find_math(fragment: str) -> list[tuple[re.Match, Formula]]:
+    """arithmatex spans/divs in an HTML fragment, with their TeX unescaped."""
+    found = []
+    for match in ARITHMATEX.finditer(fragment):
+        inner = html.unescape(match.group(2)).strip()
+        display = match.group(1) == "div"
+        if inner[:2] in ("\\(", "\\[") and inner[-2:] in ("\\)", "\\]"):
+            inner = inner[2:-2]
+        found.append((match, Formula(inner.strip(), display)))
+    return found
+
+
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+NEGATIVE_HEIGHT = re.compile(r"(?<![\w-])height:-[0-9.]+em;?")
+
+
+def valid_html(katex_html: str) -> str:
+    """Two KaTeX outputs that HTML validators reject, made valid without changing the look:
+    a negative CSS height (browsers drop it anyway), and Private Use Area characters (KaTeX's
+    fonts draw e.g. the slash of \\neq at U+E020): they become spans whose ::before content
+    (assets.katex_private_use_css) draws the same glyph."""
+    katex_html = NEGATIVE_HEIGHT.sub("", katex_html)
+    return PRIVATE_USE.sub(lambda m: f'<span class="pua-{ord(m.group()):04x}"></span>',
+                           katex_html)
+
+
+def replace_math(fragment: str, found: list[tuple[re.Match, Formula]],
+                 typeset: list[Typeset]) -> str:
+    out, last = [], 0
+    for (match, formula), result in zip(found, typeset):
+        out.append(fragment[last:match.start()])
+        html_out = valid_html(result.html)
+        out.append(f'<div class="math-display">{html_out}</div>' if formula.display
+                   else html_out)
+        last = match.end()
+    out.append(fragment[last:])
+    return "".join(out)

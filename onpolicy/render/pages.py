@@ -1,0 +1,207 @@
+"""Page sources: YAML front matter, where each page goes, and Markdown -> HTML."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markdown
+import yaml
+
+from .errors import RenderError
+
+REQUIRED_FIELDS = ("title", "description")
+FEED_TEMPLATE = "article.html"  # pages with this layout are articles: need a date, go in the feed
+WORDS_PER_MINUTE = 220
+
+
+@dataclass
+class Page:
+    source: Path
+    display_path: str        # how errors name the file: "site_src/article.md"
+    meta: dict
+    body: str
+    body_offset: int         # file lines before the body's first line
+    slug: str                # "" for the home page
+    out_path: str            # "article/index.html", relative to the site root
+    url_path: str            # "article/": the pretty URL, relative to the site root
+    depth: int               # directories between the page and the site root
+    fields: dict = field(default_factory=dict)  # filled while rendering (content, toc, ...)
+
+    @property
+    def title(self) -> str:
+        return str(self.meta["title"])
+
+    @property
+    def template(self) -> str:
+        return str(self.meta.get("template") or "page.html")
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.meta.get("draft", False))
+
+    @property
+    def date(self) -> dt.date | None:
+        return self.meta.get("date")
+
+    @property
+    def is_404(self) -> bool:
+        return self.source.stem == "404"
+
+    @property
+    def is_article(self) -> bool:
+        return self.template == FEED_TEMPLATE
+
+    def sort_key(self) -> tuple:
+        """Front matter `order` first (default: articles 10, other pages 1000), then date."""
+        order = self.meta.get("order", 10 if self.is_article else 1000)
+        return (order, str(self.date or ""), self.title)
+
+
+def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
+    """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body)."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise RenderError.at(display_path, 1, "missing front matter: the file must start with "
+                             "'---', then YAML (title, description, ...), then '---'")
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        raise RenderError.at(display_path, 1, "front matter is not closed: no second '---' line")
+    try:
+        meta = yaml.safe_load("".join(lines[1:end])) or {}
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
+            mark = err.context_mark
+        line = mark.line + 2 if mark else 1  # +1: the opening '---'; +1: 0-based
+        raise RenderError.at(display_path, line, f"front matter YAML: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise RenderError.at(display_path, 1, f"front matter YAML: {err}") from None
+    if not isinstance(meta, dict):
+        raise RenderError.at(display_path, 2, "front matter must be a YAML mapping (key: value)")
+    return meta, "".join(lines[end + 1:]), end + 1
+
+
+def _field_line(text: str, name: str) -> int:
+    match = re.search(rf"^{re.escape(name)}\s*:", text, re.M)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _check_meta(meta: dict, text: str, display_path: str) -> None:
+    missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
+    if meta.get("template") == FEED_TEMPLATE and not meta.get("date"):
+        missing.append("date")
+    if missing:
+        raise RenderError.at(display_path, 1, "front matter is missing required field(s): "
+                             + ", ".join(missing))
+    for name in ("date", "updated"):
+        value = meta.get(name)
+        if isinstance(value, dt.datetime):
+            meta[name] = value.date()
+        elif value is not None and not isinstance(value, dt.date):
+            try:
+                meta[name] = dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise RenderError.at(display_path, _field_line(text, name),
+                                     f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+    for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str)):
+        if name in meta and not isinstance(meta[name], kind):
+            raise RenderError.at(display_path, _field_line(text, name),
+                                 f"front matter field {name!r} must be a {kind.__name__}")
+
+
+def load_page(path: Path, display_path: str) -> Page:
+    text = path.read_text(encoding="utf-8")
+    meta, body, offset = split_front_matter(text, display_path)
+    _check_meta(meta, text, display_path)
+    stem = path.stem
+    if stem == "index":
+        slug, out_path, url_path, depth = "", "index.html", "", 0
+    elif stem == "404":
+        slug, out_path, url_path, depth = "404", "404.html", "404.html", 0
+    else:
+        slug = str(meta.get("slug") or stem).strip("/")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug):
+            raise RenderError.at(display_path, _field_line(text, "slug"),
+                                 f"slug {slug!r}: use lowercase letters, digits, '-', '_', '.'")
+        out_path, url_path, depth = f"{slug}/index.html", f"{slug}/", 1
+    return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth)
+
+
+def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
+    """Every page of src_dir (files starting with '_' are not pages), sorted by order/date."""
+    pages = []
+    for path in sorted(src_dir.glob("*.md")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            display = str(path.relative_to(display_root))
+        except ValueError:
+            display = str(path)
+        page = load_page(path, display)
+        if page.draft and not drafts:
+            continue
+        pages.append(page)
+    slugs: dict[str, str] = {}
+    for page in pages:
+        if page.out_path in slugs:
+            raise RenderError.at(page.display_path, 1,
+                                 f"page {page.out_path} is also produced by {slugs[page.out_path]}")
+        slugs[page.out_path] = page.display_path
+    return sorted(pages, key=Page.sort_key)
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+MARKDOWN_EXTENSIONS = [
+    "pymdownx.arithmatex", "pymdownx.superfences", "pymdownx.highlight", "tables", "footnotes",
+    "admonition", "toc", "attr_list", "md_in_html", "smarty", "def_list", "abbr",
+]
+MARKDOWN_CONFIG = {
+    # generic: math is left as \(...\) / \[...\] in span/div.arithmatex for our KaTeX pass
+    "pymdownx.arithmatex": {"generic": True},
+    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
+    "toc": {"permalink": "#", "permalink_title": "Link to this section", "toc_depth": "2-3"},
+    "footnotes": {"BACKLINK_TITLE": "Back to the text"},
+}
+
+
+def new_markdown() -> markdown.Markdown:
+    return markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG,
+                             output_format="html")
+
+
+def markdown_to_html(text: str) -> tuple[str, list[dict]]:
+    """Markdown -> (HTML, toc tokens). Math stays as arithmatex spans/divs."""
+    md = new_markdown()
+    return md.convert(text), md.toc_tokens
+
+
+def inline_markdown(text: str) -> str:
+    """One paragraph of Markdown (a caption) -> HTML without the surrounding <p>."""
+    out = new_markdown().convert(text).strip()
+    if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
+        out = out[3:-4]
+    return out
+
+
+def toc_html(tokens: list[dict]) -> str:
+    """A nested list of links; headings' HTML is kept so their math is typeset too."""
+    if not tokens:
+        return ""
+    items = "".join(f'<li><a href="#{t["id"]}">{t["html"]}</a>{toc_html(t["children"])}</li>'
+                    for t in tokens)
+    return f"<ol>{items}</ol>"
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_MATH = re.compile(r'<(span|div) class="arithmatex">.*?</\1>', re.S)
+
+
+def reading_minutes(body_html: str) -> int:
+    """words / 220, rounded up; math and markup do not count as words."""
+    text = html.unescape(_TAGS.sub(" ", _MATH.sub(" ", body_html)))
+    return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))

@@ -1,0 +1,216 @@
+"""render_site: every page of site_src/ -> a directory (pages, charts, data, assets, feeds)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from . import facts as facts_module
+from .assets import copy_assets, plotly_bundle_name
+from .body import PageBody, RenderedBody
+from .errors import RenderError
+from .feeds import absolute, atom_xml, sitemap_xml
+from .figures import RESULTS_DIR, ChartFiles, write_chart
+from .katex import KatexRenderer
+from .pages import Page, load_pages
+from .templating import NamedMapping, body_environment, layout_environment
+
+SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
+DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
+                    "macros": {}}
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load_settings(src_dir: Path, root: Path) -> dict:
+    path = src_dir / SETTINGS_FILE
+    if not path.is_file():
+        return dict(DEFAULT_SETTINGS)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else 1
+        raise RenderError.at(_display(path, root), line, f"YAML: {err.problem}") from None
+    if not isinstance(loaded, dict):
+        raise RenderError.at(_display(path, root), 1, "must be a YAML mapping")
+    return {**DEFAULT_SETTINGS, **loaded}
+
+
+def page_root(page: Page, base_url: str) -> str:
+    """The link prefix from a page to the site root.
+
+    Normal pages: relative ("" or "../"), so one build works at /, under /repo/ and locally.
+    404.html: GitHub Pages serves it at any depth, so relative links would break; it uses
+    path-absolute links rooted at base_url's path ("/repo/"), or "/" when base_url is unset.
+    """
+    if page.is_404:
+        return (urlparse(base_url).path.rstrip("/") + "/") if base_url else "/"
+    return "../" * page.depth
+
+
+def relative_url(root: str, path: str) -> str:
+    return (root + path) or "./"
+
+
+class SiteBuild:
+    def __init__(self, cfg, results: dict, results_meta: dict, out_dir: Path):
+        self.cfg = cfg
+        self.out_dir = Path(out_dir)
+        self.results = NamedMapping(results, "result")
+        self.results_meta = NamedMapping(results_meta, "result")
+        self.warnings: list[str] = []
+        self.settings = load_settings(cfg.src_dir, cfg.root)
+        self.pages = load_pages(cfg.src_dir, cfg.root, cfg.drafts)
+        if not self.pages:
+            raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
+        self.body_env = body_environment()
+        self.layout_env = layout_environment(cfg.templates_dir)
+        self.facts = self._compute_facts()
+        self._charts: dict[str, ChartFiles] = {}
+        self._katex: KatexRenderer | None = None
+        self.asset_hashes: dict[str, str] = {}
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def _compute_facts(self) -> dict:
+        try:
+            return NamedMapping(facts_module.compute(self.results), "fact")
+        except Exception as err:
+            raise RenderError(f"onpolicy/render/facts.py: compute(results) failed: "
+                              f"{type(err).__name__}: {err}") from err
+
+    def katex(self) -> KatexRenderer:
+        if self._katex is None:
+            self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
+        return self._katex
+
+    def chart_files(self, chart_id: str) -> ChartFiles:
+        if chart_id not in self._charts:
+            self._charts[chart_id] = write_chart(chart_id, self.results, self.out_dir)
+        return self._charts[chart_id]
+
+    # -- what templates see -------------------------------------------------------------------
+
+    def site_info(self, root: str) -> dict:
+        pages = [{"title": p.title, "description": p.meta.get("description", ""),
+                  "date": p.date, "slug": p.slug, "url": relative_url(root, p.url_path),
+                  "is_article": p.is_article, "draft": p.draft, "meta": p.meta,
+                  "nav_title": p.meta.get("nav_title") or p.title}
+                 for p in self.pages if not p.is_404]
+        return {"title": self.settings["title"], "description": self.settings["description"],
+                "author": self.settings["author"], "lang": self.settings["lang"],
+                "base_url": self.cfg.base_url, "pages": pages,
+                "nav": [p for p in pages if p["slug"] and not p["draft"]]}
+
+    def body_globals(self, page: Page, root: str) -> dict:
+        return {"results": self.results, "results_meta": self.results_meta,
+                "facts": self.facts, "site": self.site_info(root)}
+
+    def asset(self, root: str, path: str) -> str:
+        version = self.asset_hashes.get(path)
+        return f"{root}static/{path}" + (f"?v={version}" if version else "")
+
+    def layout_context(self, page: Page, body: RenderedBody, root: str) -> dict:
+        base = self.cfg.base_url
+        canonical = absolute(base, page.url_path) if base and not page.is_404 else ""
+        return {
+            "site": self.site_info(root), "root": root, "home_url": relative_url(root, ""),
+            "page": {**page.meta, "title": page.title, "slug": page.slug, "url_path": page.url_path,
+                     "is_article": page.is_article, "is_404": page.is_404, "draft": page.draft,
+                     "reading_minutes": body.reading_minutes},
+            "content": Markup(body.content), "toc": Markup(body.toc),
+            "has_charts": body.has_charts, "has_math": body.has_math,
+            "asset": lambda path: self.asset(root, path),
+            "plotly_src": f"{root}static/{plotly_bundle_name(self.cfg.node_modules)}",
+            "canonical_url": canonical,
+            "feed_url": relative_url(root, "feed.xml") if base else "",
+            "results_meta": self.results_meta,
+            "quick": self.cfg.quick,
+            "stale_results": sorted(n for n, m in self.results_meta.items() if m.get("stale")),
+        }
+
+    def render_layout(self, page: Page, context: dict) -> str:
+        templates = self.cfg.templates_dir
+        try:
+            return self.layout_env.get_template(page.template).render(context)
+        except RenderError:
+            raise
+        except jinja2.TemplateNotFound as err:
+            raise RenderError.at(page.display_path, 1, f"layout template {err.name!r} not found "
+                                 f"in {_display(templates, self.cfg.root)}/") from None
+        except jinja2.TemplateSyntaxError as err:
+            raise RenderError.at(_display(Path(err.filename or page.template), self.cfg.root),
+                                 err.lineno, f"TemplateSyntaxError: {err.message}") from None
+        except Exception as err:
+            where, line, tb = page.template, None, err.__traceback__
+            while tb is not None:  # the innermost template frame (Jinja rewrote the line numbers)
+                filename = tb.tb_frame.f_code.co_filename
+                if filename.startswith(str(templates)):
+                    where, line = filename, tb.tb_lineno
+                tb = tb.tb_next
+            raise RenderError.at(_display(Path(where), self.cfg.root), line,
+                                 f"{type(err).__name__}: {err} (rendering "
+                                 f"{page.display_path})") from None
+
+    # -- the build ------------------------------------------------------------------------------
+
+    def write_results(self) -> None:
+        folder = self.out_dir / RESULTS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, payload in sorted(self.results.items()):
+            meta = self.results_meta.get(name, {})
+            document = {"experiment": name, "inputs_hash": meta.get("inputs_hash"),
+                        "provenance": meta.get("provenance", {}),
+                        "inputs": meta.get("inputs", {}), "result": payload}
+            (folder / f"{name}.json").write_text(json.dumps(document, indent=1),
+                                                 encoding="utf-8")
+
+    def write_feeds(self) -> None:
+        base = self.cfg.base_url
+        if not base:
+            self.warn("base_url is not set: sitemap.xml, feed.xml and canonical/og:url links "
+                      "were left out (they need absolute URLs)")
+            return
+        (self.out_dir / "sitemap.xml").write_text(sitemap_xml(self.pages, base), encoding="utf-8")
+        (self.out_dir / "feed.xml").write_text(atom_xml(self.pages, base, self.settings),
+                                               encoding="utf-8")
+        robots = f"User-agent: *\nAllow: /\nSitemap: {absolute(base, 'sitemap.xml')}\n"
+        (self.out_dir / "robots.txt").write_text(robots, encoding="utf-8")
+
+    def run(self) -> list[str]:
+        self.asset_hashes = copy_assets(self.cfg.static_dir, self.cfg.node_modules, self.out_dir)
+        self.write_results()
+        try:
+            for page in self.pages:
+                root = page_root(page, self.cfg.base_url)
+                body = PageBody(page, self, root).render()
+                html = self.render_layout(page, self.layout_context(page, body, root))
+                target = self.out_dir / page.out_path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(html, encoding="utf-8")
+        finally:
+            if self._katex is not None:
+                self._katex.close()
+        self.write_feeds()
+        (self.out_dir / ".nojekyll").write_text("", encoding="utf-8")
+        return self.warnings
+
+
+def render_site(cfg, results: dict[str, dict], results_meta: dict[str, dict],
+                out_dir: Path) -> list[str]:
+    """Render every page of cfg.src_dir into out_dir (an existing, empty directory).
+
+    Returns warnings; raises RenderError('file:LINE: message') for any bad input.
+    """
+    return SiteBuild(cfg, results or {}, results_meta or {}, out_dir).run()

@@ -1,0 +1,141 @@
+"""Jinja: the page-body environment, number filters, and mapping errors back to source lines."""
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+
+from .errors import RenderError
+
+
+class NamedMapping(dict):
+    """A template global (results, facts) whose missing keys give a readable error."""
+
+    def __init__(self, data: Mapping, what: str):
+        super().__init__(data)
+        self.what = what
+
+
+class PageUndefined(jinja2.StrictUndefined):
+    """StrictUndefined whose message names the missing key and suggests near ones."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:  # jinja2 reads this when the value is used
+        obj, name = self._undefined_obj, self._undefined_name
+        if isinstance(obj, NamedMapping):
+            if not obj:
+                return f"no {obj.what} named {name!r} (none loaded)"
+            close = difflib.get_close_matches(str(name), list(obj), n=6, cutoff=0.5)
+            known = ", ".join(close) if close else ", ".join(sorted(obj)[:20]) + (
+                ", ..." if len(obj) > 20 else "")
+            label = "did you mean" if close else "known"
+            return f"no {obj.what} named {name!r} ({label}: {known})"
+        return "undefined: " + super()._undefined_message
+
+
+def _number(value, name: str) -> float:
+    if value is None:
+        raise ValueError(f"{name}() got None (a missing or non-finite value)")
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # raises the undefined error with its message
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name}() got {number}")
+    return number
+
+
+def percent(value, digits: int = 1) -> str:
+    """0.9123 -> '91.2%' (digits after the point)."""
+    return f"{_number(value, 'percent') * 100:.{digits}f}%"
+
+
+def num(value, digits: int | None = None) -> str:
+    """Thousands separators; digits after the point (default: 0 for integers, 2 otherwise)."""
+    number = _number(value, "num")
+    if digits is None:
+        digits = 0 if float(number).is_integer() else 2
+    return f"{number:,.{digits}f}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(value, digits: int = 1, tex: bool = False) -> str:
+    """1.23e-9 -> '1.2 × 10⁻⁹' (tex=True: '1.2 \\times 10^{-9}', for use inside $...$)."""
+    number = _number(value, "sci")
+    if number == 0:
+        return "0"
+    mantissa, exponent = f"{number:.{digits}e}".split("e")
+    power = int(exponent)
+    if tex:
+        return f"{mantissa} \\times 10^{{{power}}}"
+    return f"{mantissa} × 10{str(power).translate(_SUPERSCRIPT)}"
+
+
+def body_environment() -> jinja2.Environment:
+    """Page bodies are Markdown, so no autoescaping; undefined names are errors."""
+    env = jinja2.Environment(undefined=PageUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters.update(percent=percent, num=num, sci=sci)
+    return env
+
+
+def layout_environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir)),
+                             undefined=PageUndefined, autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(percent=percent, num=num, sci=sci)
+    return env
+
+
+def compile_body(env: jinja2.Environment, source: str, filename: str) -> jinja2.Template:
+    """Compile with `filename` so tracebacks and frames can be mapped back to lines."""
+    code = env.compile(source, name=filename, filename=filename)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def current_template_line(template: jinja2.Template) -> int | None:
+    """The template line being rendered now (called from inside a global like require())."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == template.filename:
+            return template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def traceback_line(error: BaseException, filename: str) -> int | None:
+    """Jinja rewrites tracebacks so template frames carry template line numbers."""
+    line = None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_reporting_lines(template: jinja2.Template, context: Mapping, display_path: str,
+                           line_offset: int, source_name: str | None = None) -> str:
+    """Render; any failure becomes RenderError('display_path:LINE: ...').
+
+    line_offset: lines before the template's first line in the file (the front matter).
+    """
+    filename = source_name or template.filename
+    try:
+        return template.render(context)
+    except RenderError:
+        raise
+    except jinja2.TemplateError as err:
+        line = traceback_line(err, filename) or getattr(err, "lineno", None)
+        raise RenderError.at(display_path, (line or 1) + line_offset,
+                             f"{type(err).__name__}: {err.message or err}") from None
+    except Exception as err:  # a filter or global failed: report where it was called
+        line = traceback_line(err, filename)
+        raise RenderError.at(display_path, (line or 1) + line_offset,
+                             f"{type(err).__name__}: {err}") from None

@@ -1,0 +1,447 @@
+"""The site renderer on small fixture pages and fake results (no torch, no training)."""
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import textwrap
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from onpolicy.config import ROOT, BuildConfig
+from onpolicy.render import RenderError, render_site
+from onpolicy.render import katex as katex_module
+from onpolicy.render.assets import plotly_bundle_name
+from onpolicy.render.charts import CHARTS
+from onpolicy.render.templating import num, percent, sci
+from tests.fixtures_results import fake_results, fake_results_meta
+
+ALLOWED_TRACES = {"scatter", "scatter3d", "surface"}  # what the gl3d partial bundle draws
+
+
+def page(body: str, title: str = "Test page", extra: str = "") -> str:
+    """A page source: front matter (4 lines + extra), so body line 1 is file line 5."""
+    return f"---\ntitle: {title}\ndescription: A page for tests.\n{extra}---\n" + \
+        textwrap.dedent(body)
+
+
+ARTICLE_META = "template: article.html\ndate: 2025-05-01\n"
+
+
+def build(tmp_path: Path, pages: dict[str, str], results: dict | None = None,
+          base_url: str = "", cache: Path | None = None, out: str = "out",
+          **overrides) -> tuple[Path, list[str]]:
+    site = Path(tempfile.mkdtemp(dir=tmp_path, prefix=out))  # each call: its own pages
+    src = site / "src"
+    src.mkdir()
+    for name, text in pages.items():
+        (src / name).write_text(text, encoding="utf-8")
+    out_dir = site / "out"
+    out_dir.mkdir()
+    cfg = BuildConfig(root=site, src_dir=src, out_dir=site / "public",
+                      templates_dir=ROOT / "templates", static_dir=ROOT / "static",
+                      node_modules=ROOT / "node_modules", cache_dir=cache or tmp_path / "cache",
+                      base_url=base_url, **overrides)
+    results = fake_results() if results is None else results
+    warnings = render_site(cfg, results, fake_results_meta(results), out_dir)
+    return out_dir, warnings
+
+
+def render_error(tmp_path: Path, pages: dict[str, str], **kwargs) -> str:
+    with pytest.raises(RenderError) as caught:
+        build(tmp_path, pages, **kwargs)
+    return str(caught.value)
+
+
+# -- errors point at file:line ----------------------------------------------------------------
+
+def test_bad_front_matter_yaml_reports_file_and_line(tmp_path):
+    text = "---\ntitle: T\ndescription: x: y\n---\nbody\n"
+    assert render_error(tmp_path, {"bad.md": text}).startswith("src/bad.md:3: front matter YAML")
+
+
+def test_unclosed_yaml_bracket_points_at_its_line(tmp_path):
+    text = "---\ntitle: T\ndescription: [open\n---\nbody\n"
+    assert render_error(tmp_path, {"bad.md": text}).startswith("src/bad.md:3:")
+
+
+def test_missing_front_matter_and_required_fields(tmp_path):
+    assert "missing front matter" in render_error(tmp_path, {"a.md": "no front matter\n"})
+    message = render_error(tmp_path, {"b.md": "---\ntitle: T\n---\nbody\n"})
+    assert message.startswith("src/b.md:1:") and "description" in message
+    message = render_error(tmp_path, {"c.md": page("x", extra="template: article.html\n")})
+    assert "date" in message
+
+
+def test_unknown_chart_id_lists_known_ids(tmp_path):
+    message = render_error(tmp_path, {"p.md": page("Intro.\n\n{{ chart('nope') }}\n")})
+    assert message.startswith("src/p.md:7: unknown chart id 'nope'")
+    assert "curves-binary" in message and "dial" in message
+
+
+def test_chart_with_missing_result_names_it(tmp_path):
+    results = fake_results()
+    del results["dial-ppo"]
+    message = render_error(tmp_path, {"p.md": page("{{ chart('dial', alt='a') }}\n")},
+                           results=results)
+    assert message == "src/p.md:5: chart 'dial' needs result 'dial-ppo' which is missing"
+
+
+def test_undefined_result_key_reports_line(tmp_path):
+    body = "Line one.\n\nValue {{ results['binary-nope'].final_accuracy.mean }}.\n"
+    message = render_error(tmp_path, {"p.md": page(body)})
+    assert message.startswith("src/p.md:7:")
+    assert "no result named 'binary-nope'" in message and "binary-supervised" in message
+
+
+def test_undefined_name_and_attribute_report_line(tmp_path):
+    assert render_error(tmp_path, {"p.md": page("a\n{{ nosuch }}\n")}).startswith("src/p.md:6:")
+    message = render_error(tmp_path, {"q.md": page("{{ results['dial-pg'].nope.x }}\n")})
+    assert message.startswith("src/q.md:5:") and "nope" in message
+
+
+def test_jinja_syntax_error_reports_line(tmp_path):
+    message = render_error(tmp_path, {"p.md": page("ok\n\n{% if %}\n")})
+    assert message.startswith("src/p.md:7: TemplateSyntaxError")
+
+
+def test_require_false_is_an_error_and_true_renders_nothing(tmp_path):
+    body = "{{ require(results['dial-pg'].eps|length > 100, 'the dial needs 100 points') }}\n"
+    message = render_error(tmp_path, {"p.md": page("a\n" + body)})
+    assert message == "src/p.md:6: require() failed: the dial needs 100 points"
+    out, _ = build(tmp_path, {"p.md": page("x{{ require(1 < 2, 'fine') }}y\n")}, out="ok")
+    assert "<p>xy</p>" in (out / "p/index.html").read_text()
+
+
+def test_filter_given_none_reports_line(tmp_path):
+    message = render_error(tmp_path, {"p.md": page("a\n\n{{ none | percent }}\n")})
+    assert message.startswith("src/p.md:7:") and "percent() got None" in message
+
+
+def test_broken_tex_reports_line_and_katex_message(tmp_path):
+    body = "Fine $x$ here.\n\nStill fine.\n\n$$\n\\frac{1}{\n$$\n"
+    message = render_error(tmp_path, {"p.md": page(body)})
+    assert message.startswith("src/p.md:10: KaTeX: KaTeX parse error:"), message
+    inline = render_error(tmp_path, {"q.md": page("a\n\nb $\\alpha \\notacommand$ c\n")})
+    assert inline.startswith("src/q.md:7: KaTeX:") and "notacommand" in inline
+
+
+def test_figref_and_link_to_unknown_targets_are_errors(tmp_path):
+    message = render_error(tmp_path, {"p.md": page("See {{ figref('dial') }}.\n")})
+    assert message.startswith("src/p.md:5: figref('dial')")
+    assert render_error(tmp_path, {"q.md": page("\n[x]({{ link('nope') }})\n")}).startswith(
+        "src/q.md:6: link('nope')")
+
+
+# -- math -------------------------------------------------------------------------------------
+
+MATH_PAGE = r"""
+## Gradient of $\log \pi$
+
+Inline $a < b$ and $p \& q > r$; a matrix $\begin{pmatrix} a & b \\ c & d \end{pmatrix}$.
+
+$$
+\nabla_\theta J(\theta)
+  = \mathbb{E}_{a \sim \pi_\theta}\left[ r(a) \nabla_\theta \log \pi_\theta(a) \right]
+$$
+
+\begin{align*}
+x &= 1 \\
+y &< 2
+\end{align*}
+"""
+
+
+def test_math_is_typeset_at_build_time(tmp_path):
+    out, _ = build(tmp_path, {"p.md": page(MATH_PAGE)})
+    html = (out / "p/index.html").read_text()
+    assert 'class="katex"' in html and 'class="katex-display"' in html
+    assert "$$" not in html and "arithmatex" not in html and "\\begin{align*}" not in html.split(
+        "<annotation")[0]
+    assert html.count('class="math-display"') == 2
+    assert "mtable" in html                            # align* and pmatrix became tables
+    assert "katex.min.css" in html                     # the page has math: it gets the CSS
+    assert "<script" not in html.split("</head>")[1]   # and no math JavaScript
+
+
+def test_pages_without_math_skip_the_katex_css(tmp_path):
+    out, _ = build(tmp_path, {"p.md": page("No math here.\n")})
+    assert "katex.min.css" not in (out / "p/index.html").read_text()
+
+
+def test_katex_cache_serves_the_second_build_without_node(tmp_path, monkeypatch):
+    sent = []
+    original = katex_module.KatexRenderer._ask_node
+    monkeypatch.setattr(katex_module.KatexRenderer, "_ask_node",
+                        lambda self, batch: sent.append(len(batch)) or original(self, batch))
+    cache = tmp_path / "shared-cache"
+    build(tmp_path, {"p.md": page(MATH_PAGE)}, cache=cache, out="first")
+    assert sum(sent) >= 5
+    assert list((cache / "katex").rglob("*.json"))
+
+    def no_node(self):
+        raise AssertionError("node was started although every formula is cached")
+    monkeypatch.setattr(katex_module.KatexRenderer, "_start", no_node)
+    out, _ = build(tmp_path, {"p.md": page(MATH_PAGE)}, cache=cache, out="second")
+    assert 'class="katex"' in (out / "p/index.html").read_text()
+
+
+def test_page_macros_reach_katex(tmp_path):
+    macros = 'macros: {"\\\\pol": "\\\\pi_\\\\theta"}\n'
+    out, _ = build(tmp_path, {"p.md": page("$\\pol$\n", extra=macros)})
+    assert "θ" in (out / "p/index.html").read_text()
+
+
+# -- charts -----------------------------------------------------------------------------------
+
+def all_charts_page() -> str:
+    body = "## Charts\n\n" + "\n\n".join(
+        f"{{{{ chart('{chart_id}', caption='About {chart_id}: $x^2$.', alt='{chart_id} chart') }}}}"
+        for chart_id in CHARTS) + "\n\nSee {{ figref('dial') }}.\n"
+    return page(body, extra=ARTICLE_META)
+
+
+def test_every_chart_builds_from_a_plain_results_dict():
+    results = fake_results()
+    for chart_id, build_figure in CHARTS.items():
+        figure = build_figure(results)
+        assert figure.data, chart_id
+        assert {trace.type for trace in figure.data} <= ALLOWED_TRACES, chart_id
+
+
+def test_chart_placeholders_json_csv_and_numbering(tmp_path):
+    out, warnings = build(tmp_path, {"article.md": all_charts_page()})
+    html = (out / "article/index.html").read_text()
+    sources = re.findall(r'data-chart-src="([^"]+)"', html)
+    assert len(sources) == len(CHARTS)
+    for number, (chart_id, src) in enumerate(zip(CHARTS, sources), start=1):
+        assert src == f"../data/charts/{chart_id}.json"
+        figure = json.loads((out / "article" / src).resolve().read_text())
+        assert {t["type"] for t in figure["data"]} <= ALLOWED_TRACES
+        assert "template" not in figure["layout"]
+        assert (out / f"data/charts/{chart_id}.csv").read_text().startswith("series,x,y")
+        assert f'<span class="figure-number">Figure {number}.</span>' in html
+        assert f'aria-label="{chart_id} chart"' in html
+        assert f'aria-describedby="fig-{chart_id}-caption"' in html
+    assert html.count("<details class=\"chart-data\">") == len(CHARTS)
+    assert f'href="#fig-dial">Figure {list(CHARTS).index("dial") + 1}</a>' in html
+    assert html.count('class="katex"') >= len(CHARTS)        # captions' math is typeset
+    assert "charts.js" in html and f"../static/{plotly_bundle_name(ROOT / 'node_modules')}" in html
+    assert not any("alt text" in w for w in warnings)
+
+
+def test_missing_alt_text_warns(tmp_path):
+    _, warnings = build(tmp_path, {"p.md": page("{{ chart('dial', caption='Dial.') }}\n")})
+    assert any(w.startswith("src/p.md:5: chart 'dial' has no alt text") for w in warnings)
+
+
+def test_pages_without_charts_do_not_load_chart_code(tmp_path):
+    out, _ = build(tmp_path, {"p.md": page("Text.\n")})
+    html = (out / "p/index.html").read_text()
+    assert "charts.js" not in html and "plotly" not in html
+
+
+def test_raw_results_are_published(tmp_path):
+    out, _ = build(tmp_path, {"p.md": page("x\n")})
+    document = json.loads((out / "data/results/binary-pg_random.json").read_text())
+    assert document["result"]["method"] == "pg_random"
+    assert len(document["inputs_hash"]) == 64 and "provenance" in document
+
+
+def test_fake_results_match_the_result_schema():
+    schema = pytest.importorskip("onpolicy.schema")
+    for name, payload in fake_results().items():
+        document = {"schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "0" * 64,
+                    "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
+                    "provenance": {}, "result_sha256": "0" * 64, "result": payload}
+        assert schema.problems(document) == [], name
+
+
+# -- links, pages, feeds ----------------------------------------------------------------------
+
+SITE = {
+    "index.md": page("Home. [Article]({{ link('article') }}).\n", title="Home",
+                     extra="order: 0\n"),
+    "article.md": page("## Part one\n\nText.[^n]\n\n{{ chart('dial', alt='d') }}\n\n"
+                       "## Part two\n\n[^n]: A note.\n", title="The article",
+                       extra=ARTICLE_META + "order: 1\n"),
+    "404.md": page("Not here. [Home]({{ url() }})\n", title="Not found"),
+    "draft.md": page("Secret.\n", title="Draft", extra="draft: true\n"),
+}
+
+
+def local_targets(html: str) -> list[str]:
+    return re.findall(r'(?:href|src|data-chart-src|data-plotly-src)="([^"#][^"]*)"', html)
+
+
+def test_relative_links_resolve_at_every_depth(tmp_path):
+    out, _ = build(tmp_path, SITE)
+    for path in ["index.html", "article/index.html"]:
+        html = (out / path).read_text()
+        for target in local_targets(html):
+            parsed = urlparse(target)
+            assert not parsed.scheme and not target.startswith("/"), (path, target)
+            resolved = (out / path).parent / parsed.path
+            if target.endswith("/") or resolved.is_dir():
+                resolved = resolved / "index.html"
+            assert resolved.resolve().is_file(), (path, target)
+    index = (out / "index.html").read_text()
+    article = (out / "article/index.html").read_text()
+    assert 'href="static/css/site.css?v=' in index and 'href="article/"' in index
+    assert 'href="../static/css/site.css?v=' in article and 'href="../"' in article
+
+
+def test_no_request_leaves_the_origin(tmp_path):
+    out, _ = build(tmp_path, SITE, base_url="https://example.org/repo")
+    for html_file in out.rglob("*.html"):
+        html = html_file.read_text()
+        loads = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="([^"]+)"', html)
+        loads += re.findall(r'<link[^>]*rel="(?:stylesheet|icon)"[^>]*href="([^"]+)"', html)
+        assert loads and not [u for u in loads if re.match(r"(https?:)?//", u)], html_file
+    for css in (out / "static").rglob("*.css"):
+        for url in re.findall(r"url\(([^)]+)\)", css.read_text()):
+            url = url.strip("'\"")
+            if url.startswith("data:"):
+                continue
+            assert not re.match(r"(https?:)?//", url), (css, url)
+            assert url.endswith(".woff2") and (css.parent / url).is_file(), (css, url)
+
+
+def test_404_uses_base_url_rooted_links(tmp_path):
+    out, _ = build(tmp_path, SITE, base_url="https://example.org/repo/")
+    html = (out / "404.html").read_text()
+    assert 'href="/repo/static/css/site.css?v=' in html and 'href="/repo/"' in html
+    assert '<meta name="robots" content="noindex">' in html
+    out, _ = build(tmp_path, SITE, out="plain")
+    html = (out / "404.html").read_text()
+    assert 'href="/static/css/site.css?v=' in html and 'href="/">Home</a>' in html
+
+
+def test_sitemap_feed_and_canonical_use_base_url(tmp_path):
+    out, _ = build(tmp_path, SITE, base_url="https://example.org/repo")
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "<loc>https://example.org/repo/</loc>" in sitemap
+    assert "<loc>https://example.org/repo/article/</loc>" in sitemap
+    assert "404" not in sitemap and "draft" not in sitemap
+    feed = (out / "feed.xml").read_text()
+    assert 'rel="self" type="application/atom+xml" href="https://example.org/repo/feed.xml"' in feed
+    assert "<id>https://example.org/repo/article/</id>" in feed
+    article = (out / "article/index.html").read_text()
+    assert '<link rel="canonical" href="https://example.org/repo/article/">' in article
+    assert '<meta property="og:url" content="https://example.org/repo/article/">' in article
+    assert 'href="../feed.xml"' in article
+
+
+def test_without_base_url_no_absolute_urls_and_a_warning(tmp_path):
+    out, warnings = build(tmp_path, SITE)
+    assert not (out / "sitemap.xml").exists() and not (out / "feed.xml").exists()
+    assert any("base_url" in w for w in warnings)
+    assert "canonical" not in (out / "article/index.html").read_text()
+
+
+def test_page_layout_features(tmp_path):
+    out, _ = build(tmp_path, SITE)
+    assert (out / ".nojekyll").is_file() and (out / "static/favicon.svg").is_file()
+    assert not (out / "draft").exists()
+    html = (out / "article/index.html").read_text()
+    assert 'class="toc"' in html and 'href="#part-one"' in html and 'href="#part-two"' in html
+    assert 'class="headerlink" href="#part-one"' in html
+    assert 'class="footnote"' in html and "min read" in html
+    assert '<meta property="og:type" content="article">' in html
+    assert "data-theme" in html.split("</head>")[0]  # theme set before first paint
+    assert "__livereload" not in html
+
+
+def test_drafts_render_when_asked(tmp_path):
+    out, _ = build(tmp_path, SITE, drafts=True)
+    assert '<meta name="robots" content="noindex">' in (out / "draft/index.html").read_text()
+
+
+def test_facts_and_site_globals_reach_pages(tmp_path, monkeypatch):
+    from onpolicy.render import facts
+    monkeypatch.setattr(facts, "compute", lambda results: {"best": 0.9123, "n": len(results)})
+    body = ("Best {{ facts.best | percent }} of {{ facts.n }}; {{ site.pages | length }} pages;"
+            " acc {{ results['binary-supervised'].final_accuracy.mean | percent(0) }}.\n")
+    out, _ = build(tmp_path, {"p.md": page(body)})
+    assert "Best 91.2% of 18; 1 pages; acc 89%." in (out / "p/index.html").read_text()
+
+
+# -- filters and assets -----------------------------------------------------------------------
+
+def test_number_filters():
+    assert percent(0.9123) == "91.2%" and percent(0.9123, 0) == "91%"
+    assert sci(1.234e-9) == "1.2 × 10⁻⁹" and sci(2.5e6, 2, tex=True) == "2.50 \\times 10^{6}"
+    assert num(12345) == "12,345" and num(0.12345, 3) == "0.123" and num(2.5) == "2.50"
+    with pytest.raises(ValueError):
+        percent(float("nan"))
+
+
+def test_plotly_bundle_matches_plotly_py_bundled_version(tmp_path):
+    import plotly
+
+    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    header = re.compile(r"plotly\.js(?: \([^)]*\))? v(\d+\.\d+\.\d+)")
+    python_version = header.search(bundled.read_text(encoding="utf-8")[:400]).group(1)
+    out, _ = build(tmp_path, {"p.md": page("x\n")})
+    shipped = list((out / "static").glob("plotly-gl3d-*.min.js"))
+    assert [p.name for p in shipped] == [f"plotly-gl3d-{python_version}.min.js"]
+    assert header.search(shipped[0].read_text(encoding="utf-8")[:400]).group(1) == python_version
+
+
+def test_katex_fonts_are_woff2_only(tmp_path):
+    out, _ = build(tmp_path, {"p.md": page("x\n")})
+    css = (out / "static/katex/katex.min.css").read_text()
+    assert ".ttf" not in css and ".woff)" not in css and "woff2" in css
+    fonts = {p.suffix for p in (out / "static/katex/fonts").iterdir()}
+    assert fonts == {".woff2"}
+
+
+def test_chart_must_stand_alone_but_may_be_a_list_item(tmp_path):
+    message = render_error(tmp_path, {"p.md": page("Text {{ chart('dial', alt='d') }} more.\n")})
+    assert message.startswith("src/p.md:5: chart() must stand alone")
+    out, _ = build(tmp_path, {"p.md": page("- {{ chart('dial', alt='d') }}\n")}, out="list")
+    assert '<li><figure class="chart-figure' in (out / "p/index.html").read_text()
+
+
+def test_same_chart_twice_gets_distinct_anchors(tmp_path):
+    body = "{{ chart('dial', alt='a') }}\n\n{{ chart('dial', alt='b') }}\n"
+    html = (build(tmp_path, {"p.md": page(body)})[0] / "p/index.html").read_text()
+    assert 'id="fig-dial"' in html and 'id="fig-dial-2"' in html
+
+
+def test_katex_output_is_made_valid_html(tmp_path):
+    """KaTeX emits Private Use Area glyphs (\\neq) and negative CSS heights (\\bigg|_x), which
+    the HTML validator rejects; the renderer rewrites both without changing the look."""
+    out, _ = build(tmp_path, {"p.md": page("$a \\neq b$ and $\\bigg|_{y=a}$\n")})
+    html = (out / "p/index.html").read_text()
+    assert not re.search("[\ue000-\uf8ff]", html) and "height:-" not in html
+    assert '<span class="pua-e020"></span>' in html
+    css = (out / "static/katex/katex.min.css").read_text()
+    assert '.katex .pua-e020::before{content:"\\e020"}' in css
+
+
+def test_quick_and_stale_builds_say_so_on_the_page(tmp_path):
+    results = fake_results()
+    pages = {"p.md": page("x\n")}
+    html = (build(tmp_path, pages)[0] / "p/index.html").read_text()
+    assert "build-banner" not in html
+    src = Path(tempfile.mkdtemp(dir=tmp_path)) / "out"
+    src.mkdir()
+    meta = fake_results_meta(results)
+    meta["dial-pg"]["stale"] = True
+    cfg = BuildConfig(root=tmp_path, src_dir=next(tmp_path.glob("out*/src")),
+                      templates_dir=ROOT / "templates", static_dir=ROOT / "static",
+                      cache_dir=tmp_path / "cache", quick=True)
+    render_site(cfg, results, meta, src)
+    html = (src / "p/index.html").read_text()
+    assert "Quick build:" in html and "1 result(s) are out of date" in html and "dial-pg" in html
+
+
+def test_missing_fact_suggests_near_names(tmp_path, monkeypatch):
+    from onpolicy.render import facts
+    monkeypatch.setattr(facts, "compute", lambda results: {"binary_pg_random_final": 0.5})
+    message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n")})
+    assert message == ("src/p.md:5: UndefinedError: no fact named 'binary_pg_randm_final' "
+                       "(did you mean: binary_pg_random_final)")

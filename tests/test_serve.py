@@ -1,0 +1,126 @@
+"""The preview server: injection only in served HTML, 404 page, directory swaps, live reload."""
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from onpolicy.config import BuildConfig
+from onpolicy.serve import LIVERELOAD_PATH, PreviewServer
+
+PAGE = "<!doctype html><html><head><title>{0}</title></head><body><p>{0}</p></body></html>"
+
+
+def write_site(out: Path, label: str) -> None:
+    (out / "article").mkdir(parents=True)
+    (out / "index.html").write_text(PAGE.format(f"home {label}"))
+    (out / "article" / "index.html").write_text(PAGE.format(f"article {label}"))
+    (out / "404.html").write_text(PAGE.format("not found"))
+    (out / "data.json").write_text('{"x": 1}')
+
+
+@pytest.fixture
+def preview(tmp_path):
+    def start(rebuild=None) -> PreviewServer:
+        for name in ("src", "templates", "static", "experiments"):
+            (tmp_path / name).mkdir(exist_ok=True)
+        cfg = BuildConfig(root=tmp_path, out_dir=tmp_path / "public", src_dir=tmp_path / "src",
+                          templates_dir=tmp_path / "templates", static_dir=tmp_path / "static")
+        write_site(cfg.out_dir, "v1")
+        server = PreviewServer(cfg, port=0, rebuild=rebuild, log=lambda message: None)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+    servers: list[PreviewServer] = []
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def get(server: PreviewServer, path: str) -> tuple[int, str, dict]:
+    host, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read().decode()
+    connection.close()
+    return response.status, body, dict(response.getheaders())
+
+
+def test_html_gets_the_livereload_script_but_files_on_disk_do_not(preview):
+    server = preview()
+    status, body, headers = get(server, "/article/")
+    assert status == 200 and "article v1" in body and LIVERELOAD_PATH in body
+    assert body.index(LIVERELOAD_PATH) < body.index("</body>")
+    assert int(headers["Content-Length"]) == len(body.encode())
+    assert LIVERELOAD_PATH not in (server.cfg.out_dir / "article/index.html").read_text()
+    status, body, _ = get(server, "/data.json")
+    assert status == 200 and body == '{"x": 1}'
+
+
+def test_missing_paths_get_the_404_page(preview):
+    server = preview()
+    status, body, _ = get(server, "/no/such/page/")
+    assert status == 404 and "not found" in body and LIVERELOAD_PATH in body
+    status, _, headers = get(server, "/article")
+    assert status == 301 and headers["Location"].endswith("/article/")
+
+
+def test_a_swapped_in_directory_is_served_at_once(preview):
+    server = preview()
+    assert "home v1" in get(server, "/")[1]
+    out = server.cfg.out_dir
+    fresh = out.with_name("public.new")
+    write_site(fresh, "v2")
+    os.rename(out, out.with_name("public.old"))
+    os.rename(fresh, out)
+    assert "home v2" in get(server, "/")[1]
+
+
+def read_event(server: PreviewServer, trigger, timeout: float = 15.0) -> tuple[str, str]:
+    """Open the SSE stream, run trigger(), return the first (event, data) that arrives."""
+    host, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.request("GET", LIVERELOAD_PATH)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "text/event-stream"
+    assert response.fp.readline().startswith(b": connected")
+    trigger()
+    event, deadline = "", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = response.fp.readline().decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: ") and event:
+            connection.close()
+            return event, line[len("data: "):]
+    connection.close()
+    raise AssertionError("no event arrived")
+
+
+def test_source_change_rebuilds_and_reloads(preview):
+    rebuilt = threading.Event()
+    server = preview(rebuild=rebuilt.set)
+    time.sleep(0.5)  # let the watcher start
+
+    def edit() -> None:
+        (server.cfg.src_dir / "page.md").write_text("---\ntitle: x\n---\n")
+    event, _ = read_event(server, edit)
+    assert event == "reload" and rebuilt.is_set()
+
+
+def test_failed_rebuild_is_shown_not_reloaded(preview):
+    def rebuild() -> None:
+        raise RuntimeError("src/page.md:3: something is wrong")
+    server = preview(rebuild=rebuild)
+    time.sleep(0.5)
+
+    def edit() -> None:
+        (server.cfg.templates_dir / "base.html").write_text("changed")
+    event, data = read_event(server, edit)
+    assert event == "build-error" and "src/page.md:3: something is wrong" in data
