@@ -119,7 +119,7 @@ class KatexRenderer:
             try:
                 process.stdin.writelines(lines)
                 process.stdin.flush()
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, OSError, ValueError):
                 pass
 
         writer = threading.Thread(target=write, daemon=True)

@@ -1,0 +1,496 @@
+"""Bad input and interrupted builds, end to end through the CLI, in a copy of the repository.
+
+Each case runs `python build.py ...` as a user would, in a throwaway copy of the checkout
+(tracked + untracked-not-ignored files, node_modules symlinked), on the synthetic two-row
+table tests/tiny_suite.py and a minimal set of pages. For every case:
+
+* the build exits non-zero with a clear message naming the file (and the line, where the
+  input has one);
+* the previous public/ is byte-identical (every file hashed before and after);
+* the frozen results are byte-identical;
+and, for killed builds, the next build succeeds and leaves no public.tmp-* / public.old-*.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = "tests.tiny_suite"
+BUILD_TIMEOUT_S = 240
+
+pytestmark = pytest.mark.slow
+
+# The minimal page set the tiny suite can render: a result number, math, a 404 page.
+INDEX_MD = """\
+---
+title: Tiny
+description: A minimal page for the bad-input tests.
+---
+# Tiny
+
+Supervised accuracy: {{ results['tiny-supervised'].final_accuracy.mean | percent }}.
+
+Math: $x^2 + y$ and
+
+$$
+\\frac{a}{b} = c
+$$
+"""
+
+NOT_FOUND_MD = """\
+---
+title: Not found
+description: There is no page at this address.
+---
+# Not found
+
+Nothing here.
+"""
+
+
+# -- the copy -------------------------------------------------------------------------------
+
+def _project_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                         capture_output=True, check=True).stdout.decode()
+    return [f for f in out.split("\0") if f]
+
+
+def _copy_checkout(dest: Path) -> Path:
+    for rel in _project_files():
+        src = ROOT / rel
+        if not src.is_file() or rel.startswith("site_src/"):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    site = dest / "site_src"
+    site.mkdir(exist_ok=True)
+    (site / "index.md").write_text(INDEX_MD, encoding="utf-8")
+    (site / "404.md").write_text(NOT_FOUND_MD, encoding="utf-8")
+    return dest
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MNIST_DIR"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONPATH", None)  # the copy's own modules, found next to its build.py
+    return env
+
+
+def build(repo: Path, *args: str, timeout: float = BUILD_TIMEOUT_S) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "build.py", *args], cwd=repo, capture_output=True,
+                          text=True, env=_env(), timeout=timeout)
+
+
+def tiny(repo: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    return build(repo, "--suite", SUITE, *args, **kw)
+
+
+def tree_hashes(path: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file under path (symlinks as their target text)."""
+    if not path.exists():
+        return {}
+    out = {}
+    for p in sorted(path.rglob("*")):
+        rel = p.relative_to(path).as_posix()
+        if p.is_symlink():
+            out[rel] = "link:" + os.readlink(p)
+        elif p.is_file():
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def leftovers(repo: Path) -> list[str]:
+    return sorted(p.name for p in repo.iterdir()
+                  if p.name.startswith(("public.tmp-", "public.old-")))
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory) -> Path:
+    """A copy with the tiny results trained and public/ built once (shared, never mutated)."""
+    repo = _copy_checkout(tmp_path_factory.mktemp("template") / "repo")
+    proc = tiny(repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 trained" in proc.stderr, proc.stderr
+    assert (repo / "public" / "index.html").is_file()
+    return repo
+
+
+@pytest.fixture
+def repo(template_repo, tmp_path) -> Path:
+    """A fresh private copy of the template (results and public/ included)."""
+    dest = tmp_path / "repo"
+    shutil.copytree(template_repo, dest, symlinks=True)
+    return dest
+
+
+class Snapshot:
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self.public = tree_hashes(repo / "public")
+        self.results = tree_hashes(repo / "results")
+        assert self.public and self.results
+
+    def assert_intact(self, proc=None) -> None:
+        ctx = f"\nstderr:\n{proc.stderr}" if proc is not None and proc.stderr else ""
+        assert tree_hashes(self.repo / "results") == self.results, \
+            "the frozen results changed" + ctx
+        assert tree_hashes(self.repo / "public") == self.public, \
+            "the previous public/ changed" + ctx
+
+
+def assert_fails(proc, *patterns: str) -> str:
+    err = proc.stderr
+    assert proc.returncode not in (0, None), f"expected a failure, got exit 0:\n{err}"
+    assert "Traceback" not in err, f"a traceback instead of a message:\n{err}"
+    for pattern in patterns:
+        assert re.search(pattern, err, re.M), f"{pattern!r} not in stderr:\n{err}"
+    return err
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+# -- the copy is what runs --------------------------------------------------------------------
+
+def test_the_copy_runs_its_own_code(repo):
+    """build.py's directory comes first on sys.path, so the copy's onpolicy/, experiments/
+    and tests/ are imported, not the checkout's (or an editable install's)."""
+    probe = repo / "where_probe.py"   # run the same way as build.py: as a script in the root
+    probe.write_text("import onpolicy, experiments, tests.tiny_suite as t\n"
+                     "print(onpolicy.__file__); print(experiments.__file__); print(t.__file__)\n",
+                     encoding="utf-8")
+    out = subprocess.run([sys.executable, probe.name], cwd=repo, capture_output=True,
+                         text=True, env=_env(), check=True).stdout.split()
+    assert len(out) == 3
+    for path in out:
+        assert Path(path).resolve().is_relative_to(repo.resolve()), out
+
+
+def test_second_build_trains_nothing(repo):
+    before = Snapshot(repo)
+    proc = tiny(repo)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"\b0 trained\b", proc.stderr), proc.stderr
+    assert tree_hashes(repo / "results") == before.results
+    assert leftovers(repo) == []
+
+
+# -- bad pages ----------------------------------------------------------------------------
+
+def test_malformed_front_matter(repo):
+    snap = Snapshot(repo)
+    page = repo / "site_src" / "index.md"
+    _edit(page, "description: A minimal", "description: [unclosed, A minimal")
+    line = _line_of(page, "[unclosed")
+    proc = tiny(repo)
+    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"(?i)yaml")
+    snap.assert_intact(proc)
+
+
+def test_unknown_chart_id(repo):
+    snap = Snapshot(repo)
+    page = repo / "site_src" / "index.md"
+    _edit(page, "Math:", "{{ chart('no-such-chart', caption='x') }}\n\nMath:")
+    line = _line_of(page, "no-such-chart")
+    proc = tiny(repo)
+    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-chart")
+    snap.assert_intact(proc)
+
+
+def test_undefined_result_key(repo):
+    snap = Snapshot(repo)
+    page = repo / "site_src" / "index.md"
+    _edit(page, "Math:", "Oops: {{ results['tiny-supervised'].no_such_key | percent }}.\n\nMath:")
+    line = _line_of(page, "no_such_key")
+    proc = tiny(repo)
+    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no_such_key")
+    snap.assert_intact(proc)
+
+
+def test_unknown_result_name(repo):
+    snap = Snapshot(repo)
+    page = repo / "site_src" / "index.md"
+    _edit(page, "Math:", "Oops: {{ results['no-such-result'].final_accuracy.mean }}.\n\nMath:")
+    line = _line_of(page, "no-such-result")
+    proc = tiny(repo)
+    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-result")
+    snap.assert_intact(proc)
+
+
+def test_broken_tex(repo):
+    snap = Snapshot(repo)
+    page = repo / "site_src" / "index.md"
+    _edit(page, "\\frac{a}{b} = c", "\\frac{a}{b = c")
+    line = _line_of(page, "\\frac{a}{b = c")
+    proc = tiny(repo)
+    # The formula spans lines (a $$ block): its own line or the block's first line.
+    err = assert_fails(proc, r"site_src/index\.md:(\d+)\b", r"(?i)katex|tex")
+    reported = int(re.search(r"site_src/index\.md:(\d+)\b", err).group(1))
+    assert line - 2 <= reported <= line, f"line {reported}, the formula is at {line}:\n{err}"
+    snap.assert_intact(proc)
+
+
+# -- bad results --------------------------------------------------------------------------
+
+def test_missing_result_with_frozen(repo):
+    (repo / "results" / "tiny-supervised.json").unlink()
+    snap = Snapshot(repo)
+    proc = tiny(repo, "--frozen")
+    assert_fails(proc, r"--frozen", r"tiny-supervised: missing", r"tiny-supervised\.json")
+    snap.assert_intact(proc)
+    assert not (repo / "results" / "tiny-supervised.json").exists()
+
+
+def test_corrupt_result_json(repo):
+    path = repo / "results" / "tiny-supervised.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2], encoding="utf-8")   # truncated mid-write
+    snap = Snapshot(repo)
+    proc = tiny(repo, "--frozen")
+    assert_fails(proc, r"tiny-supervised: corrupt", r"results/tiny-supervised\.json:\d+:",
+                 r"(?i)not valid JSON")
+    snap.assert_intact(proc)
+
+
+def test_hand_edited_result(repo):
+    path = repo / "results" / "tiny-supervised.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["result"]["final_accuracy"]["mean"] = 1.0   # a "better" number, typed in by hand
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    snap = Snapshot(repo)
+    proc = tiny(repo, "--frozen")
+    assert_fails(proc, r"tiny-supervised: corrupt", r"results/tiny-supervised\.json",
+                 r"result_sha256")
+    snap.assert_intact(proc)
+
+
+def test_old_schema_with_frozen(repo):
+    path = repo / "results" / "tiny-supervised.json"
+    text = path.read_text(encoding="utf-8")
+    new, n = re.subn(r'^ "schema": \d+(,?)$', r' "schema": 0\1', text, count=1, flags=re.M)
+    assert n == 1, "the result file's top-level schema field was not found"
+    path.write_text(new, encoding="utf-8")
+    snap = Snapshot(repo)
+    proc = tiny(repo, "--frozen")
+    assert_fails(proc, r"tiny-supervised: stale", r"schema version 0 -> \d+")
+    snap.assert_intact(proc)
+
+
+def test_missing_mnist_directory(repo):
+    snap = Snapshot(repo)
+    proc = build(repo, "--only", "binary-supervised", "--rerun", "binary-supervised",
+                 "--mnist-dir", "/nonexistent", "--device", "cpu")
+    assert_fails(proc, r"/nonexistent", r"(?i)mnist", r"--mnist-dir")
+    snap.assert_intact(proc)
+    assert leftovers(repo) == []
+
+
+# -- interrupted builds -------------------------------------------------------------------
+
+SLOW_SUITE = """\
+from experiments.suite import Experiment
+from tests.tiny_suite import EXPERIMENTS as _TINY
+
+# One row that trains for minutes: long enough to be interrupted mid-training.
+_row = _TINY[0]
+EXPERIMENTS = [Experiment("slow-supervised", _row.entry,
+                          {**_row.config, "steps": 200000, "eval_every": 1000, "seeds": [0],
+                           "seed_batch": 1})]
+"""
+
+
+class Running:
+    """A build started on a pseudo-terminal (so progress bars show, as for a user), in its
+    own process group (so a signal reaches it and its children, like Ctrl-C in a shell)."""
+
+    live: list["Running"] = []   # stopped by the `no_stray_builds` fixture, whatever happens
+
+    def __init__(self, repo: Path, *args: str):
+        self.master, slave = pty.openpty()
+        # A real terminal's size: with the 0x0 of a bare pty, tqdm draws zero-width bars.
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "build.py", *args], cwd=repo,
+                                     stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                                     env={**_env(), "TERM": "dumb", "COLUMNS": "120"},
+                                     start_new_session=True)
+        os.close(slave)
+        self.output = b""
+        self.closed = False
+        Running.live.append(self)
+
+    def read(self, timeout: float = 0.05) -> str:
+        while True:
+            ready, _, _ = select.select([self.master], [], [], timeout)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            self.output += chunk
+            timeout = 0
+        return self.output.decode("utf-8", "replace")
+
+    def wait_for(self, pattern: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.read(0.1)):
+                return True
+            if self.proc.poll() is not None:
+                self.read(0.1)
+                return bool(re.search(pattern, self.read(0)))
+        return False
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.read(0.1)
+        if self.proc.poll() is None:
+            text = self.read(0)
+            self.close()
+            raise AssertionError(f"the build did not stop within {timeout} s:\n{text}")
+        text = self.read(0.2)
+        self.close()
+        return self.proc.returncode, text
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.signal(signal.SIGKILL)
+            self.proc.wait(10)
+        if not self.closed:
+            os.close(self.master)
+            self.closed = True
+
+
+@pytest.fixture(autouse=True)
+def no_stray_builds():
+    yield
+    while Running.live:
+        Running.live.pop().close()
+
+
+def _assert_recovers(repo: Path, snap: Snapshot, *args: str) -> None:
+    """The next build succeeds (without training), and nothing is left over."""
+    proc = tiny(repo, *args)
+    assert proc.returncode == 0, f"the build after the interrupted one failed:\n{proc.stderr}"
+    assert leftovers(repo) == [], leftovers(repo)
+    assert tree_hashes(repo / "results") == snap.results
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_training(repo, sig):
+    (repo / "tests" / "slow_suite.py").write_text(SLOW_SUITE, encoding="utf-8")
+    snap = Snapshot(repo)
+    run = Running(repo, "--suite", "tests.slow_suite", "--device", "cpu")
+    started = run.wait_for(r"slow-supervised.*\d+/200000", timeout=120)
+    assert started, f"no training progress bar appeared:\n{run.read(0)}"
+    time.sleep(0.5)  # well inside the loop
+    run.signal(sig)
+    code, out = run.finish()
+    if sig == signal.SIGINT:
+        assert code == 130, f"exit {code}:\n{out}"
+        assert "interrupted" in out and "Traceback" not in out, out
+    else:
+        assert code == -signal.SIGKILL, f"exit {code}:\n{out}"
+    snap.assert_intact()
+    assert not (repo / "results" / "slow-supervised.json").exists()
+    assert not [p for p in (repo / "results").iterdir() if p.name.startswith(".")], \
+        "a temporary result file was left behind"
+    _assert_recovers(repo, snap)
+
+
+def _slow_pages(site: Path, version: str, pages: int = 25, formulas: int = 20) -> None:
+    """Enough pages with never-seen formulas that rendering takes a noticeable time."""
+    for n in range(pages):
+        body = "\n\n".join(f"Formula {k}: $\\sum_{{i={n}}}^{{{k}}} x_i^{{{version}}} + "
+                           f"\\frac{{{n}}}{{{k + 1}}}$ and more words to set." for k in
+                           range(formulas))
+        (site / f"page-{n:03d}.md").write_text(
+            f"---\ntitle: Page {n} {version}\ndescription: Filler page {n}.\n---\n"
+            f"# Page {n}\n\n## Part one\n\n{body}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_rendering(repo, sig):
+    """Signals at several moments of the render phase (found by watching for the
+    public.tmp-PID directory): the previous site stays, whole, every time."""
+    site = repo / "site_src"
+    _slow_pages(site, "1")
+    first = tiny(repo)
+    assert first.returncode == 0, first.stderr
+    snap = Snapshot(repo)
+    outcomes, messages = [], []
+    for attempt, delay in enumerate((0.0, 0.05, 0.15, 0.3, 0.6)):
+        # New content every time, so an interrupted build differs from the site on disk.
+        _slow_pages(site, f"{attempt + 2}")
+        run = Running(repo, "--suite", SUITE)
+        deadline = time.monotonic() + 60
+        while not leftovers(repo) and run.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if run.proc.poll() is not None:
+            code, out = run.finish()
+            raise AssertionError(f"the build ended (exit {code}) before rendering was seen:\n{out}")
+        time.sleep(delay)
+        run.signal(sig)
+        code, out = run.finish()
+        outcomes.append(code)
+        messages.append(out.strip().splitlines()[-1] if out.strip() else "")
+        if code == 0:
+            # It finished before the signal landed: the new site is in place, whole.
+            snap = Snapshot(repo)
+            continue
+        if sig == signal.SIGINT:
+            assert code == 130, f"exit {code}:\n{out}"
+            assert "Traceback" not in out, out
+            assert "interrupted: the previous site and every frozen result are intact" in out, out
+        else:
+            assert code == -signal.SIGKILL, f"exit {code}:\n{out}"
+        public = repo / "public"
+        if not public.exists():  # killed between the two renames of the swap: recoverable
+            olds = [p for p in repo.iterdir() if p.name.startswith("public.old-")]
+            assert len(olds) == 1 and tree_hashes(olds[0]) == snap.public, out
+        else:
+            snap.assert_intact()
+        _assert_recovers(repo, snap)
+        snap = Snapshot(repo)
+        assert f"Page 0 {attempt + 2}" in (public / "page-000" / "index.html").read_text(
+            encoding="utf-8"), "the recovery build did not render the new content"
+    print(f"{sig.name} during rendering, exit codes: {outcomes}; last lines: {messages}")
+    assert any(code != 0 for code in outcomes), f"no signal landed mid-render: {outcomes}"
