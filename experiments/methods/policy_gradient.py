@@ -1,0 +1,57 @@
+"""Vanilla policy gradient (REINFORCE for a one-step bandit): minimise -r * log pi(a|x).
+
+Its gradient is an unbiased estimate of the policy gradient only when a ~ pi (on-policy).
+Under another behaviour policy, e.g. uniform random actions, a negative reward keeps pushing
+log pi(a|x) of the wrong action down with no floor: with logit x and r = -1, the gradient for
+a = 1 is 1 - sigmoid(x), which grows as pi(1|x) shrinks (positive feedback).
+"""
+from __future__ import annotations
+
+import torch
+
+from experiments import trainer
+from experiments.model import action_log_probs
+
+
+def n_outputs(task: str) -> int:
+    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
+
+
+def naive_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """log pi(a|x) computed literally as the log of a probability, as a first implementation
+    would: saturating probabilities give log(0) = -inf and then NaN gradients.
+
+    The taken action's probability is selected before the log, so only the sampled action
+    can produce -inf (selecting after the log would give NaN gradients through the unused
+    branch even when the sampled action is fine)."""
+    if outputs.shape[-1] == 1:
+        p1 = torch.sigmoid(outputs[..., 0])
+        return torch.log(torch.where(actions == 1, p1, 1 - p1))
+    probs = torch.softmax(outputs, -1)
+    return torch.log(probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1))
+
+
+def stable_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """log pi(a|x) via logsigmoid / log_softmax: finite for any finite logits."""
+    return action_log_probs(outputs).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+
+
+def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+    """THE VANILLA POLICY-GRADIENT LOSS, per sample: -r * log pi(a|x).
+    config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default)."""
+    mode = config.get("log_prob", "stable")
+    if mode not in ("naive", "stable"):
+        raise ValueError(f"log_prob must be 'naive' or 'stable', not {mode!r}")
+    log_prob = (naive_log_prob if mode == "naive" else stable_log_prob)(outputs, batch.actions)
+    return -batch.rewards * log_prob
+
+
+METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+
+
+def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
+    return trainer.run(METHOD, config, seeds, device, progress)
+
+
+def merge(config: dict, parts: list[dict]) -> dict:
+    return trainer.merge(config, parts)
