@@ -1,0 +1,442 @@
+"""The article's numbers are the results' numbers.
+
+* facts.compute is checked against values recomputed here, independently, from the payloads.
+* site_src/article.md and site_src/reproduce.md are rendered through the real renderer
+  (onpolicy.render.render_site), and strings formatted straight from the payloads (first
+  non-finite steps, final accuracies as percentages, ...) must appear in the HTML.
+* A require() guard must fail the build when a claim stops being true.
+
+Two sources of results: schema-shaped fake results built here (always run, so the article is
+exercised before any real training), and the frozen results in results/ (skipped, with the
+reason, only while results/ holds none).
+"""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import math
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+from experiments.mnist_files import dataset_identity
+from experiments.suite import EXPERIMENTS, effective_config
+from onpolicy import schema
+from onpolicy.config import ROOT, BuildConfig
+from onpolicy.render import facts as facts_module
+
+ARTICLE = ROOT / "site_src" / "article.md"
+REPRODUCE = ROOT / "site_src" / "reproduce.md"
+TASKS = ("binary", "categorical")
+METHODS = ("supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
+           "ppo_random", "is_random")
+
+
+# -- fake results: schema-shaped, with the outcomes the article describes --------------------
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _stat(per_seed: list[list]) -> dict:
+    cols = list(zip(*per_seed))
+    mean, lo, hi, n = [], [], [], []
+    for col in cols:
+        xs = [v for v in col if v is not None]
+        if xs:
+            m = sum(xs) / len(xs)
+            mean.append(m), lo.append(m - 0.01), hi.append(m + 0.01)
+        else:
+            mean.append(None), lo.append(None), hi.append(None)
+        n.append(len(xs))
+    return {"per_seed": per_seed, "mean": mean, "lo": lo, "hi": hi, "n": n}
+
+
+def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every: int = 50,
+                  seeds=(0, 1, 2, 3, 4), final: float = 0.95, nonfinite=None,
+                  logit_end: float = 12.0, collapse: float | None = None,
+                  behaviour_eps: float = 1.0) -> dict:
+    """One training payload. nonfinite: per-seed first non-finite step (None = never).
+    collapse: share of eval inputs that seed s sends to action s % K at the end."""
+    k = 2 if task == "binary" else 10
+    steps = list(range(0, steps_total + 1, eval_every))
+    nonfinite = list(nonfinite or [None] * len(seeds))
+    start_acc = 1 / k
+    acc, lmax, lmean, shares = [], [], [], []
+    for si, seed in enumerate(seeds):
+        a_row, m_row, mm_row, s_row = [], [], [], []
+        for step in steps:
+            t = step / steps_total
+            dead = nonfinite[si] is not None and step >= nonfinite[si]
+            if dead:
+                a_row.append(None), m_row.append(None), mm_row.append(None)
+                s_row.append([None] * k)  # as the trainer writes a dead seed's shares
+                continue
+            a_row.append(start_acc + (final + 0.001 * seed - start_acc) * min(1.0, 3 * t))
+            m_row.append(0.1 + (logit_end - 0.1) * t)
+            mm_row.append(0.05 + 0.4 * (logit_end - 0.1) * t)
+            if collapse is None:
+                share = [1 / k] * k
+            else:
+                top = 1 / k + (collapse - 1 / k) * t
+                share = [(1 - top) / (k - 1)] * k
+                share[seed % k] = top
+            s_row.append(share)
+        acc.append(a_row), lmax.append(m_row), lmean.append(mm_row), shares.append(s_row)
+    share_mean = []
+    for i in range(len(steps)):
+        rows = [s[i] for s in shares if s[i][0] is not None]
+        share_mean.append([sum(r[j] for r in rows) / len(rows) if rows else None
+                           for j in range(k)])
+    finals = [row[-1] for row in acc]
+    fin = [v for v in finals if v is not None]
+    fmean = sum(fin) / len(fin) if fin else None
+    return {
+        "task": task, "method": method, "n_actions": k, "seeds": list(seeds), "steps": steps,
+        "accuracy": _stat(acc), "logit_abs_max": _stat(lmax), "logit_abs_mean": _stat(lmean),
+        "action_share": {"mean": share_mean, "per_seed": shares},
+        "first_nonfinite_step": nonfinite,
+        "final_accuracy": {"per_seed": finals, "mean": fmean,
+                           "lo": None if fmean is None else fmean - 0.01,
+                           "hi": None if fmean is None else fmean + 0.01, "n": len(fin)},
+        "behaviour_eps": behaviour_eps, "wall_time_s": 12.5,
+    }
+
+
+def fake_gradients(x_range=(-8.0, 8.0), n_x=81, n_r=41, n_y=21) -> dict:
+    xs = [x_range[0] + (x_range[1] - x_range[0]) * i / (n_x - 1) for i in range(n_x)]
+    rs = [-1 + 2 * j / (n_r - 1) for j in range(n_r)]
+    ys = [j / (n_y - 1) for j in range(n_y)]
+
+    def grid(y_axis, fn, y_label):
+        return {"x": xs, "y": y_axis, "z": [[fn(x, y) for x in xs] for y in y_axis],
+                "x_label": "logit x", "y_label": y_label, "z_label": "dL/dx",
+                "title": "", "max_abs_error": 3e-8}
+    s = _sigmoid
+    grids = {
+        "bce": grid(ys, lambda x, y: s(x) - y, "label y"),
+        "pg_a1": grid(rs, lambda x, r: r * s(x) - r, "reward r"),
+        "pg_a0": grid(rs, lambda x, r: r * s(x), "reward r"),
+        "is_a1": grid(rs, lambda x, r: -2 * r * s(x) * (1 - s(x)), "reward r"),
+        "is_a0": grid(rs, lambda x, r: 2 * r * s(x) * (1 - s(x)), "reward r"),
+        "ce_label": grid([0.0], lambda x, _: s(x) - 1, "row"),
+        "pg_cat_sampled": grid(rs, lambda x, r: r * (s(x) - 1), "reward r"),
+        "pg_cat_other": grid(rs, lambda x, r: r * s(x), "reward r"),
+    }
+    return {"grids": grids}
+
+
+def fake_dial(method: str, eps=(0.0, 0.25, 0.5, 0.75, 0.9, 1.0)) -> dict:
+    runs = []
+    for e in eps:
+        if method == "pg":
+            runs.append(fake_training("binary", "pg", final=0.96 - 0.2 * e,
+                                      logit_end=10 + 300 * e, behaviour_eps=e))
+        else:
+            runs.append(fake_training("binary", method, final=0.95 - 0.01 * e, logit_end=6,
+                                      behaviour_eps=e))
+    return {"task": "binary", "method": method, "eps": list(eps), "runs": runs,
+            "final_accuracy": {key: [r["final_accuracy"][key] for r in runs]
+                               for key in ("mean", "lo", "hi")},
+            "nonfinite_seeds": [sum(s is not None for s in r["first_nonfinite_step"])
+                                for r in runs]}
+
+
+def fake_results() -> dict[str, dict]:
+    """Every experiment of the suite, with the outcome the article expects."""
+    out: dict[str, dict] = {"gradients": fake_gradients()}
+    for task in TASKS:
+        sup = 0.97 if task == "binary" else 0.93
+        out[f"{task}-supervised"] = fake_training(task, "supervised", final=sup, logit_end=15)
+        out[f"{task}-q_random"] = fake_training(task, "q_random", final=sup - 0.01, logit_end=1.5)
+        out[f"{task}-pg_random"] = fake_training(
+            task, "pg_random", final=0.9, logit_end=40,
+            nonfinite=[350, 410, None, 520, 385] if task == "binary" else [None] * 5)
+        out[f"{task}-pg_random_stable"] = fake_training(
+            task, "pg_random_stable", final=sup - 0.05 if task == "binary" else 0.3,
+            logit_end=900, collapse=None if task == "binary" else 0.8)
+        out[f"{task}-pg_onpolicy"] = fake_training(task, "pg_onpolicy", final=sup - 0.012,
+                                                   logit_end=14, behaviour_eps=0.0)
+        out[f"{task}-ppo_random"] = fake_training(task, "ppo_random", final=sup - 0.02,
+                                                  logit_end=3)
+        out[f"{task}-is_random"] = fake_training(task, "is_random", final=sup - 0.015,
+                                                 logit_end=9)
+    for method in ("pg", "ppo", "is"):
+        out[f"dial-{method}"] = fake_dial(method)
+    return out
+
+
+def fake_meta(results: dict) -> dict[str, dict]:
+    by_name = {e.name: e for e in EXPERIMENTS}
+    meta = {}
+    for name in results:
+        config = effective_config(by_name[name])
+        meta[name] = {
+            "provenance": {"torch": "2.14.1", "device": "cpu", "git_commit": "0" * 40,
+                           "created": "2026-11-26T12:00:00+00:00", "wall_time_s": 12.5,
+                           "python": "3.11.7", "platform": "Linux-x86_64"},
+            "inputs_hash": "ab" * 32,
+            "inputs": {"config": config,
+                       "sources": {"experiments/trainer.py": "cd" * 32},
+                       "data": dataset_identity(config.get("data", {"name": "none"})),
+                       "schema": schema.SCHEMA_VERSION},
+            "stale": False,
+        }
+    return meta
+
+
+def test_fake_results_are_schema_shaped():
+    for name, payload in fake_results().items():
+        problems = [f"{name}: {p}" for p in schema.problems({
+            "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
+            "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
+            "provenance": {}, "result_sha256": "cd" * 32, "result": payload})]
+        assert not problems, problems
+
+
+# -- facts, recomputed independently -----------------------------------------------------------
+
+def _expected_training_facts(payload: dict) -> dict:
+    hit = [s for s in payload["first_nonfinite_step"] if s is not None]
+    out = {"nonfinite_seeds": len(hit), "n_seeds": len(payload["seeds"]),
+           "steps_total": payload["steps"][-1]}
+    if hit:
+        out["nonfinite_min"], out["nonfinite_max"] = min(hit), max(hit)
+        out["nonfinite_median"] = statistics.median(hit)
+    if payload["final_accuracy"]["mean"] is not None:
+        out["final"] = payload["final_accuracy"]["mean"]
+    logits = [v for v in payload["logit_abs_max"]["mean"] if v is not None]
+    out["logit_max_initial"], out["logit_max_final"] = logits[0], logits[-1]
+    out["logit_growth"] = logits[-1] / logits[0]
+    # majority-action share at the last eval step where a seed was alive, averaged over seeds
+    per_seed = payload["action_share"]["per_seed"]
+
+    def valid(row) -> bool:  # a dead seed's row is None or a list of None
+        return row is not None and all(v is not None for v in row)
+    last = max(i for i in range(len(payload["steps"])) if any(valid(s[i]) for s in per_seed))
+    tops = [max(s[last]) for s in per_seed if valid(s[last])]
+    out["collapse_share"] = sum(tops) / len(tops)
+    return out
+
+
+def check_facts(results: dict, facts: dict) -> None:
+    for name, payload in results.items():
+        prefix = name.replace("-", "_")
+        if "runs" in payload:
+            assert facts[f"{prefix}_eps"] == payload["eps"]
+            assert facts[f"{prefix}_final"] == payload["final_accuracy"]["mean"]
+            if 0.0 in payload["eps"]:
+                i0 = payload["eps"].index(0.0)
+                assert facts[f"{prefix}_onpolicy_final"] == pytest.approx(
+                    payload["final_accuracy"]["mean"][i0])
+                on = payload["final_accuracy"]["mean"][i0]
+                broken = [e for e, m, n in zip(payload["eps"], payload["final_accuracy"]["mean"],
+                                               payload.get("nonfinite_seeds") or
+                                               [0] * len(payload["eps"]))
+                          if m is None or m < facts_module.DIAL_DROP_FRACTION * on or n]
+                assert facts[f"{prefix}_drop_found"] == bool(broken)
+                if broken:
+                    assert facts[f"{prefix}_drop_eps"] == broken[0]
+            continue
+        if "grids" in payload:
+            errors = [g["max_abs_error"] for g in payload["grids"].values()
+                      if g.get("max_abs_error") is not None]
+            if errors:
+                assert facts["grad_max_abs_error"] == pytest.approx(max(errors))
+            continue
+        for key, value in _expected_training_facts(payload).items():
+            assert facts[f"{prefix}_{key}"] == pytest.approx(value), (name, key)
+        task = payload["task"]
+        sup = results.get(f"{task}-supervised", {}).get("final_accuracy", {}).get("mean")
+        mine = payload["final_accuracy"]["mean"]
+        if sup is not None and mine is not None:
+            assert facts[f"{prefix}_gap_pp"] == pytest.approx((sup - mine) * 100)
+            chance = 1 / payload["n_actions"]
+            assert facts[f"{prefix}_skill"] == pytest.approx((mine - chance) / (sup - chance))
+
+
+def test_facts_match_fake_payloads():
+    results = fake_results()
+    facts = facts_module.compute(results)
+    check_facts(results, facts)
+    # spot checks with hand-known values
+    assert facts["binary_pg_random_nonfinite_seeds"] == 4
+    assert facts["binary_pg_random_nonfinite_median"] == 397.5
+    assert facts["binary_pg_random_nonfinite_min"] == 350
+    assert facts["categorical_pg_random_nonfinite_seeds"] == 0
+    assert facts["binary_pg_random_stable_logit_still_rising"] is True
+    assert facts["categorical_pg_random_stable_collapse_share"] == pytest.approx(0.8)
+    assert facts["dial_pg_drop_found"] is True
+
+
+def test_facts_skip_missing_inputs():
+    """A partial (quick) build: facts only has keys for the experiments that ran."""
+    results = {"binary-pg_random": fake_results()["binary-pg_random"]}
+    facts = facts_module.compute(results)
+    assert facts["binary_pg_random_nonfinite_seeds"] == 4
+    assert "binary_pg_random_gap_pp" not in facts          # no supervised result
+    constants = {"dial_drop_fraction": facts_module.DIAL_DROP_FRACTION,
+                 "near_pp": facts_module.NEAR_PP, "learned_skill": facts_module.LEARNED_SKILL}
+    assert not any(k.startswith(("dial_", "grad_", "categorical_")) for k in facts
+                   if k not in constants)
+    assert facts_module.compute({}) == constants
+
+
+def test_facts_all_seeds_nonfinite():
+    payload = fake_training("binary", "pg_random", nonfinite=[100, 200, 300, 400, 500])
+    facts = facts_module.compute({"binary-pg_random": payload})
+    assert "binary_pg_random_final" not in facts
+    assert facts["binary_pg_random_nonfinite_all"] is True
+    assert facts["binary_pg_random_nonfinite_median"] == 300
+
+
+# -- rendering the real pages -----------------------------------------------------------------
+
+def render_pages(tmp_path: Path, results: dict, meta: dict) -> dict[str, str]:
+    """Render article.md and reproduce.md alone with the real renderer and templates."""
+    from onpolicy.render import render_site
+
+    src = tmp_path / "site_src"
+    src.mkdir()
+    for page in (ARTICLE, REPRODUCE):
+        shutil.copy(page, src / page.name)
+    settings = ROOT / "site_src" / "_site.yaml"
+    if settings.is_file():
+        shutil.copy(settings, src / settings.name)
+    out = tmp_path / "out"
+    out.mkdir()
+    cfg = BuildConfig(src_dir=src, out_dir=out, cache_dir=ROOT / ".cache")
+    render_site(cfg, results, meta, out)
+    return {name: (out / name / "index.html").read_text(encoding="utf-8")
+            for name in ("why-policy-gradients-are-on-policy", "reproduce")}
+
+
+def text_of(page_html: str) -> str:
+    """Visible text, with KaTeX's MathML annotations and tags dropped, whitespace collapsed."""
+    body = re.sub(r"<annotation[^>]*>.*?</annotation>", " ", page_html, flags=re.S)
+    body = re.sub(r"<[^>]+>", " ", body)
+    return re.sub(r"\s+", " ", html_lib.unescape(body))
+
+
+def big(v: float) -> str:
+    """The article's rounding of logit sizes and growth factors (its big() macro)."""
+    from onpolicy.render.templating import num
+
+    return num(v, 0 if v >= 100 else 1 if v >= 10 else 2)
+
+
+def check_article_numbers(article: str, results: dict, meta: dict) -> None:
+    from onpolicy.render.templating import num, percent
+
+    text = text_of(article)
+
+    def has(s: str, what: str) -> None:
+        assert s in text, f"{what}: {s!r} not in the rendered article"
+
+    for task in TASKS:
+        for method in METHODS:
+            final = results[f"{task}-{method}"]["final_accuracy"]
+            if final["mean"] is not None:
+                has(percent(final["mean"]), f"{task}-{method} final accuracy")
+                has(f"{percent(final['lo'])} – {percent(final['hi'])}",
+                    f"{task}-{method} interval")
+            hit = [s for s in results[f"{task}-{method}"]["first_nonfinite_step"]
+                   if s is not None]
+            has(f"{len(hit)} of {len(results[f'{task}-{method}']['seeds'])}",
+                f"{task}-{method} non-finite seed count")
+
+    pg = results["binary-pg_random"]
+    hit = sorted(s for s in pg["first_nonfinite_step"] if s is not None)
+    has(f"step {num(min(hit))}", "first non-finite step")
+    if len(hit) > 1:
+        median = statistics.median(hit)
+        has(f"median step of {num(median, 0 if float(median).is_integer() else 1)}",
+            "median non-finite step")
+    has(percent(statistics.median(hit) / pg["steps"][-1]), "median non-finite fraction")
+
+    sup = results["binary-supervised"]["final_accuracy"]["mean"]
+    for method in ("q_random", "pg_onpolicy", "is_random", "ppo_random"):
+        gap = (sup - results[f"binary-{method}"]["final_accuracy"]["mean"]) * 100
+        has(f"{num(abs(gap))} percentage points", f"binary-{method} gap to supervised")
+
+    stable = results["binary-pg_random_stable"]["logit_abs_max"]["mean"]
+    finite = [v for v in stable if v is not None]
+    has(f"a factor of {big(finite[-1] / finite[0])}", "stable PG logit growth factor")
+    has(f"to {big(finite[-1])} after", "stable PG final max |logit|")
+
+    config = meta["binary-pg_random"]["inputs"]["config"]
+    has(f"for {num(config['steps'])} Adam steps", "training steps from the config")
+    has(f"learning rate {config['lr']}", "learning rate from the config")
+    has(f"{len(config['seeds'])} independently initialised networks", "seed count")
+
+    dial = results["dial-pg"]
+    on = dial["final_accuracy"]["mean"][dial["eps"].index(0.0)]
+    has(f"On-policy, vanilla PG ends at {percent(on)}", "dial on-policy accuracy")
+
+    for url in ("http://karpathy.github.io/2016/05/31/rl/",):
+        assert url in article
+    assert "1707.06347" in text and "Machine Learning" in text
+
+
+def check_reproduce(page: str, results: dict, meta: dict) -> None:
+    text = text_of(page)
+    for name, m in meta.items():
+        assert f'href="../data/results/{name}.json"' in page, name
+        assert m["inputs_hash"][:12] in text, name
+        for file, md5 in (m["inputs"]["data"].get("files") or {}).items():
+            assert file in text and md5 in text, (name, file)
+    assert "python build.py --rerun binary-pg_random" in text
+    assert "--mnist-dir" in text and "MNIST_DIR" in text
+
+
+@pytest.mark.slow
+def test_article_renders_fake_results(tmp_path):
+    results, meta = fake_results(), None
+    meta = fake_meta(results)
+    pages = render_pages(tmp_path, results, meta)
+    check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
+    check_reproduce(pages["reproduce"], results, meta)
+    # the categorical pg_random never went non-finite in the fakes: the prose says so
+    assert "did not go non-finite here" in text_of(pages["why-policy-gradients-are-on-policy"])
+
+
+@pytest.mark.slow
+def test_require_guard_fails_the_build(tmp_path):
+    """If vanilla PG on random actions stops going non-finite, the article must not build."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    results["binary-pg_random"] = fake_training("binary", "pg_random", final=0.9)
+    with pytest.raises(RenderError, match="require.*naive off-policy PG no longer goes non-finite"):
+        render_pages(tmp_path, results, fake_meta(results))
+
+
+# -- the real frozen results ------------------------------------------------------------------
+
+def load_frozen(results_dir: Path) -> tuple[dict, dict]:
+    results, meta = {}, {}
+    for path in sorted(results_dir.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        results[doc["experiment"]] = doc["result"]
+        meta[doc["experiment"]] = {"provenance": doc["provenance"],
+                                   "inputs_hash": doc["inputs_hash"],
+                                   "inputs": doc["inputs"], "stale": False}
+    return results, meta
+
+
+@pytest.mark.slow
+def test_article_matches_frozen_results(tmp_path):
+    results_dir = ROOT / "results"
+    if not any(results_dir.glob("*.json")):
+        pytest.skip("results/ holds no frozen results yet: run `python build.py` (or "
+                    "`make site`) and commit results/*.json")
+    results, meta = load_frozen(results_dir)
+    missing = sorted({e.name for e in EXPERIMENTS} - set(results))
+    assert not missing, f"results/ lacks experiments the article uses: {missing}"
+    check_facts(results, facts_module.compute(results))
+    pages = render_pages(tmp_path, results, meta)
+    check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
+    check_reproduce(pages["reproduce"], results, meta)
