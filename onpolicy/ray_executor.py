@@ -19,7 +19,6 @@ import hashlib
 import importlib
 import logging
 import os
-import platform
 import re
 import socket
 import sys
@@ -37,7 +36,7 @@ from experiments.suite import Experiment
 from . import freeze
 from .config import BuildConfig
 from .pipeline import BuildError
-from .runner import RunUnit, git_commit, merge_units, run_unit, unit_plan
+from .runner import RunUnit, git_commit, machine_info, merge_units, run_unit, unit_plan
 
 INSTALL_HINT = "the Ray executor needs the optional extra: pip install -e '.[ray]'"
 MAX_RETRIES = 2  # reruns of a unit whose worker process or node died (never for an exception)
@@ -131,17 +130,7 @@ def _node_id() -> str | None:
 
 def worker_info(device: str) -> dict:
     """The provenance fields the worker knows (the local executor's names and meanings)."""
-    import torch
-
-    return {
-        "torch": torch.__version__,
-        "device": device,
-        "device_name": (torch.cuda.get_device_name() if device == "cuda"
-                        else platform.processor() or platform.machine()),
-        "cpu_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+    return machine_info(device)
 
 
 def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],

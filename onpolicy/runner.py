@@ -74,10 +74,11 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def provenance(root: Path, device: str, wall_time_s: float) -> dict:
+def machine_info(device: str) -> dict:
+    """What this process trains on (the part of provenance a remote worker also reports)."""
     import torch
 
-    info = {
+    return {
         "torch": torch.__version__,
         "device": device,
         "device_name": (torch.cuda.get_device_name() if device == "cuda"
@@ -85,11 +86,16 @@ def provenance(root: Path, device: str, wall_time_s: float) -> dict:
         "cpu_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+    }
+
+
+def provenance(root: Path, device: str, wall_time_s: float) -> dict:
+    return {
+        **machine_info(device),
         "git_commit": git_commit(root),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time_s, 3),
     }
-    return info
 
 
 def _step_bar(name: str, position: int):
