@@ -29,6 +29,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              ".cache/quick/, never overwriting results/")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="where to train (default: auto = cuda if available)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for training (default: torch's choice; use 1 on a "
+                             "busy machine, where oversubscribed threads are much slower)")
     parser.add_argument("--mnist-dir", type=Path, metavar="DIR",
                         help="directory with the MNIST IDX .gz files (or set MNIST_DIR); "
                              "default: data/MNIST/raw, downloaded by torchvision when online")
@@ -80,7 +83,7 @@ def make_parser() -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace) -> BuildConfig:
     cfg = BuildConfig()
     rerun = tuple(getattr(args, "rerun", []) or ())
-    cfg = replace(cfg, quick=args.quick, device=args.device, mnist_dir=args.mnist_dir,
+    cfg = replace(cfg, quick=args.quick, device=args.device, threads=args.threads, mnist_dir=args.mnist_dir,
                   experiments=tuple(args.only), rerun=rerun, suite=args.suite,
                   frozen=getattr(args, "frozen", False),
                   train=not getattr(args, "no_train", False),

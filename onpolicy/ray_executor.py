@@ -326,7 +326,7 @@ def run_ray(cfg: BuildConfig, pairs: list[tuple[Experiment, dict]], log=print) -
     ray = _import_ray()
     import torch  # the driver merges (entry modules import torch)
 
-    threads = torch.get_num_threads()  # what a local build here would use
+    threads = cfg.threads or torch.get_num_threads()  # what a local build here would use
     payloads = _mnist_payloads(cfg, pairs)
     commit = git_commit(cfg.root)  # the tree that is shipped now
     _connect(ray, cfg)

@@ -50,8 +50,11 @@ def merge_units(exp: Experiment, config: dict, parts: list[dict]) -> dict:
     return importlib.import_module(exp.entry).merge(config, parts)
 
 
-def resolve_device(requested: str) -> str:
+def resolve_device(requested: str, threads: int | None = None) -> str:
     import torch  # only here: render-only builds never import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -115,7 +118,7 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
     """Run each (experiment, inputs) in turn and freeze its result as soon as it is done."""
     if cfg.mnist_dir:
         os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, cfg.threads)
     written = []
     outer = tqdm(todo, desc="experiments", unit="exp", disable=None, dynamic_ncols=True)
     for exp, inputs in outer:
