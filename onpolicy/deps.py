@@ -7,6 +7,7 @@ the standard library and installed packages are ignored, since their versions ar
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 
@@ -56,6 +57,16 @@ def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return names
 
 
+@functools.lru_cache(maxsize=512)
+def _imports_of(path: str, module: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """Parsed once per file version: every experiment of a build shares most modules."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+    except SyntaxError as err:
+        raise DependencyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from err
+    return frozenset(_imported_names(tree, module, Path(path).name == "__init__.py"))
+
+
 def project_modules(root: Path, entry: str) -> dict[str, Path]:
     """`entry` and every project module it imports, transitively: {module name: file}."""
     root = Path(root)
@@ -71,11 +82,7 @@ def project_modules(root: Path, entry: str) -> dict[str, Path]:
                 raise DependencyError(f"entry module {entry!r} not found under {root}")
             continue
         found[module] = path
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except SyntaxError as err:
-            raise DependencyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from err
-        imported = _imported_names(tree, module, path.name == "__init__.py")
+        imported = _imports_of(str(path), module, path.stat().st_mtime_ns, path.stat().st_size)
         for name in imported | set(_parents(module)):
             if _is_project_package(root, name.split(".")[0]) and name not in found:
                 todo.append(name)

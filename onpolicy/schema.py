@@ -89,12 +89,15 @@ def payload_schema(result: dict) -> dict:
     return TRAINING
 
 
-def problems(document: dict) -> list[str]:
-    """Every schema violation in a result file, as 'where: what' strings (empty = valid)."""
+def problems(document: dict, payload: bool = True) -> list[str]:
+    """Every schema violation in a result file, as 'where: what' strings (empty = valid).
+    payload=False checks the envelope only (the payload is checked when it is written)."""
     found = []
-    for schema, doc, prefix in ((FILE, document, ""),
-                                (payload_schema(document.get("result") or {}),
-                                 document.get("result"), "result")):
+    checks = [(FILE, document, "")]
+    if payload:
+        checks.append((payload_schema(document.get("result") or {}), document.get("result"),
+                       "result"))
+    for schema, doc, prefix in checks:
         if doc is None:
             continue
         for err in jsonschema.Draft202012Validator(schema).iter_errors(doc):

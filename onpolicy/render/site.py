@@ -173,7 +173,7 @@ class SiteBuild:
             document = {"experiment": name, "inputs_hash": meta.get("inputs_hash"),
                         "provenance": meta.get("provenance", {}),
                         "inputs": meta.get("inputs", {}), "result": payload}
-            (folder / f"{name}.json").write_text(json.dumps(document, indent=1),
+            (folder / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")),
                                                  encoding="utf-8")
 
     def write_feeds(self) -> None:
