@@ -204,6 +204,25 @@ def test_second_build_trains_nothing(repo):
     assert leftovers(repo) == []
 
 
+def test_two_builds_at_once_wait_for_each_other(repo):
+    """Two builds that both retrain everything: the lock serialises them, both succeed, and
+    what is left is one whole site and valid, fresh results."""
+    env = _env()
+    cmd = [sys.executable, "build.py", "--suite", SUITE, "--rerun", "all"]
+    procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=BUILD_TIMEOUT_S) for p in procs]
+    for proc, (_, err) in zip(procs, outs):
+        assert proc.returncode == 0, err
+        assert re.search(r"\b2 trained\b", err), err
+    assert any("another build holds" in err for _, err in outs), \
+        "neither build reported waiting for the other"
+    status = build(repo, "status", "--suite", SUITE)
+    assert status.returncode == 0 and "2 fresh" in status.stdout, status.stdout + status.stderr
+    assert leftovers(repo) == []
+    assert (repo / "public" / "index.html").is_file()
+
+
 # -- bad pages ----------------------------------------------------------------------------
 
 def test_malformed_front_matter(repo):
