@@ -168,3 +168,14 @@ def site_url(built_site, site_server) -> str:
     site_server.site_dir = built_site
     site_server.start()
     return site_server.base_url
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny tensors run fastest on one thread, and a busy machine is not oversubscribed."""
+    import torch  # here, not at the top: most tests never need torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -15,13 +15,7 @@ GEN = torch.Generator().manual_seed(0)
 S, B, K = 2, 7, 10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine is not oversubscribed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def grad_of(loss_fn, outputs, batch, config=None):

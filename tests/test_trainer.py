@@ -20,13 +20,7 @@ TRAINING_KEYS = {"task", "method", "n_actions", "seeds", "steps", "accuracy", "l
                  "wall_time_s"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine is not oversubscribed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def config(**overrides) -> dict:
