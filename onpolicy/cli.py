@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .config import BuildConfig
+from .config import BuildConfig, shown
 
 EXAMPLES = """\
 examples:
@@ -101,9 +101,7 @@ def print_status(cfg: BuildConfig) -> int:
 
     rows = statuses(cfg)
     width = max(len(s.name) for s in rows)
-    store = cfg.store_dir.relative_to(cfg.root) if cfg.store_dir.is_relative_to(cfg.root) \
-        else cfg.store_dir
-    print(f"results in {store}/{'  (--quick)' if cfg.quick else ''}")
+    print(f"results in {shown(cfg.store_dir, cfg.root)}/{'  (--quick)' if cfg.quick else ''}")
     print(f"{'experiment':<{width}}  {'state':<8}  why")
     for s in rows:
         why = "; ".join(s.reasons) if s.reasons else "inputs unchanged"

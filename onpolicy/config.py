@@ -7,6 +7,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent  # the repository root
 
 
+def shown(path: Path, root: Path = ROOT) -> str:
+    """How messages name a file: relative to the repository root when it is inside it."""
+    path = Path(path)
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     root: Path = ROOT                      # repository root (project modules are hashed from here)

@@ -7,6 +7,7 @@ whole render succeeded; a failed or interrupted build leaves the previous site u
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 from dataclasses import dataclass, field
 
@@ -103,8 +104,8 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
             report.statuses = found
         elif todo:
             for s in todo:
-                report.warnings.append(f"{s.name} is {s.state} ({'; '.join(s.reasons)}); "
-                                       "not trained in this build")
+                why = "; ".join(s.reasons) or "forced rerun"
+                report.warnings.append(f"{s.name} is {s.state} ({why}); not trained in this build")
         results, meta = _load_results(cfg, found, report)
 
         from .render import render_site  # imported late: the renderer needs node_modules
@@ -114,7 +115,6 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
             report.warnings += render_site(cfg, results, meta, tmp) or []
             atomic.swap_dir(tmp, cfg.out_dir)
         except BaseException:
-            import shutil
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         for warning in report.warnings:

@@ -34,7 +34,7 @@ from experiments import mnist_files
 from experiments.suite import Experiment
 
 from . import freeze
-from .config import BuildConfig
+from .config import BuildConfig, shown
 from .pipeline import BuildError
 from .runner import RunUnit, git_commit, machine_info, merge_units, run_unit, unit_plan
 
@@ -394,9 +394,8 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
                                                _provenance(job, ray.__version__, commit, merge_s))
                     written.append(path)
                     frozen.append(job.exp.name)
-                    shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
                     _say(log, f"{job.exp.name}: {len(job.units)} unit(s) on Ray ({device}) "
-                              f"-> {shown}")
+                              f"-> {shown(path, cfg.root)}")
     except BaseException:  # a failed unit, a bad result, Ctrl-C: stop the rest of the work
         _cancel(ray, list(pending))
         raise

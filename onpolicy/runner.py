@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from experiments.suite import Experiment
 
 from . import freeze
-from .config import BuildConfig
+from .config import BuildConfig, shown
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
         path = freeze.write_result(cfg.store_dir, exp, inputs, result,
                                    provenance(cfg.root, device, wall))
         written.append(path)
-        log(f"{exp.name}: {wall:.1f} s on {device} -> {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+        log(f"{exp.name}: {wall:.1f} s on {device} -> {shown(path, cfg.root)}")
     outer.close()
     sys.stdout.flush()
     return written

@@ -11,6 +11,7 @@ from pathlib import Path
 import markdown
 import yaml
 
+from ..config import shown
 from .errors import RenderError
 
 REQUIRED_FIELDS = ("title", "description")
@@ -137,11 +138,7 @@ def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
     for path in sorted(src_dir.glob("*.md")):
         if path.name.startswith("_"):
             continue
-        try:
-            display = str(path.relative_to(display_root))
-        except ValueError:
-            display = str(path)
-        page = load_page(path, display)
+        page = load_page(path, shown(path, display_root))
         if page.draft and not drafts:
             continue
         pages.append(page)

@@ -9,6 +9,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from ..config import shown
 from . import facts as facts_module
 from .assets import copy_assets, plotly_bundle_name
 from .body import PageBody, RenderedBody
@@ -24,13 +25,6 @@ DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang"
                     "macros": {}}
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def load_settings(src_dir: Path, root: Path) -> dict:
     path = src_dir / SETTINGS_FILE
     if not path.is_file():
@@ -39,9 +33,9 @@ def load_settings(src_dir: Path, root: Path) -> dict:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else 1
-        raise RenderError.at(_display(path, root), line, f"YAML: {err.problem}") from None
+        raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
     if not isinstance(loaded, dict):
-        raise RenderError.at(_display(path, root), 1, "must be a YAML mapping")
+        raise RenderError.at(shown(path, root), 1, "must be a YAML mapping")
     return {**DEFAULT_SETTINGS, **loaded}
 
 
@@ -148,9 +142,9 @@ class SiteBuild:
             raise
         except jinja2.TemplateNotFound as err:
             raise RenderError.at(page.display_path, 1, f"layout template {err.name!r} not found "
-                                 f"in {_display(templates, self.cfg.root)}/") from None
+                                 f"in {shown(templates, self.cfg.root)}/") from None
         except jinja2.TemplateSyntaxError as err:
-            raise RenderError.at(_display(Path(err.filename or page.template), self.cfg.root),
+            raise RenderError.at(shown(Path(err.filename or page.template), self.cfg.root),
                                  err.lineno, f"TemplateSyntaxError: {err.message}") from None
         except Exception as err:
             where, line, tb = page.template, None, err.__traceback__
@@ -159,7 +153,7 @@ class SiteBuild:
                 if filename.startswith(str(templates)):
                     where, line = filename, tb.tb_lineno
                 tb = tb.tb_next
-            raise RenderError.at(_display(Path(where), self.cfg.root), line,
+            raise RenderError.at(shown(Path(where), self.cfg.root), line,
                                  f"{type(err).__name__}: {err} (rendering "
                                  f"{page.display_path})") from None
 
