@@ -503,12 +503,21 @@ def test_interrupted_rendering(repo, sig):
         else:
             assert code == -signal.SIGKILL, f"exit {code}:\n{out}"
         public = repo / "public"
+        swapped_in = None  # the site on disk if the kill landed after the swap (new, whole)
         if not public.exists():  # killed between the two renames of the swap: recoverable
             olds = [p for p in repo.iterdir() if p.name.startswith("public.old-")]
             assert len(olds) == 1 and tree_hashes(olds[0]) == snap.public, out
+        elif tree_hashes(public) != snap.public:
+            # Killed after the second rename, before the old copy was removed: the new site
+            # must then be whole, i.e. exactly what the recovery build renders below.
+            swapped_in = tree_hashes(public)
+            assert tree_hashes(repo / "results") == snap.results, "the frozen results changed"
         else:
             snap.assert_intact()
         _assert_recovers(repo, snap)
+        if swapped_in is not None:
+            assert tree_hashes(public) == swapped_in, \
+                f"a partial site was swapped in before the kill:\n{out}"
         snap = Snapshot(repo)
         assert f"Page 0 {attempt + 2}" in (public / "page-000" / "index.html").read_text(
             encoding="utf-8"), "the recovery build did not render the new content"
