@@ -126,3 +126,36 @@ def test_unbiased_estimators_point_along_grad_j_and_vanilla_off_policy_does_not(
     for name in ESTIMATORS:
         for one, avg in zip(est[name]["cos_minibatch"]["mean"], est[name]["cos_mean"]["mean"]):
             assert one < avg, name
+
+
+def test_log_barrier_gradient_does_not_fade_for_a_ruled_out_action():
+    batch = labelled_batch(K)
+    z = 2 * torch.randn(S, B, K, generator=GEN, dtype=torch.float64)
+    z[..., 3] = -60.0  # action 3 ruled out: pi(3|x) ~ 1e-26
+    plain = grad_of(policy_gradient.loss, z, batch, {})
+    beta = 0.05
+    p = torch.softmax(z, -1)
+    got = grad_of(policy_gradient.loss, z, batch, {"log_barrier": beta})
+    assert (got - (plain + beta * (p - 1.0 / K))).abs().max() < TOL
+    # descent raises the ruled-out logit at rate beta / K, however small pi(3|x) is
+    assert (got[..., 3] - plain[..., 3] + beta / K).abs().max() < TOL
+    entropy_only = grad_of(policy_gradient.loss, z, batch, {"entropy_bonus": beta})
+    assert (entropy_only[..., 3] - plain[..., 3]).abs().max() < 1e-20
+
+
+def test_suite_has_the_science_rows():
+    from experiments.suite import BY_NAME, EXPERIMENTS, effective_config
+    for task in ("binary", "categorical"):
+        assert BY_NAME[f"{task}-pg_expected"].entry == "experiments.methods.expected_pg"
+        assert BY_NAME[f"estimators-{task}"].entry == "experiments.estimators"
+        clips = {BY_NAME[f"{task}-ppo_clip{c}"].config["clip_eps"] for c in ("05", "10", "40")}
+        assert clips == {0.05, 0.1, 0.4}
+    for exp in EXPERIMENTS:
+        if exp.config.get("task") == "categorical" and "dial_eps" not in exp.config:
+            assert len(exp.config["seeds"]) >= 20, exp.name
+        if "dial_eps" in exp.config:
+            eps = exp.config["dial_eps"]
+            assert eps[0] == 0.0 and eps[-1] == 1.0 and sum(e <= 0.02 for e in eps) >= 5
+    assert BY_NAME["categorical-pg_onpolicy_barrier"].config["log_barrier"] > 0
+    quick = effective_config(BY_NAME["estimators-binary"], quick=True)
+    assert quick["n_minibatches"] < BY_NAME["estimators-binary"].config["n_minibatches"]

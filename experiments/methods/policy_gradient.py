@@ -44,16 +44,24 @@ def entropy(outputs: torch.Tensor) -> torch.Tensor:
 def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
     """THE VANILLA POLICY-GRADIENT LOSS, per sample: -r * log pi(a|x).
     config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default).
-    config["entropy_bonus"] = beta > 0 subtracts beta * H(pi(.|x)): a remedy that keeps every
-    action's probability away from zero (default 0: no bonus, the loss above exactly)."""
+    Remedies for a policy that rules an action out for good (both default 0: the loss above,
+    exactly):
+    config["entropy_bonus"] = beta subtracts beta * H(pi(.|x)); its gradient for action k
+      carries a factor pi(k|x), so it fades for an action already ruled out.
+    config["log_barrier"] = beta adds -beta * mean_a log pi(a|x) (KL(uniform || pi) up to a
+      constant); its gradient beta * (pi(k|x) - 1/K) does not fade as pi(k|x) -> 0."""
     mode = config.get("log_prob", "stable")
     if mode not in ("naive", "stable"):
         raise ValueError(f"log_prob must be 'naive' or 'stable', not {mode!r}")
     log_prob = (naive_log_prob if mode == "naive" else stable_log_prob)(outputs, batch.actions)
-    beta = float(config.get("entropy_bonus", 0.0))
-    if beta == 0.0:
-        return -batch.rewards * log_prob
-    return -batch.rewards * log_prob - beta * entropy(outputs)
+    loss = -batch.rewards * log_prob
+    entropy_beta = float(config.get("entropy_bonus", 0.0))
+    if entropy_beta:
+        loss = loss - entropy_beta * entropy(outputs)
+    barrier_beta = float(config.get("log_barrier", 0.0))
+    if barrier_beta:
+        loss = loss - barrier_beta * action_log_probs(outputs).mean(-1)
+    return loss
 
 
 METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
