@@ -11,6 +11,10 @@ import plotly.graph_objects as go
 
 from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
                                     figure, need, rgba, surface_figure)
+# imported for their @figure registration: the cliff, dropped digits, bias, estimators, PPO
+from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
+                              dropped_categorical, estimators_cos, estimators_variance,
+                              ppo_clip, seeds_categorical)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
@@ -30,8 +34,6 @@ METHOD_COLOURS = {
     "is_random": "#3A8FD0",
 }
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
-DIAL_LABELS = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#CC79A7"),
-               "is": ("importance-weighted PG", "#3A8FD0")}
 
 
 def _value_before(steps: list, values: list, step: int) -> float | None:
@@ -156,26 +158,6 @@ def slices_categorical(results: Results) -> go.Figure:
                 x=grid["x"], y=grid["z"][j], mode="lines", name=name, legendgroup=grid_id,
                 line=dict(color=colour, width=2, dash=SLICE_DASHES[n % len(SLICE_DASHES)]),
                 hovertemplate="%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>"))
-    return fig
-
-
-@figure("dial")
-def dial(results: Results) -> go.Figure:
-    fig = base_figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
-                                                  "policy (0 = on-policy)"), range=[-0.03, 1.03]),
-                       yaxis=dict(title=dict(text="final eval accuracy"), tickformat=".0%",
-                                  range=[0, 1.02]))
-    for method, (label, colour) in DIAL_LABELS.items():
-        payload = need(results, f"dial-{method}")
-        final = payload["final_accuracy"]
-        band(fig, payload["eps"], final["lo"], final["hi"], colour, method, label)
-        nonfinite = payload.get("nonfinite_seeds") or [0] * len(payload["eps"])
-        fig.add_trace(go.Scatter(
-            x=payload["eps"], y=final["mean"], mode="lines+markers", name=label,
-            legendgroup=method, line=dict(color=colour, width=2), marker=dict(size=7),
-            customdata=nonfinite,
-            hovertemplate=("ε = %{x}: %{y:.1%}<br>%{customdata} seed(s) non-finite<extra>"
-                           + label + "</extra>")))
     return fig
 
 
