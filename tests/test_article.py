@@ -78,7 +78,8 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
                 a_row.append(None), m_row.append(None), mm_row.append(None)
                 s_row.append([None] * k)  # as the trainer writes a dead seed's shares
                 continue
-            a_row.append(start_acc + (final + 0.001 * seed - start_acc) * min(1.0, 3 * t))
+            top = final + 0.001 * seed - (0.09 if dropped and seed in dropped else 0.0)
+            a_row.append(start_acc + (top - start_acc) * min(1.0, 3 * t))
             m_row.append(0.1 + (logit_end - 0.1) * t)
             mm_row.append(0.05 + 0.4 * (logit_end - 0.1) * t)
             if collapse is None:

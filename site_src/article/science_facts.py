@@ -8,7 +8,11 @@ Dial "dial-<m>" / "dial-categorical-<m>" (prefix p = "dial_<m>" / "dial_categori
   <p>_cliff_eps        the smallest eps > 0 at which every seed failed
   <p>_cliff_prev_eps   the eps before it on the grid, and <p>_cliff_prev_final its accuracy
   <p>_final_at         {eps as text: final accuracy}, e.g. f.dial_pg_final_at["0.02"]
+  <p>_cliff_final, <p>_cliff_fail_step, <p>_uniform_fail_step, <p>_fail_total
   <p>_onpolicy_logit_peak  largest logit of any on-policy seed at any step
+  dial_pg_cliff_crossover  the |logit| past which, at the cliff's eps, the eps-share's constant
+                       push outweighs the on-policy gradient (binary); dial_smallest_eps and
+                       dial_smallest_crossover: the same at the smallest eps > 0 on the dial
 Categorical training rows "categorical-<m>" (prefix p = "categorical_<m>"):
   <p>_dropped_seeds    seeds that, at the end, output some digit for under DROP_SHARE of the
                        eval images (each digit is about a tenth of them)
@@ -72,16 +76,30 @@ def dial_facts(p: str, payload: dict) -> dict:
                  None)
     if cliff is not None:
         f[f"{p}_cliff_eps"] = eps[cliff]
+        f[f"{p}_cliff_final"] = finals[cliff]
+        f[f"{p}_cliff_fail_step"] = fail_steps[cliff]
         if cliff > 0:
             f[f"{p}_cliff_prev_eps"] = eps[cliff - 1]
             f[f"{p}_cliff_prev_final"] = finals[cliff - 1]
             f[f"{p}_cliff_prev_fail_seeds"] = fail_seeds[cliff - 1]
+    if 1.0 in eps:
+        f[f"{p}_uniform_fail_step"] = fail_steps[eps.index(1.0)]
+    f[f"{p}_fail_total"] = sum(fail_seeds)
     if 0.0 in eps:
         on = runs[eps.index(0.0)]["logit_abs_max"]["per_seed"]
         peaks = [v for series in on for v in series if _finite(v)]
         if peaks:
             f[f"{p}_onpolicy_logit_peak"] = max(peaks)
     return f
+
+
+def crossover_logit(eps: float) -> float:
+    """Binary task: the |logit| beyond which the eps-share of the behaviour's average gradient,
+    a constant eps/2, outweighs the on-policy part (1 - eps) * 2 sigma (1 - sigma):
+    sigma (1 - sigma) = eps / (4 (1 - eps)), solved for the logit."""
+    c = eps / (4 * (1 - eps))
+    sigma = (1 + math.sqrt(1 - 4 * c)) / 2
+    return math.log(sigma / (1 - sigma))
 
 
 def dropped_digits(payload: dict) -> list[list[int]]:
@@ -156,4 +174,11 @@ def compute(results: dict[str, dict]) -> dict:
             f.update(estimator_facts(name.split("-", 1)[1], payload))
     for task in ("binary", "categorical"):
         f.update(clip_facts(task, results))
+    eps = results.get("dial-pg", {}).get("eps") or []
+    if "dial_pg_cliff_eps" in f and f["dial_pg_cliff_eps"] < 1:
+        f["dial_pg_cliff_crossover"] = crossover_logit(f["dial_pg_cliff_eps"])
+    small = [e for e in eps if e > 0]
+    if small:
+        f["dial_smallest_eps"] = small[0]
+        f["dial_smallest_crossover"] = crossover_logit(small[0])
     return f
