@@ -2,6 +2,8 @@
 estimator measurements against the exact policy gradient (synthetic data, seconds)."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -160,3 +162,22 @@ def test_suite_has_the_science_rows():
     assert BY_NAME["categorical-pg_onpolicy_barrier"].config["log_barrier"] > 0
     quick = effective_config(BY_NAME["estimators-binary"], quick=True)
     assert quick["n_minibatches"] < BY_NAME["estimators-binary"].config["n_minibatches"]
+
+
+def test_crossover_logit_balances_the_two_parts_of_the_dial_gradient():
+    """At the crossover logit the eps-share's constant push eps/2 equals the on-policy part
+    (1 - eps) 2 sigma (1 - sigma); past it, the constant push is the larger."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "site_src" / "article" / "science_facts.py"
+    spec = importlib.util.spec_from_file_location("science_facts", path)
+    science_facts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(science_facts)
+    for eps in (0.002, 0.02, 0.25):
+        x = science_facts.crossover_logit(eps)
+        sigma = 1 / (1 + math.exp(-x))
+        assert abs((1 - eps) * 2 * sigma * (1 - sigma) - eps / 2) < 1e-12
+        sigma = 1 / (1 + math.exp(-(x + 0.5)))
+        assert (1 - eps) * 2 * sigma * (1 - sigma) < eps / 2
+    assert science_facts.crossover_logit(0.002) > science_facts.crossover_logit(0.02)

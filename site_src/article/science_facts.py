@@ -6,7 +6,8 @@ Dial "dial-<m>" / "dial-categorical-<m>" (prefix p = "dial_<m>" / "dial_categori
   <p>_fail_seeds       per eps: seeds whose largest logit passed LOGIT_FAIL (or went non-finite)
   <p>_fail_step        per eps: median step at which they did (null if under half the seeds)
   <p>_cliff_eps        the smallest eps > 0 at which every seed failed
-  <p>_cliff_prev_eps   the eps before it on the grid, and <p>_cliff_prev_final its accuracy
+  <p>_cliff_prev_eps   the eps before it on the grid, and <p>_cliff_prev_final its accuracy,
+                       <p>_cliff_prev_fail_seeds, <p>_cliff_prev_logit_final (mean largest logit)
   <p>_final_at         {eps as text: final accuracy}, e.g. f.dial_pg_final_at["0.02"]
   <p>_cliff_final, <p>_cliff_fail_step, <p>_uniform_fail_step, <p>_fail_total
   <p>_onpolicy_logit_peak  largest logit of any on-policy seed at any step
@@ -82,6 +83,9 @@ def dial_facts(p: str, payload: dict) -> dict:
             f[f"{p}_cliff_prev_eps"] = eps[cliff - 1]
             f[f"{p}_cliff_prev_final"] = finals[cliff - 1]
             f[f"{p}_cliff_prev_fail_seeds"] = fail_seeds[cliff - 1]
+            prev = runs[cliff - 1]["logit_abs_max"]["mean"]
+            if prev and _finite(prev[-1]):
+                f[f"{p}_cliff_prev_logit_final"] = prev[-1]
     if 1.0 in eps:
         f[f"{p}_uniform_fail_step"] = fail_steps[eps.index(1.0)]
     f[f"{p}_fail_total"] = sum(fail_seeds)
