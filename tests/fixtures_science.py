@@ -37,7 +37,7 @@ def dial(fake_training, task: str, method: str, eps=DENSE_EPS) -> dict:
 
 def estimators(task: str, seeds=(0, 1, 2)) -> dict:
     """On-policy PG and IS along grad J (IS noisier), vanilla off-policy PG off it."""
-    shape = {"pg_onpolicy": (0.3, 0.95, 5.0, 0.1), "pg_offpolicy": (0.05, 0.2, 90.0, 3.0),
+    shape = {"pg_onpolicy": (0.3, 0.95, 5.0, 0.1), "pg_offpolicy": (0.05, 0.2, 90.0, 30.0),
              "is": (0.2, 0.9, 40.0, 0.2), "ppo": (0.2, 0.6, 8.0, 0.7)}
     out = {}
     for name, (cos_one, cos_avg, variance, bias) in shape.items():
