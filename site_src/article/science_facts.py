@@ -109,7 +109,10 @@ def crossover_logit(eps: float) -> float:
 def dropped_digits(payload: dict) -> list[list[int]]:
     """Per seed, the digits it outputs for under DROP_SHARE of eval images at the end."""
     out = []
-    for seed_shares in payload["action_share"]["per_seed"]:
+    per_seed = payload["action_share"].get("per_seed")
+    if not per_seed:  # an old payload without per-seed shares: nothing to tell
+        return [[] for _ in payload["seeds"]]
+    for seed_shares in per_seed:
         final = next((row for row in reversed(seed_shares) if row is not None
                       and all(_finite(v) for v in row)), None)
         out.append([] if final is None else [k for k, v in enumerate(final) if v < DROP_SHARE])
