@@ -302,6 +302,7 @@ def test_facts_match_fake_payloads():
     assert facts["categorical_pg_onpolicy_dropped_seeds"] == 3
     assert facts["categorical_pg_onpolicy_dropped_digits"] == {1: [9], 2: [4], 7: [3]}
     assert facts["categorical_pg_onpolicy_barrier_dropped_seeds"] == 0
+    assert facts["categorical_pg_onpolicy_dropped_from_start"] == 0  # dropped at a third
     assert facts["est_binary_is_var_ratio_last"] == pytest.approx(40.0 / 5.0)
     assert facts["binary_clip_widths"] == [0.05, 0.1, 0.2, 0.4]
 

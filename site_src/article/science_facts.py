@@ -18,6 +18,8 @@ Categorical training rows "categorical-<m>" (prefix p = "categorical_<m>"):
   <p>_dropped_seeds    seeds that, at the end, output some digit for under DROP_SHARE of the
                        eval images (each digit is about a tenth of them)
   <p>_dropped_digits   {seed: [digits]} of those seeds
+  <p>_dropped_from_start  of those seeds, how many never chose a dropped digit at any eval,
+                       from the untrained network on
   <p>_final_median, <p>_final_q1, <p>_final_q3   median and quartiles over seeds
   <p>_kept_final_min   worst final accuracy among the seeds that dropped nothing
   <p>_dropped_final_max  best final accuracy among those that dropped a digit
@@ -131,6 +133,10 @@ def categorical_facts(p: str, payload: dict) -> dict:
     if len(xs) >= 2:
         q1, median, q3 = statistics.quantiles(xs, n=4, method="inclusive")
         f[f"{p}_final_median"], f[f"{p}_final_q1"], f[f"{p}_final_q3"] = median, q1, q3
+    f[f"{p}_dropped_from_start"] = sum(
+        1 for seed_shares, digits in zip(payload["action_share"]["per_seed"], dropped) if digits
+        and all(row is None or any(row[k] is None or row[k] < DROP_SHARE for k in digits)
+                for row in seed_shares))
     kept = [v for v, d in zip(finals, dropped) if not d and _finite(v)]
     lost = [v for v, d in zip(finals, dropped) if d and _finite(v)]
     if kept:
