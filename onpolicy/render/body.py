@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .charts import CHARTS, MissingResult
+from .citations import link_citations
 from .errors import RenderError
 from .figures import ChartFiles, figure_html, known_ids
 from .katex import Formula, KatexUnavailable, find_math, replace_math
@@ -117,7 +118,7 @@ class PageBody:
                                                       page.display_path, page.body_offset)
         html, toc_tokens = markdown_to_html(self.rendered_source)
         minutes = reading_minutes(html)
-        html = self._place_figures(html)
+        html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
         return RenderedBody(content, toc, minutes, bool(self.figures),
