@@ -325,7 +325,7 @@ def test_404_links_resolve_against_the_site_root_as_base(tmp_path):
     out, _ = build(tmp_path, SITE, out="plain")
     html = (out / "404.html").read_text()
     guess, assets = html.index("document.write('<base"), html.index("static/css/site.css?v=")
-    assert guess < assets and "<base href=" not in html
+    assert guess < assets and '<base href="/' not in html
     assert "/static/css/site.css" not in html
 
 
