@@ -108,16 +108,43 @@
     });
   }
 
+  // Long labels break into lines that fit the width (Plotly does not wrap text itself).
+  function wrap(text, chars) {
+    if (typeof text !== "string" || text.length <= chars || text.indexOf("<br>") >= 0) return text;
+    var lines = [""];
+    text.split(" ").forEach(function (word) {
+      var line = lines[lines.length - 1];
+      if (line && (line + " " + word).length > chars) lines.push(word);
+      else lines[lines.length - 1] = line ? line + " " + word : word;
+    });
+    return lines.join("<br>");
+  }
+
+  function axisTitle(axis) {
+    return axis && axis.title && (typeof axis.title === "string" ? axis.title : axis.title.text);
+  }
+
+  // Height under the plot area taken by tick labels and the (maybe wrapped) x-axis title.
+  function axisBlockOf(layout) {
+    return 58 + 16 * (String(axisTitle(layout.xaxis) || "").split("<br>").length - 1);
+  }
+
   // Height, margins and a legend under the plot (never over a third of the chart's height).
   function fitLayout2d(layout, data, width, legendHeight) {
     var narrow = width < 560;
     var entries = legendEntries(data, layout);
+    if (narrow) {
+      var chars = Math.max(24, Math.floor((width - 70) / 6.4));
+      entries.forEach(function (t) { t.name = wrap(t.name, chars); });
+      var xTitle = axisTitle(layout.xaxis);
+      if (xTitle) layout.xaxis.title = { text: wrap(xTitle, Math.floor(width / 8)) };
+    }
     var perRow = narrow ? 1 : Math.max(1, Math.floor(width / 300));
     var estimate = entries.length ? Math.ceil(entries.length / perRow) * 19 + 6 : 0;
     var legend = legendHeight == null ? estimate : legendHeight;
     var plot = narrow ? Math.max(240, Math.round(width * 0.72)) :
       Math.min(460, Math.round(width * 0.5));
-    var axisBlock = 58;   // tick labels and the x-axis title
+    var axisBlock = axisBlockOf(layout);
     layout.margin = { l: narrow ? 52 : 64, r: 14, t: 14, b: axisBlock + legend,
                       autoexpand: true };
     layout.height = Math.max(plot + 14 + axisBlock + legend, 3 * legend + 10);
@@ -203,7 +230,7 @@
     var legend = element.querySelector(".legend");
     if (!legend) return null;
     var height = Math.ceil(legend.getBoundingClientRect().height);
-    if (Math.abs(height - (layout.margin.b - 58)) < 6) return null;
+    if (Math.abs(height - (layout.margin.b - axisBlockOf(layout))) < 6) return null;
     return plot(element, "2d", data, fitLayout2d(layout, data, element.clientWidth, height));
   }
 
