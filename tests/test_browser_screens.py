@@ -109,6 +109,20 @@ def test_figures_fit_the_screen(browser, site_url, built_site, screen):  # noqa:
                 problems.append(f"{where}: offers to send data off the site: {state['offSite']}")
             chart.locator("xpath=ancestor::figure").screenshot(
                 path=str(shots / f"{screen}-{state['id']}.png"))
+        unreachable = page.evaluate("""() => Array.from(document.querySelectorAll(
+            ".math-display, .prose table, .chart-data table, pre"))
+          .filter(e => e.scrollWidth > e.clientWidth + 1 && e.offsetParent !== null &&
+                       !(e.tabIndex === 0 && e.getAttribute("role") === "region" &&
+                         e.getAttribute("aria-label") && e.classList.contains("scrolls")))
+          .map(e => e.className || e.tagName)""")
+        if unreachable:
+            problems.append(f"{screen}: boxes that scroll sideways without keyboard access or "
+                            f"cue: {unreachable[:5]}")
+        current = page.evaluate("""() => Array.from(document.querySelectorAll(".toc a"))
+            .findIndex(a => a.hasAttribute("aria-current"))""")
+        if current <= 0:
+            problems.append(f"{screen}: after scrolling to the last figure the contents list "
+                            f"marks entry {current}")
         overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
         if overflow > 0:
             problems.append(f"{screen}: the page overflows sideways by {overflow} px")

@@ -457,3 +457,30 @@ def test_missing_fact_suggests_near_names(tmp_path, monkeypatch):
     message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n")})
     assert message == ("src/p.md:5: UndefinedError: no fact named 'binary_pg_randm_final' "
                        "(did you mean: binary_pg_random_final)")
+
+
+def test_citations_link_to_their_reference_entries():
+    from onpolicy.render.citations import link_citations
+    html = ('<p>As shown (Williams, 1992; see also LeCun et al., 1998) and (Nobody, 2001).</p>'
+            '<h2 id="references">References</h2><ol>'
+            '<li>Ronald J. Williams. Simple gradients. <em>ML</em> 8 (1992). '
+            '<a href="https://doi.org/10.1007/BF00992696">doi</a></li>'
+            '<li>Yann LeCun, Léon Bottou. Gradient-based learning (1998).</li></ol>')
+    out = link_citations(html)
+    assert '<a class="citation" href="#ref-williams1992">Williams, 1992</a>' in out
+    assert '<a class="citation" href="#ref-lecun1998">LeCun et al., 1998</a>' in out
+    assert "(Nobody, 2001)" in out  # no entry: left as text
+    assert '<li id="ref-williams1992">' in out and '<li id="ref-lecun1998">' in out
+
+
+def test_figure_data_tables_hold_the_numbers(tmp_path):
+    out, _ = build(tmp_path, {"article.md": all_charts_page()})
+    html = (out / "article/index.html").read_text()
+    details = re.findall(r'<details class="chart-data">(.*?)</details>', html, re.S)
+    assert len(details) == len(CHARTS)
+    for chart_id, block in zip(CHARTS, details):
+        rows = re.findall(r"<tr>(.*?)</tr>", block, re.S)
+        cells = re.findall(r"<td>([^<]*)</td>", block)
+        assert len(rows) >= 3 and cells, chart_id
+        assert sum(bool(re.search(r"\d", c)) for c in cells) >= len(cells) // 2, chart_id
+        assert "<caption>" in block, chart_id

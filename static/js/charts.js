@@ -147,7 +147,7 @@
     var axisBlock = axisBlockOf(layout);
     layout.margin = { l: narrow ? 52 : 64, r: 14, t: 14, b: axisBlock + legend,
                       autoexpand: true };
-    layout.height = Math.max(plot + 14 + axisBlock + legend, 3 * legend + 10);
+    layout.height = Math.max(plot + 14 + axisBlock + legend, 3 * legend + 24);
     layout.showlegend = entries.length > 0 && layout.showlegend !== false;
     layout.legend = Object.assign({}, layout.legend || {}, {
       orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
@@ -225,20 +225,22 @@
     });
   }
 
-  // After the first draw: the real legend height replaces the estimate.
-  function refitLegend(element, data, layout) {
+  // After drawing: the real legend height replaces the estimate (twice at most: the
+  // legend can reflow once the chart's height changes).
+  function refitLegend(element, data, layout, tries) {
     var legend = element.querySelector(".legend");
-    if (!legend) return null;
+    if (!legend || !tries) return null;
     var height = Math.ceil(legend.getBoundingClientRect().height);
     if (Math.abs(height - (layout.margin.b - axisBlockOf(layout))) < 6) return null;
-    return plot(element, "2d", data, fitLayout2d(layout, data, element.clientWidth, height));
+    return plot(element, "2d", data, fitLayout2d(layout, data, element.clientWidth, height))
+      .then(function () { return refitLegend(element, data, layout, tries - 1); });
   }
 
   function draw2d(element, figure) {
     var data = copy(figure.data), width = element.clientWidth;
     var layout = fitLayout2d(copy(figure.layout || {}), data, width, null);
     return plot(element, "2d", data, layout).then(function () {
-      return refitLegend(element, data, layout);
+      return refitLegend(element, data, layout, 2);
     });
   }
 
