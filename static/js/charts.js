@@ -200,6 +200,13 @@
       a.tickfont = Object.assign({ size: narrow ? 10 : 11 }, a.tickfont || {});
       if (a.nticks == null) a.nticks = narrow ? 4 : 6;
     });
+    // Without these the scene floats low in its box, with empty space above it.
+    if (!layout.scene.aspectmode && !layout.scene.aspectratio) {
+      layout.scene.aspectmode = "manual";
+      layout.scene.aspectratio = { x: 1.25, y: 1.1, z: 0.8 };
+    }
+    var camera = layout.scene.camera = layout.scene.camera || {};
+    if (!camera.center) camera.center = { x: 0, y: 0, z: -0.22 };
     if (layout.meta) delete layout.meta.views;
     return layout;
   }
