@@ -15,10 +15,9 @@ from experiments.suite import Experiment
 
 from . import atomic, freeze
 from .config import BuildConfig
+from .errors import BuildError
 
-
-class BuildError(Exception):
-    """A build that must stop; the message says what to do."""
+__all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
 
 @dataclass

@@ -5,12 +5,9 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-
-from .charts import CHARTS, build_chart
 
 CHART_DIR = "data/charts"      # relative to the site root
 RESULTS_DIR = "data/results"
@@ -164,10 +161,9 @@ def chart_script(chart_id: str, data: dict) -> str:
             f"[{json.dumps(chart_id)}]={payload};\n")
 
 
-def write_chart(chart_id: str, results: Mapping[str, dict], out_dir: Path) -> ChartFiles:
-    """Build the chart; write <id>.json, <id>.js (what the page loads) and <id>.csv under
-    out_dir/data/charts/."""
-    figure, used = build_chart(chart_id, results)
+def write_chart(chart_id: str, figure, used: list[str], out_dir: Path) -> ChartFiles:
+    """Write a plotly figure as <id>.json, <id>.js (what the page loads) and <id>.csv under
+    out_dir/data/charts/. used: the names of the results it was drawn from."""
     data = figure_dict(figure)
     folder = out_dir / CHART_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -216,6 +212,3 @@ def figure_html(files: ChartFiles, number: int, anchor: str, caption_html: str, 
         "</p></details></figcaption></figure>"
     )
 
-
-def known_ids() -> str:
-    return ", ".join(CHARTS)
