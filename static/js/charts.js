@@ -124,9 +124,13 @@
     return axis && axis.title && (typeof axis.title === "string" ? axis.title : axis.title.text);
   }
 
+  // The x axis drawn at the bottom: the zoomed panel's when there is one.
+  function bottomAxis(layout) { return layout.xaxis2 ? "xaxis2" : "xaxis"; }
+
   // Height under the plot area taken by tick labels and the (maybe wrapped) x-axis title.
   function axisBlockOf(layout) {
-    return 58 + 16 * (String(axisTitle(layout.xaxis) || "").split("<br>").length - 1);
+    var title = axisTitle(layout[bottomAxis(layout)]);
+    return 58 + 16 * (String(title || "").split("<br>").length - 1);
   }
 
   // Height, margins and a legend under the plot (never over a third of the chart's height).
@@ -136,14 +140,15 @@
     if (narrow) {
       var chars = Math.max(24, Math.floor((width - 70) / 6.4));
       entries.forEach(function (t) { t.name = wrap(t.name, chars); });
-      var xTitle = axisTitle(layout.xaxis);
-      if (xTitle) layout.xaxis.title = { text: wrap(xTitle, Math.floor(width / 8)) };
+      var bottom = bottomAxis(layout), xTitle = axisTitle(layout[bottom]);
+      if (xTitle) layout[bottom].title = { text: wrap(xTitle, Math.floor(width / 8)) };
     }
     var perRow = narrow ? 1 : Math.max(1, Math.floor(width / 300));
     var estimate = entries.length ? Math.ceil(entries.length / perRow) * 19 + 6 : 0;
     var legend = legendHeight == null ? estimate : legendHeight;
     var plot = narrow ? Math.max(240, Math.round(width * 0.72)) :
       Math.min(460, Math.round(width * 0.5));
+    if (layout.yaxis2) plot = Math.round(plot * 1.45);   // room for the zoomed panel
     var axisBlock = axisBlockOf(layout);
     layout.margin = { l: narrow ? 52 : 64, r: 14, t: 14, b: axisBlock + legend,
                       autoexpand: true };
@@ -177,10 +182,17 @@
                       hovertemplate: "%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>" });
         });
     });
+    var xs = [].concat.apply([], figure.data.filter(function (t) { return t.type === "surface"; })
+                                 .map(function (t) { return t.x; }));
+    var xMin = Math.min.apply(null, xs), xMax = Math.max.apply(null, xs);
     figure.data.forEach(function (trace) {   // marked points of the surface, on their slice
       if (trace.type !== "scatter3d") return;
+      var positions = trace.x.map(function (x) {   // labels stay inside the plot
+        var third = (xMax - xMin) / 3;
+        return x < xMin + third ? "top right" : x > xMax - third ? "top left" : "top center";
+      });
       data.push({ type: "scatter", mode: "markers+text", x: trace.x, y: trace.z,
-                  text: trace.text, textposition: "top center", name: trace.name || "marks",
+                  text: trace.text, textposition: positions, name: trace.name || "marks",
                   showlegend: false, marker: { size: 9, symbol: "circle-open", line: { width: 2 } },
                   hovertemplate: "%{text}<extra></extra>" });
     });
