@@ -176,7 +176,7 @@
         .forEach(function (j, n) {
           var span = Math.abs(ys[ys.length - 1] - ys[0]) || 1;
           var value = Math.abs(ys[j]) < span * 1e-9 ? 0 : +ys[j].toPrecision(3);
-          var name = title("yaxis", "y") + " = " + value;
+          var name = title("yaxis", "y") + " = " + String(value).replace("-", "\u2212");
           data.push({ type: "scatter", mode: "lines", x: trace.x, y: trace.z[j], name: name,
                       line: { color: SLICE_COLOURS[n % 5], dash: SLICE_DASHES[n % 5], width: 2 },
                       hovertemplate: "%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>" });
@@ -292,7 +292,7 @@
       if (view === "slices" || view === "3d") {
         b.setAttribute("aria-pressed", view === mode ? "true" : "false");
       } else {
-        b.disabled = mode !== "3d";
+        b.hidden = mode !== "3d";   // camera views only mean something in 3D
       }
     });
   }
