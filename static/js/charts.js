@@ -5,9 +5,11 @@
 // fetched then, and only one scene is live at a time. Layout (height, legend, margins) is decided
 // here, for the width the chart has; colours come from the page's CSS variables.
 // Chart data comes as <script> files (window.onpolicyCharts[id]), which also load from file://.
+// The layout rules (sizes, legend, wrapping, slices, 3D scene) are in chart-layout.js.
 (function () {
   "use strict";
   var script = document.currentScript;
+  var L = window.onpolicyChartLayout;   // chart-layout.js: sizes, legends, slices
   var BUNDLE_SRC = { "2d": script.getAttribute("data-plotly-2d"),
                      "3d": script.getAttribute("data-plotly-3d") };
   var bundles = {};          // "2d" | "3d" -> Promise of that bundle's Plotly namespace
@@ -16,8 +18,6 @@
   var live3d = null;         // the one element showing a WebGL scene
   var DWELL_MS = 700;        // how long a surface stays in view before it becomes 3D
   var touch = window.matchMedia && matchMedia("(hover: none), (pointer: coarse)").matches;
-  var SLICE_COLOURS = ["#0072B2", "#56B4E9", "#7f7f7f", "#E69F00", "#D55E00"];
-  var SLICE_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -101,128 +101,6 @@
              modeBarButtonsToRemove: ["sendChartToCloud", "select2d", "lasso2d"] };
   }
 
-  function legendEntries(data, layout) {
-    if (layout.showlegend === false) return [];
-    return data.filter(function (t) {
-      return t.showlegend !== false && !(t.meta && t.meta.role === "band") && t.name;
-    });
-  }
-
-  // Long labels break into lines that fit the width (Plotly does not wrap text itself).
-  function wrap(text, chars) {
-    if (typeof text !== "string" || text.length <= chars || text.indexOf("<br>") >= 0) return text;
-    var lines = [""];
-    text.split(" ").forEach(function (word) {
-      var line = lines[lines.length - 1];
-      if (line && (line + " " + word).length > chars) lines.push(word);
-      else lines[lines.length - 1] = line ? line + " " + word : word;
-    });
-    return lines.join("<br>");
-  }
-
-  function axisTitle(axis) {
-    return axis && axis.title && (typeof axis.title === "string" ? axis.title : axis.title.text);
-  }
-
-  // The x axis drawn at the bottom: the zoomed panel's when there is one.
-  function bottomAxis(layout) { return layout.xaxis2 ? "xaxis2" : "xaxis"; }
-
-  // Height under the plot area taken by tick labels and the (maybe wrapped) x-axis title.
-  function axisBlockOf(layout) {
-    var title = axisTitle(layout[bottomAxis(layout)]);
-    return 58 + 16 * (String(title || "").split("<br>").length - 1);
-  }
-
-  // Height, margins and a legend under the plot (never over a third of the chart's height).
-  function fitLayout2d(layout, data, width, legendHeight) {
-    var narrow = width < 560;
-    var entries = legendEntries(data, layout);
-    if (narrow) {
-      var chars = Math.max(24, Math.floor((width - 70) / 6.4));
-      entries.forEach(function (t) { t.name = wrap(t.name, chars); });
-      var bottom = bottomAxis(layout), xTitle = axisTitle(layout[bottom]);
-      if (xTitle) layout[bottom].title = { text: wrap(xTitle, Math.floor(width / 8)) };
-    }
-    var perRow = narrow ? 1 : Math.max(1, Math.floor(width / 300));
-    var estimate = entries.length ? Math.ceil(entries.length / perRow) * 19 + 6 : 0;
-    var legend = legendHeight == null ? estimate : legendHeight;
-    var plot = narrow ? Math.max(240, Math.round(width * 0.72)) :
-      Math.min(460, Math.round(width * 0.5));
-    if (layout.yaxis2) plot = Math.round(plot * 1.45);   // room for the zoomed panel
-    var axisBlock = axisBlockOf(layout);
-    layout.margin = { l: narrow ? 52 : 64, r: 14, t: 14, b: axisBlock + legend,
-                      autoexpand: true };
-    layout.height = Math.max(plot + 14 + axisBlock + legend, 3 * legend + 24);
-    layout.showlegend = entries.length > 0 && layout.showlegend !== false;
-    layout.legend = Object.assign({}, layout.legend || {}, {
-      orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
-      font: { size: narrow ? 11 : 12 }, itemwidth: 30, tracegroupgap: 0 });
-    return layout;
-  }
-
-  // A surface shown as lines: z against x at a few values of y.
-  function slicesFigure(figure) {
-    var scene = figure.layout.scene || {};
-    var title = function (axis, fallback) {
-      var t = (scene[axis] || {}).title;
-      return (t && (t.text || t)) || fallback;
-    };
-    var data = [];
-    figure.data.forEach(function (trace) {
-      if (trace.type !== "surface") return;
-      var ys = trace.y, rows = [];
-      for (var k = 0; k < 5; k++) rows.push(Math.round(k * (ys.length - 1) / 4));
-      rows.filter(function (j, i) { return rows.indexOf(j) === i; }).reverse()
-        .forEach(function (j, n) {
-          var span = Math.abs(ys[ys.length - 1] - ys[0]) || 1;
-          var value = Math.abs(ys[j]) < span * 1e-9 ? 0 : +ys[j].toPrecision(3);
-          var name = title("yaxis", "y") + " = " + String(value).replace("-", "\u2212");
-          data.push({ type: "scatter", mode: "lines", x: trace.x, y: trace.z[j], name: name,
-                      line: { color: SLICE_COLOURS[n % 5], dash: SLICE_DASHES[n % 5], width: 2 },
-                      hovertemplate: "%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>" });
-        });
-    });
-    var xs = [].concat.apply([], figure.data.filter(function (t) { return t.type === "surface"; })
-                                 .map(function (t) { return t.x; }));
-    var xMin = Math.min.apply(null, xs), xMax = Math.max.apply(null, xs);
-    figure.data.forEach(function (trace) {   // marked points of the surface, on their slice
-      if (trace.type !== "scatter3d") return;
-      var positions = trace.x.map(function (x) {   // labels stay inside the plot
-        var third = (xMax - xMin) / 3;
-        return x < xMin + third ? "top right" : x > xMax - third ? "top left" : "top center";
-      });
-      data.push({ type: "scatter", mode: "markers+text", x: trace.x, y: trace.z,
-                  text: trace.text, textposition: positions, name: trace.name || "marks",
-                  showlegend: false, marker: { size: 9, symbol: "circle-open", line: { width: 2 } },
-                  hovertemplate: "%{text}<extra></extra>" });
-    });
-    var layout = { hovermode: "closest", xaxis: { title: { text: title("xaxis", "x") } },
-                   yaxis: { title: { text: title("zaxis", "z") } } };
-    return { data: data, layout: layout };
-  }
-
-  function layout3d(figure, width) {
-    var layout = copy(figure.layout);
-    var narrow = width < 560;
-    layout.margin = { l: 0, r: 0, t: 0, b: 0 };
-    layout.height = Math.round(Math.min(Math.max(width * 0.75, 320), 640));
-    layout.scene = layout.scene || {};
-    ["xaxis", "yaxis", "zaxis"].forEach(function (axis) {
-      var a = layout.scene[axis] = layout.scene[axis] || {};
-      a.tickfont = Object.assign({ size: narrow ? 10 : 11 }, a.tickfont || {});
-      if (a.nticks == null) a.nticks = narrow ? 4 : 6;
-    });
-    // Without these the scene floats low in its box, with empty space above it.
-    if (!layout.scene.aspectmode && !layout.scene.aspectratio) {
-      layout.scene.aspectmode = "manual";
-      layout.scene.aspectratio = { x: 1.25, y: 1.1, z: 0.8 };
-    }
-    var camera = layout.scene.camera = layout.scene.camera || {};
-    if (!camera.center) camera.center = { x: 0, y: 0, z: -0.22 };
-    if (layout.meta) delete layout.meta.views;
-    return layout;
-  }
-
   function fail(element, error) {
     var message = String(error && error.message || error);
     element.setAttribute("data-error", message);
@@ -250,14 +128,14 @@
     var legend = element.querySelector(".legend");
     if (!legend || !tries) return null;
     var height = Math.ceil(legend.getBoundingClientRect().height);
-    if (Math.abs(height - (layout.margin.b - axisBlockOf(layout))) < 6) return null;
-    return plot(element, "2d", data, fitLayout2d(layout, data, element.clientWidth, height))
+    if (Math.abs(height - (layout.margin.b - L.axisBlockOf(layout))) < 6) return null;
+    return plot(element, "2d", data, L.fitLayout2d(layout, data, element.clientWidth, height))
       .then(function () { return refitLegend(element, data, layout, tries - 1); });
   }
 
   function draw2d(element, figure) {
     var data = copy(figure.data), width = element.clientWidth;
-    var layout = fitLayout2d(copy(figure.layout || {}), data, width, null);
+    var layout = L.fitLayout2d(copy(figure.layout || {}), data, width, null);
     return plot(element, "2d", data, layout).then(function () {
       return refitLegend(element, data, layout, 2);
     });
@@ -267,7 +145,7 @@
     element.setAttribute("data-mode", "slices");
     if (live3d === element) live3d = null;
     markButtons(element);
-    return draw2d(element, slicesFigure(figure));
+    return draw2d(element, L.slicesFigure(figure));
   }
 
   function show3d(element, figure) {
@@ -279,7 +157,7 @@
     element.setAttribute("data-mode", "3d");
     markButtons(element);
     element.setAttribute("aria-busy", "true");
-    return plot(element, "3d", copy(figure.data), layout3d(figure, element.clientWidth))
+    return plot(element, "3d", copy(figure.data), L.layout3d(figure, element.clientWidth))
       .then(function () { element.removeAttribute("aria-busy"); });
   }
 
@@ -366,9 +244,9 @@
       var figure = element.figure;
       if (!figure) return;
       if (element.getAttribute("data-mode") === "3d") {
-        plot(element, "3d", copy(figure.data), layout3d(figure, element.clientWidth));
+        plot(element, "3d", copy(figure.data), L.layout3d(figure, element.clientWidth));
       } else if (element.getAttribute("data-mode") === "slices") {
-        draw2d(element, slicesFigure(figure));
+        draw2d(element, L.slicesFigure(figure));
       } else {
         draw2d(element, figure);
       }
