@@ -154,6 +154,10 @@ def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F8
                                    "!e.hasAttribute('aria-busy')", arg=chart.element_handle(),
                                    timeout=CHART_TIMEOUT_MS)
             assert chart.locator("canvas").count() > 0
+            page.mouse.move(0, 0)   # no hover toolbar in the picture
+            name = f"desktop-light-3d-{chart.get_attribute('data-chart-id')}.png"
+            chart.locator("xpath=ancestor::figure").screenshot(
+                path=str(ARTIFACTS / "figures" / name))
         modes = [surfaces.nth(i).get_attribute("data-mode") for i in range(surfaces.count())]
         assert modes.count("3d") == 1 and modes[1] == "3d", modes
         views = page.locator(".chart-views").nth(1).locator("button:not([data-view='slices'])"
