@@ -11,13 +11,16 @@ from onpolicy.render.figkit import Results, band, base_figure, figure, need
 
 from .science_facts import CLIP_ROWS, LOGIT_FAIL, dropped_digits, fail_step
 
-DIAL_LABELS = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#CC79A7"),
-               "is": ("importance-weighted PG", "#3A8FD0")}
+# the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
+DIAL_LABELS = {"pg": ("policy gradient", "#E69F00", "solid"),
+               "ppo": ("PPO", "#D55E00", "longdash"),
+               "is": ("importance-weighted PG", "#0072B2", "longdashdot")}
+ACCURACY = "greedy accuracy"
 TASK_DASH = {"binary": "solid", "categorical": "dash"}
 ESTIMATOR_LABELS = {"pg_onpolicy": ("on-policy PG", "#009E73"),
                     "pg_offpolicy": ("vanilla PG, uniform actions", "#E69F00"),
-                    "is": ("importance-weighted PG, uniform actions", "#3A8FD0"),
-                    "ppo": ("PPO (clip 0.2), uniform actions", "#CC79A7")}
+                    "is": ("importance-weighted PG, uniform actions", "#0072B2"),
+                    "ppo": ("PPO (clip 0.2), uniform actions", "#D55E00")}
 EPS_AXIS = dict(title=dict(text="ε: share of uniform actions in the behaviour policy "
                                 "(log scale)"), type="log")
 
@@ -29,9 +32,9 @@ def _dial_name(task: str, method: str) -> str:
 def _cliff(task: str) -> Callable[[Results], go.Figure]:
     """Final accuracy against eps > 0 on a log axis; eps = 0 (on-policy) as a dotted level."""
     def build(results: Results) -> go.Figure:
-        fig = base_figure(xaxis=EPS_AXIS, yaxis=dict(title=dict(text="final eval accuracy"),
+        fig = base_figure(xaxis=EPS_AXIS, yaxis=dict(title=dict(text=f"final {ACCURACY}"),
                                                      tickformat=".0%", range=[0, 1.02]))
-        for method, (label, colour) in DIAL_LABELS.items():
+        for method, (label, colour, dash) in DIAL_LABELS.items():
             payload = need(results, _dial_name(task, method))
             eps, final = payload["eps"], payload["final_accuracy"]
             keep = [i for i, e in enumerate(eps) if e > 0]
@@ -39,7 +42,8 @@ def _cliff(task: str) -> Callable[[Results], go.Figure]:
             band(fig, pick(eps), pick(final["lo"]), pick(final["hi"]), colour, method, label)
             fig.add_trace(go.Scatter(
                 x=pick(eps), y=pick(final["mean"]), mode="lines+markers", name=label,
-                legendgroup=method, line=dict(color=colour, width=2), marker=dict(size=7),
+                legendgroup=method, line=dict(color=colour, width=2, dash=dash),
+                marker=dict(size=7),
                 hovertemplate="ε = %{x}: %{y:.1%}<extra>" + label + "</extra>"))
             if 0.0 in eps:
                 on = final["mean"][eps.index(0.0)]
@@ -79,7 +83,7 @@ def seeds_categorical(results: Results) -> go.Figure:
     """Every seed's accuracy curve, categorical on-policy PG and the log-barrier remedy; seeds
     that end up never choosing some digit are drawn in red."""
     fig = base_figure(xaxis=dict(title=dict(text="training step")),
-                      yaxis=dict(title=dict(text="eval accuracy"), tickformat=".0%",
+                      yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
                                  range=[0, 1.02]))
     for row, label, width in (("categorical-pg_onpolicy", "on-policy PG", 1.5),
                               ("categorical-pg_onpolicy_barrier", "with a log barrier", 1.0)):
@@ -108,7 +112,7 @@ DROP_METHODS = [("pg_onpolicy", "on-policy PG"), ("pg_onpolicy_entropy", "+ entr
 def dropped_categorical(results: Results) -> go.Figure:
     """Each seed's final accuracy as a dot per method; red when it dropped a digit."""
     fig = base_figure(xaxis=dict(title=dict(text="method (categorical task)")),
-                      yaxis=dict(title=dict(text="final eval accuracy, one dot per seed"),
+                      yaxis=dict(title=dict(text=f"final {ACCURACY}, one dot per seed"),
                                  tickformat=".0%"))
     for lost_kind, colour in ((False, "#009E73"), (True, "#D55E00")):
         xs, ys, text = [], [], []
@@ -131,7 +135,7 @@ def dropped_categorical(results: Results) -> go.Figure:
 def bias_control(results: Results) -> go.Figure:
     """Sampled vanilla PG on uniform actions against its exact expectation (no sampling)."""
     fig = base_figure(xaxis=dict(title=dict(text="training step")),
-                      yaxis=dict(title=dict(text="eval accuracy"), tickformat=".0%",
+                      yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
                                  range=[0, 1.02]))
     for task in ("binary", "categorical"):
         for method, label, colour in (
@@ -172,21 +176,21 @@ def ppo_clip(results: Results) -> go.Figure:
     """Final accuracy against PPO's clip width on uniform actions; no clip = importance
     weights, drawn as a dotted level."""
     fig = base_figure(xaxis=dict(title=dict(text="clip width ε_clip (log scale)"), type="log"),
-                      yaxis=dict(title=dict(text="final eval accuracy"), tickformat=".0%"))
+                      yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%"))
     for task in ("binary", "categorical"):
         widths = sorted(CLIP_ROWS)
         finals = [need(results, f"{task}-{CLIP_ROWS[w]}")["final_accuracy"] for w in widths]
         name = f"PPO, {task}"
-        band(fig, widths, [f["lo"] for f in finals], [f["hi"] for f in finals], "#CC79A7",
+        band(fig, widths, [f["lo"] for f in finals], [f["hi"] for f in finals], "#D55E00",
              name, name)
         fig.add_trace(go.Scatter(x=widths, y=[f["mean"] for f in finals], mode="lines+markers",
                                  name=name, legendgroup=name,
-                                 line=dict(color="#CC79A7", width=2, dash=TASK_DASH[task]),
+                                 line=dict(color="#D55E00", width=2, dash=TASK_DASH[task]),
                                  hovertemplate="clip %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         is_final = need(results, f"{task}-is_random")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[widths[0], widths[-1]], y=[is_final, is_final],
                                  mode="lines", name=f"no clip (importance weights), {task}",
-                                 line=dict(color="#3A8FD0", width=1.5, dash="dot"),
+                                 line=dict(color="#0072B2", width=1.5, dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>no clip</extra>"))
     return fig
 
