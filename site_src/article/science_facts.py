@@ -11,8 +11,8 @@ Dial "dial-<m>" / "dial-categorical-<m>" (prefix p = "dial_<m>" / "dial_categori
   <p>_final_at         {eps as text: final accuracy}, e.g. f.dial_pg_final_at["0.02"]
   <p>_cliff_final, <p>_cliff_fail_step, <p>_uniform_fail_step, <p>_fail_total
   <p>_onpolicy_logit_peak  largest logit of any on-policy seed at any step
-  dial_pg_cliff_crossover  the |logit| past which, at the cliff's eps, the eps-share's constant
-                       push outweighs the on-policy gradient (binary); dial_smallest_eps and
+  crossover_at_2pct    the |logit| past which, at eps = 0.02, the eps-share's constant push
+                       outweighs the on-policy gradient (binary); dial_smallest_eps and
                        dial_smallest_crossover: the same at the smallest eps > 0 on the dial
 Categorical training rows "categorical-<m>" (prefix p = "categorical_<m>"):
   <p>_dropped_seeds    seeds that, at the end, output some digit for under DROP_SHARE of the
@@ -188,10 +188,9 @@ def compute(results: dict[str, dict]) -> dict:
     for task in ("binary", "categorical"):
         f.update(clip_facts(task, results))
     eps = results.get("dial-pg", {}).get("eps") or []
-    if "dial_pg_cliff_eps" in f and f["dial_pg_cliff_eps"] < 1:
-        f["dial_pg_cliff_crossover"] = crossover_logit(f["dial_pg_cliff_eps"])
     small = [e for e in eps if e > 0]
     if small:
+        f["crossover_at_2pct"] = crossover_logit(0.02)
         f["dial_smallest_eps"] = small[0]
         f["dial_smallest_crossover"] = crossover_logit(small[0])
     return f
