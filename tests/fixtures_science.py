@@ -26,7 +26,7 @@ def dial(fake_training, task: str, method: str, eps=DENSE_EPS) -> dict:
         broken = method == "pg" and e >= 0.02
         drift = 2 * e if method == "pg" else 0.0  # below the cliff: slower, not absent
         runs.append(fake_training(task, method, final=0.76 if broken else 0.95 - drift,
-                                  logit_end=2000 + 1e5 * e if broken else 30 + 1500 * drift,
+                                  logit_end=2000 + 1e5 * e if broken else 30 + 3000 * drift,
                                   behaviour_eps=e))
     return {"task": task, "method": method, "eps": list(eps), "runs": runs,
             "final_accuracy": {key: [r["final_accuracy"][key] for r in runs]
