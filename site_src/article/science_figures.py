@@ -175,7 +175,7 @@ def _estimators(metric: str, title: str, log: bool) -> Callable[[Results], go.Fi
 def ppo_clip(results: Results) -> go.Figure:
     """Final accuracy against PPO's clip width on uniform actions; no clip = importance
     weights, drawn as a dotted level."""
-    fig = base_figure(xaxis=dict(title=dict(text="clip width ε_clip (log scale)"), type="log"),
+    fig = base_figure(xaxis=dict(title=dict(text="clip width δ (log scale)"), type="log"),
                       yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%"))
     for task in ("binary", "categorical"):
         widths = sorted(CLIP_ROWS)
