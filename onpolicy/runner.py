@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from experiments.suite import Experiment
 
 from . import freeze
-from .config import BuildConfig, shown
+from .config import BuildConfig, ConfigError, shown
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ def resolve_device(requested: str, threads: int | None = None) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device "
-                           f"(torch {torch.__version__}); use --device cpu or auto")
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device "
+                          f"(torch {torch.__version__}); use --device cpu or auto")
     return requested
 
 
