@@ -72,9 +72,6 @@ def find_files(split: str, mnist_dir: str | os.PathLike | None = None) -> dict[s
                 break
         else:
             where = ", ".join(str(c) for c in candidates)
-            if explicit and Path(explicit).exists() and not Path(explicit).is_dir():
-                raise DataError(f"MNIST directory {explicit} is a file, not a directory. "
-                                + HOW_TO_PROVIDE)
             if explicit and not Path(explicit).is_dir():
                 raise DataError(f"MNIST directory {explicit} does not exist. " + HOW_TO_PROVIDE)
             raise DataError(f"{name} not found in {where}. " + HOW_TO_PROVIDE)

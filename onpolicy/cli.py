@@ -95,7 +95,7 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output directory (default: public/); it must be new, empty or "
                              "an earlier build's output (marked by a .onpolicy-site file)")
-    parser.add_argument("--base-url", type=site_url, default="", metavar="URL",
+    parser.add_argument("--base-url", type=site_url, metavar="URL",
                         help="the site's absolute URL, for feed, sitemap, canonical and OG links")
     parser.add_argument("--drafts", action="store_true", help="also render pages marked draft")
     parser.add_argument("--executor", choices=["local", "ray"], default="local",

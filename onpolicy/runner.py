@@ -118,6 +118,10 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
     """Run each (experiment, inputs) in turn and freeze its result as soon as it is done."""
     if cfg.mnist_dir:
         os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
+    mnist_dir = os.environ.get("MNIST_DIR")
+    if mnist_dir and Path(mnist_dir).exists() and not Path(mnist_dir).is_dir():
+        raise ConfigError(f"MNIST_DIR={mnist_dir} is a file, not a directory: give the "
+                          "directory that holds the MNIST IDX .gz files")
     device = resolve_device(cfg.device, cfg.threads)
     written = []
     outer = tqdm(todo, desc="experiments", unit="exp", disable=None, dynamic_ncols=True)

@@ -56,6 +56,10 @@ class PageBody:
     # -- Jinja globals ----------------------------------------------------------------------
 
     def chart(self, chart_id: str, caption: str = "", alt: str = "") -> str:
+        for name, value in (("id", chart_id), ("caption", caption), ("alt", alt)):
+            if not isinstance(value, str):
+                raise self.error(f"chart(): {name} must be text in quotes, got "
+                                 f"{type(value).__name__} {value!r}")
         if chart_id not in CHARTS:
             raise self.error(f"unknown chart id {chart_id!r}; known ids: {known_ids()}")
         try:
