@@ -106,15 +106,16 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
     issues = schema.problems(document, payload=False)
     if issues:
         raise ResultError(f"{where}: does not match the result schema: " + "; ".join(issues[:5]))
-    if document_sha256(document) != document["document_sha256"]:
-        raise ResultError(f"{where}: document_sha256 does not match its content (inputs, "
-                          "provenance or result): the file was edited by hand or is corrupt")
     if sha256(canonical_json(document["result"])) != document["result_sha256"]:
         raise ResultError(f"{where}: result_sha256 does not match its content: "
                           "the file was edited by hand or is corrupt")
     if inputs_hash(document["inputs"]) != document["inputs_hash"]:
         raise ResultError(f"{where}: inputs_hash does not match its recorded inputs: "
                           "the file was edited by hand or is corrupt")
+    if document_sha256(document) != document["document_sha256"]:
+        raise ResultError(f"{where}: document_sha256 does not match the file: its provenance "
+                          "(device, torch version, wall time, ...) or another field was edited "
+                          "by hand or is corrupt")
     return document
 
 
