@@ -36,6 +36,11 @@ def write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a failed write (a full disk) names no file: name the target
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -87,7 +92,11 @@ def new_temp_dir(target: Path) -> Path:
     tmp = target.parent / f"{target.name}.tmp-{os.getpid()}"
     _remove_build_dir(tmp)
     tmp.mkdir()
-    outdir.mark(tmp)
+    try:
+        outdir.mark(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return tmp
 
 

@@ -19,7 +19,11 @@ MARKER_TEXT = ("This directory was written by onpolicy's build (build.py). The n
 
 def mark(site_dir: Path) -> None:
     """Sign a directory as build output (done as soon as the temporary directory exists)."""
-    (Path(site_dir) / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+    path = Path(site_dir) / MARKER
+    try:
+        path.write_text(MARKER_TEXT, encoding="utf-8")
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, err.filename or str(path)) from err
 
 
 def is_marked(path: Path) -> bool:

@@ -119,11 +119,13 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
             found = statuses(cfg, every=True)
             report.statuses = found
         unusable = [s for s in found if s.state in ("missing", "corrupt")]
+        flags = (" --quick" if cfg.quick else "") + (
+            f" --suite {cfg.suite}" if cfg.suite != BuildConfig.suite else "")
         for s in found:
             if not s.fresh and s.name not in report.trained:
                 why = "; ".join(s.reasons) or "forced rerun"
                 report.warnings.append(f"{s.name} is {s.state} ({why}); not trained in this "
-                                       f"build. To fix: python build.py --only {s.name}")
+                                       f"build. To fix: python build.py{flags} --only {s.name}")
         for warning in report.warnings:  # before the render: its errors may come from these
             log(f"warning: {warning}")
         results, meta = _load_results(cfg, found, report)
@@ -142,6 +144,11 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
                 names = ", ".join(s.name for s in unusable)
                 raise RenderError(f"{err}\n(the render ran without these results, which are "
                                   f"missing or corrupt: {names}; see the warnings above)") from None
+            raise
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if err.filename is None:  # a write that failed mid-file (a full disk) names no file
+                raise OSError(err.errno, err.strerror, str(cfg.out_dir)) from err
             raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
