@@ -171,3 +171,13 @@ def test_bad_suite_rows_are_named(repo, change, why):
                            rf"{re.escape(why)}")
         assert "training" not in proc.stderr, proc.stderr
         snap.assert_intact(proc)
+
+
+def test_mnist_dir_variable_that_is_a_file(repo):
+    (repo / "digits.gz").write_bytes(b"\x1f\x8b")
+    snap = Snapshot(repo)
+    env = {**_env(), "MNIST_DIR": str(repo / "digits.gz")}
+    proc = build(repo, "--only", "binary-supervised", "--rerun", "binary-supervised",
+                 "--device", "cpu", env=env)
+    assert_fails(proc, r"^error: MNIST_DIR=\S+digits\.gz is a file, not a directory")
+    snap.assert_intact(proc)
