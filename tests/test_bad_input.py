@@ -334,6 +334,7 @@ def test_interrupted_rendering(repo, sig):
     for attempt, delay in enumerate((0.0, 0.05, 0.15, 0.3, 0.6)):
         # New content every time, so an interrupted build differs from the site on disk.
         _slow_pages(site, f"{attempt + 2}")
+        snap.sources_edited()
         run = Running(repo, "--suite", SUITE)
         deadline = time.monotonic() + 60
         while not leftovers(repo) and run.proc.poll() is None and time.monotonic() < deadline:
