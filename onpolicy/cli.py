@@ -202,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return print_status(cfg)
         if args.command == "serve":
+            from .outdir import check_out_dir
             from .serve import serve
+
+            check_out_dir(cfg)  # never serve (or rebuild into) a directory the build must not own
 
             def rebuild() -> None:  # errors propagate: the server shows them in the page
                 build(replace(cfg, train=args.train and not cfg.frozen))

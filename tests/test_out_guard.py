@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from onpolicy.outdir import MARKER
-from tests.badinput import Snapshot, assert_fails, faulty_env, tiny, tree_hashes
+from tests.badinput import Snapshot, _env, assert_fails, faulty_env, tiny, tree_hashes
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +126,11 @@ def test_a_read_only_out_directory_is_one_message(checkout, tmp_path):
     snap.assert_intact(proc)
     assert tree_hashes(target.parent) == {}
     assert os.listdir(target.parent) == []
+
+
+def test_serve_refuses_the_same_directories(checkout):
+    snap = Snapshot(checkout)
+    proc = subprocess.run([sys.executable, "build.py", "serve", "--port", "0", "--out", "."],
+                          cwd=checkout, env=_env(), capture_output=True, text=True, timeout=60)
+    assert_fails(proc, r"^error: --out \.: this is the repository")
+    snap.assert_intact(proc)
