@@ -10,7 +10,6 @@ import importlib
 import shutil
 import sys
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 from experiments.suite import Experiment, SuiteError, validate_rows
@@ -100,6 +99,15 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
     return results, meta
 
 
+def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str]) -> list[str]:
+    """A warning per result that is not fresh after this build, with the command to fix it."""
+    flags = (" --quick" if cfg.quick else "") + (
+        f" --suite {cfg.suite}" if cfg.suite != BuildConfig.suite else "")
+    return [f"{s.name} is {s.state} ({'; '.join(s.reasons) or 'forced rerun'}); not trained "
+            f"in this build. To fix: python build.py{flags} --only {s.name}"
+            for s in found if not s.fresh and s.name not in trained]
+
+
 def build(cfg: BuildConfig, log=None) -> BuildReport:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     outdir.check_out_dir(cfg)
@@ -119,13 +127,7 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
             found = statuses(cfg, every=True)
             report.statuses = found
         unusable = [s for s in found if s.state in ("missing", "corrupt")]
-        flags = (" --quick" if cfg.quick else "") + (
-            f" --suite {cfg.suite}" if cfg.suite != BuildConfig.suite else "")
-        for s in found:
-            if not s.fresh and s.name not in report.trained:
-                why = "; ".join(s.reasons) or "forced rerun"
-                report.warnings.append(f"{s.name} is {s.state} ({why}); not trained in this "
-                                       f"build. To fix: python build.py{flags} --only {s.name}")
+        report.warnings += _not_trained(cfg, found, report.trained)
         for warning in report.warnings:  # before the render: its errors may come from these
             log(f"warning: {warning}")
         results, meta = _load_results(cfg, found, report)
