@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import outdir
-from .config import ConfigError, shown
+from .config import shown
+from .errors import ConfigError
 
 
 def _umask() -> int:

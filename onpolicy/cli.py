@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .config import BuildConfig, ConfigError, shown
+from .config import BuildConfig, shown
+from .errors import ConfigError
 
 EXAMPLES = """\
 examples:

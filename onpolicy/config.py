@@ -7,10 +7,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent  # the repository root
 
 
-class ConfigError(Exception):
-    """A setting that cannot work (a bad flag value, an unusable --out, no CUDA device)."""
-
-
 def shown(path: Path, root: Path = ROOT) -> str:
     """How messages name a file: relative to the repository root when it is inside it."""
     path = Path(path)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import BuildConfig, ConfigError, shown
+from .config import BuildConfig, shown
+from .errors import ConfigError
 
 MARKER = ".onpolicy-site"
 MARKER_TEXT = ("This directory was written by onpolicy's build (build.py). The next build "

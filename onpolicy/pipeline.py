@@ -16,10 +16,9 @@ from experiments.suite import Experiment, SuiteError, validate_rows
 
 from . import atomic, freeze, outdir
 from .config import BuildConfig, shown
+from .errors import BuildError
 
-
-class BuildError(Exception):
-    """A build that must stop; the message says what to do."""
+__all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
 
 @dataclass

@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 from experiments.suite import Experiment
 
 from . import freeze
-from .config import BuildConfig, ConfigError, shown
+from .config import BuildConfig, shown
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)

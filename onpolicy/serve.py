@@ -22,7 +22,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .config import ConfigError
+from .errors import ConfigError
 
 LIVERELOAD_PATH = "/__livereload"
 ERROR_BOX_ID = "__build_error"

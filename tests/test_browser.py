@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from onpolicy.render.pages import page_sources
+
 from .conftest import SUB_PATH
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -121,21 +123,19 @@ def _origin(url: str) -> str:
 def _source_pages() -> dict[str, dict]:
     """Output path -> {"has_math": ..., "source": ...} for each page of site_src/."""
     pages = {}
-    for md in sorted((ROOT / "site_src").glob("*.md")):
-        if md.name.startswith("_"):
-            continue
+    for md, name in page_sources(ROOT / "site_src"):
         text = md.read_text(encoding="utf-8")
         parts = text.split("\n---", 1)
         meta = yaml.safe_load(parts[0].lstrip("-\n")) if text.startswith("---") else {}
         body = parts[1] if len(parts) > 1 else text
         if (meta or {}).get("draft"):
             continue
-        if md.stem == "index":
+        if name == "index":
             out = "index.html"
-        elif md.stem == "404":
+        elif name == "404":
             out = "404.html"
         else:
-            out = f"{(meta or {}).get('slug') or md.stem}/index.html"
+            out = f"{(meta or {}).get('slug') or name}/index.html"
         body_no_code = re.sub(r"```.*?```|`[^`\n]*`", "", body, flags=re.S)
         has_math = bool(re.search(r"\$\$|\$[^\s$][^$\n]*\$|\\\(|\\\[", body_no_code))
         pages[out] = {"has_math": has_math, "source": md.relative_to(ROOT).as_posix()}

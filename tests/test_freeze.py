@@ -203,9 +203,12 @@ def test_real_suite_editing_the_ppo_loss_stales_only_ppo_experiments(repo_copy: 
 
 
 def test_real_suite_prose_edit_stales_nothing(repo_copy: Path):
+    """Neither prose nor an article's facts.py / figures.py is an input of an experiment."""
     before = hashes(repo_copy)
-    for page in (repo_copy / "site_src").glob("*.md"):
-        page.write_text(page.read_text() + "\nMore prose.\n")
+    edited = [*(repo_copy / "site_src").rglob("*.md"), *(repo_copy / "site_src").rglob("*.py")]
+    assert any(p.name == "facts.py" for p in edited) and any(p.suffix == ".md" for p in edited)
+    for page in edited:
+        page.write_text(page.read_text() + "\n# More prose.\n")
     assert hashes(repo_copy) == before
 
 

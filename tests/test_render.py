@@ -14,11 +14,13 @@ from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render import RenderError, render_site
 from onpolicy.render import katex as katex_module
 from onpolicy.render.assets import plotly_bundle_name
-from onpolicy.render.charts import CHARTS
+from onpolicy.render.content import load_content
 from onpolicy.render.templating import num, percent, sci
 from tests.fixtures_results import fake_results, fake_results_meta
 
 ALLOWED_TRACES = {"scatter", "scatter3d", "surface"}  # what the gl3d partial bundle draws
+ARTICLE_DIR = ROOT / "site_src" / "article"            # the real article's content modules
+CHARTS = load_content(ROOT / "site_src", ROOT).figures  # its figures: id -> FigureDef
 
 
 def page(body: str, title: str = "Test page", extra: str = "") -> str:
@@ -32,11 +34,18 @@ ARTICLE_META = "template: article.html\ndate: 2025-05-01\n"
 
 def build(tmp_path: Path, pages: dict[str, str], results: dict | None = None,
           base_url: str = "", cache: Path | None = None, out: str = "out",
-          **overrides) -> tuple[Path, list[str]]:
+          article_modules: bool = True, **overrides) -> tuple[Path, list[str]]:
+    """pages: path under the source folder -> text ("p.md", "demo/facts.py", ...).
+    article_modules: also give the site the real article's facts.py and figures.py."""
     site = Path(tempfile.mkdtemp(dir=tmp_path, prefix=out))  # each call: its own pages
     src = site / "src"
     src.mkdir()
+    if article_modules:
+        (src / "article").mkdir()
+        for name in ("facts.py", "figures.py"):
+            (src / "article" / name).write_text((ARTICLE_DIR / name).read_text())
     for name, text in pages.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(text, encoding="utf-8")
     out_dir = site / "out"
     out_dir.mkdir()
@@ -205,8 +214,8 @@ def all_charts_page() -> str:
 
 def test_every_chart_builds_from_a_plain_results_dict():
     results = fake_results()
-    for chart_id, build_figure in CHARTS.items():
-        figure = build_figure(results)
+    for chart_id, definition in CHARTS.items():
+        figure = definition.build(results)
         assert figure.data, chart_id
         assert {trace.type for trace in figure.data} <= ALLOWED_TRACES, chart_id
 
@@ -360,12 +369,12 @@ def test_drafts_render_when_asked(tmp_path):
     assert '<meta name="robots" content="noindex">' in (out / "draft/index.html").read_text()
 
 
-def test_facts_and_site_globals_reach_pages(tmp_path, monkeypatch):
-    from onpolicy.render import facts
-    monkeypatch.setattr(facts, "compute", lambda results: {"best": 0.9123, "n": len(results)})
+def test_facts_and_site_globals_reach_pages(tmp_path):
+    facts = "def compute(results):\n    return {'best': 0.9123, 'n': len(results)}\n"
     body = ("Best {{ facts.best | percent }} of {{ facts.n }}; {{ site.pages | length }} pages;"
             " acc {{ results['binary-supervised'].final_accuracy.mean | percent(0) }}.\n")
-    out, _ = build(tmp_path, {"p.md": page(body)})
+    out, _ = build(tmp_path, {"p.md": page(body), "numbers/facts.py": facts},
+                   article_modules=False)
     assert "Best 91.2% of 18; 1 pages; acc 89%." in (out / "p/index.html").read_text()
 
 
@@ -440,9 +449,9 @@ def test_quick_and_stale_builds_say_so_on_the_page(tmp_path):
     assert "Quick build:" in html and "1 result(s) are out of date" in html and "dial-pg" in html
 
 
-def test_missing_fact_suggests_near_names(tmp_path, monkeypatch):
-    from onpolicy.render import facts
-    monkeypatch.setattr(facts, "compute", lambda results: {"binary_pg_random_final": 0.5})
-    message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n")})
+def test_missing_fact_suggests_near_names(tmp_path):
+    facts = "def compute(results):\n    return {'binary_pg_random_final': 0.5}\n"
+    message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n"),
+                                      "numbers/facts.py": facts}, article_modules=False)
     assert message == ("src/p.md:5: UndefinedError: no fact named 'binary_pg_randm_final' "
                        "(did you mean: binary_pg_random_final)")

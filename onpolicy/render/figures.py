@@ -5,12 +5,9 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-
-from .charts import CHARTS, build_chart
 
 CHART_DIR = "data/charts"      # relative to the site root
 RESULTS_DIR = "data/results"
@@ -92,9 +89,9 @@ def summarise(data: dict) -> list[dict]:
     return rows
 
 
-def write_chart(chart_id: str, results: Mapping[str, dict], out_dir: Path) -> ChartFiles:
-    """Build the chart and write <id>.json and <id>.csv under out_dir/data/charts/."""
-    figure, used = build_chart(chart_id, results)
+def write_chart(chart_id: str, figure, used: list[str], out_dir: Path) -> ChartFiles:
+    """Write a plotly figure as <id>.json and <id>.csv under out_dir/data/charts/.
+    used: the names of the results it was drawn from."""
     data = figure_dict(figure)
     folder = out_dir / CHART_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -143,6 +140,3 @@ def figure_html(files: ChartFiles, number: int, anchor: str, caption_html: str, 
         "</p></details></figcaption></figure>"
     )
 
-
-def known_ids() -> str:
-    return ", ".join(CHARTS)

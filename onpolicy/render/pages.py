@@ -22,7 +22,7 @@ WORDS_PER_MINUTE = 220
 @dataclass
 class Page:
     source: Path
-    display_path: str        # how errors name the file: "site_src/article.md"
+    display_path: str        # how errors name the file: "site_src/article/index.md"
     meta: dict
     body: str
     body_offset: int         # file lines before the body's first line
@@ -30,6 +30,7 @@ class Page:
     out_path: str            # "article/index.html", relative to the site root
     url_path: str            # "article/": the pretty URL, relative to the site root
     depth: int               # directories between the page and the site root
+    name: str = ""           # what link() finds it by: the file stem, or its folder's name
     fields: dict = field(default_factory=dict)  # filled while rendering (content, toc, ...)
 
     @property
@@ -143,11 +144,12 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
                                  f"front matter field {name!r} must be a {kind.__name__}")
 
 
-def load_page(path: Path, display_path: str) -> Page:
+def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
+    """name: the page's name when it is not the file stem (a folder's index.md)."""
     text = read_source(path, display_path)
     meta, body, offset = split_front_matter(text, display_path)
     _check_meta(meta, text, display_path)
-    stem = path.stem
+    stem = name or path.stem
     if stem == "index":
         slug, out_path, url_path, depth = "", "index.html", "", 0
     elif stem == "404":
@@ -158,16 +160,24 @@ def load_page(path: Path, display_path: str) -> Page:
             raise RenderError.at(display_path, _field_line(text, "slug"),
                                  f"slug {slug!r}: use lowercase letters, digits, '-', '_', '.'")
         out_path, url_path, depth = f"{slug}/index.html", f"{slug}/", 1
-    return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth)
+    return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth, stem)
+
+
+def page_sources(src_dir: Path) -> list[tuple[Path, str]]:
+    """(file, page name): src_dir/<name>.md, and src_dir/<name>/index.md for a content folder
+    (a page with its facts.py and figures.py beside it). Names starting with '_' or '.' are
+    not pages."""
+    files = [(p, p.stem) for p in sorted(src_dir.glob("*.md")) if not p.name.startswith("_")]
+    files += [(p, p.parent.name) for p in sorted(src_dir.glob("*/index.md"))
+              if not p.parent.name.startswith(("_", "."))]
+    return files
 
 
 def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
-    """Every page of src_dir (files starting with '_' are not pages), sorted by order/date."""
+    """Every page of src_dir (see page_sources), sorted by order/date."""
     pages = []
-    for path in sorted(src_dir.glob("*.md")):
-        if path.name.startswith("_"):
-            continue
-        page = load_page(path, shown(path, display_root))
+    for path, name in page_sources(src_dir):
+        page = load_page(path, shown(path, display_root), name)
         if page.draft and not drafts:
             continue
         pages.append(page)

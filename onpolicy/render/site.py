@@ -10,9 +10,9 @@ import yaml
 from markupsafe import Markup
 
 from ..config import shown
-from . import facts as facts_module
 from .assets import copy_assets, plotly_bundle_name
 from .body import PageBody, RenderedBody
+from .content import load_content
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import RESULTS_DIR, ChartFiles, write_chart
@@ -68,7 +68,8 @@ class SiteBuild:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
         self.body_env = body_environment()
         self.layout_env = layout_environment(cfg.templates_dir)
-        self.facts = self._compute_facts()
+        self.content = load_content(cfg.src_dir, cfg.root)
+        self.facts = NamedMapping(self.content.compute_facts(self.results), "fact")
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
@@ -77,13 +78,6 @@ class SiteBuild:
         if message not in self.warnings:
             self.warnings.append(message)
 
-    def _compute_facts(self) -> dict:
-        try:
-            return NamedMapping(facts_module.compute(self.results), "fact")
-        except Exception as err:
-            raise RenderError(f"onpolicy/render/facts.py: compute(results) failed: "
-                              f"{type(err).__name__}: {err}") from err
-
     def katex(self) -> KatexRenderer:
         if self._katex is None:
             self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
@@ -91,7 +85,8 @@ class SiteBuild:
 
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id not in self._charts:
-            self._charts[chart_id] = write_chart(chart_id, self.results, self.out_dir)
+            figure, used = self.content.build_figure(chart_id, self.results)
+            self._charts[chart_id] = write_chart(chart_id, figure, used, self.out_dir)
         return self._charts[chart_id]
 
     # -- what templates see -------------------------------------------------------------------

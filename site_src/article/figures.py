@@ -1,13 +1,16 @@
-"""CHARTS: chart id -> function(results) -> plotly Figure, built from result payloads.
+"""The article's figures: each @figure function turns result payloads into a Plotly figure.
 
-Only scatter, scatter3d and surface traces: the site ships plotly.js's gl3d partial bundle.
-Layouts stay minimal; the page's JavaScript applies light/dark colours from CSS variables.
+Pages place them with {{ chart("<id>", caption=..., alt=...) }}; the shared helpers (bands,
+surfaces, the base layout, the palette) come from onpolicy.render.figkit.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import plotly.graph_objects as go
+
+from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
+                                    figure, need, rgba, surface_figure)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
@@ -29,67 +32,6 @@ METHOD_COLOURS = {
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
 DIAL_LABELS = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#CC79A7"),
                "is": ("importance-weighted PG", "#3A8FD0")}
-ACTION_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-                  "#999999", "#8C564B", "#17BECF"]
-Results = Mapping[str, dict]  # experiment name -> result payload
-BAND = {"role": "band"}  # trace meta: a confidence band edge (not summarised in data tables)
-
-
-class MissingResult(KeyError):
-    """A chart needs a result that was not loaded."""
-
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.name = name
-
-
-class ResultsUsed(Mapping):
-    """Results, recording which ones a chart read (its data links name them)."""
-
-    def __init__(self, results: Mapping[str, dict]):
-        self._results = results
-        self.used: list[str] = []
-
-    def __getitem__(self, name: str) -> dict:
-        value = self._results[name]
-        if name not in self.used:
-            self.used.append(name)
-        return value
-
-    def __iter__(self):
-        return iter(self._results)
-
-    def __len__(self) -> int:
-        return len(self._results)
-
-
-def _need(results: Mapping[str, dict], name: str) -> dict:
-    try:
-        return results[name]
-    except KeyError:
-        raise MissingResult(name) from None
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-def _figure(**layout) -> go.Figure:
-    base = dict(margin=dict(l=60, r=20, t=20, b=50), hovermode="closest",
-                legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
-    base.update(layout)
-    return go.Figure(layout=base)
-
-
-def _band(fig: go.Figure, x, lo, hi, colour: str, group: str, name: str) -> None:
-    """A 95% interval as a filled area between lo and hi (gaps where they are null)."""
-    fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line=dict(width=0), legendgroup=group,
-                             showlegend=False, hoverinfo="skip", name=f"{name} (95% CI low)",
-                             meta=BAND))
-    fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), fill="tonexty",
-                             fillcolor=_rgba(colour, 0.18), legendgroup=group, showlegend=False,
-                             hoverinfo="skip", name=f"{name} (95% CI high)", meta=BAND))
 
 
 def _value_before(steps: list, values: list, step: int) -> float | None:
@@ -103,14 +45,14 @@ def _value_before(steps: list, values: list, step: int) -> float | None:
 
 def _curves(task: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
-        fig = _figure(xaxis=dict(title=dict(text="training step")),
-                      yaxis=dict(title=dict(text="eval accuracy"), tickformat=".0%",
-                                 range=[0, 1.02]))
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text="eval accuracy"), tickformat=".0%",
+                                      range=[0, 1.02]))
         for method in METHODS:
-            payload = _need(results, f"{task}-{method}")
+            payload = need(results, f"{task}-{method}")
             steps, acc = payload["steps"], payload["accuracy"]
             label, colour = METHOD_LABELS[method], METHOD_COLOURS[method]
-            _band(fig, steps, acc["lo"], acc["hi"], colour, method, label)
+            band(fig, steps, acc["lo"], acc["hi"], colour, method, label)
             fig.add_trace(go.Scatter(
                 x=steps, y=acc["mean"], mode="lines", name=label, legendgroup=method,
                 line=dict(color=colour, width=2, dash="dash" if method == "supervised" else None),
@@ -135,11 +77,11 @@ def _curves(task: str) -> Callable[[Results], go.Figure]:
 
 def _logits(task: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
-        fig = _figure(xaxis=dict(title=dict(text="training step")),
-                      yaxis=dict(title=dict(text="max |logit| on the eval set"), type="log",
-                                 exponentformat="power"))
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text="max |logit| on the eval set"), type="log",
+                                      exponentformat="power"))
         for method in LOGIT_METHODS:
-            payload = _need(results, f"{task}-{method}")
+            payload = need(results, f"{task}-{method}")
             label = METHOD_LABELS[method]
             fig.add_trace(go.Scatter(
                 x=payload["steps"], y=payload["logit_abs_max"]["mean"], mode="lines", name=label,
@@ -158,24 +100,25 @@ def _action_names(task: str, n_actions: int) -> list[str]:
 
 def _collapse(task: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
-        payload = _need(results, f"{task}-pg_random_stable")
+        payload = need(results, f"{task}-pg_random_stable")
         shares = payload["action_share"]["mean"]  # steps x actions
-        fig = _figure(xaxis=dict(title=dict(text="training step")),
-                      yaxis=dict(title=dict(text="share of greedy actions"), tickformat=".0%",
-                                 range=[0, 1]))
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text="share of greedy actions"),
+                                      tickformat=".0%",
+                                      range=[0, 1]))
         for k, name in enumerate(_action_names(task, payload["n_actions"])):
-            colour = ACTION_COLOURS[k % len(ACTION_COLOURS)]
+            colour = PALETTE[k % len(PALETTE)]
             fig.add_trace(go.Scatter(
                 x=payload["steps"], y=[row[k] if row else None for row in shares], name=name,
                 mode="lines", stackgroup="share", line=dict(width=0.5, color=colour),
-                fillcolor=_rgba(colour, 0.75),
+                fillcolor=rgba(colour, 0.75),
                 hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         return fig
     return build
 
 
-def _grid(results: ResultsUsed, grid_id: str) -> dict:
-    grid = _need(results, "gradients").get("grids", {}).get(grid_id)
+def _grid(results: Results, grid_id: str) -> dict:
+    grid = need(results, "gradients").get("grids", {}).get(grid_id)
     if grid is None:
         raise MissingResult(f"gradients (grid {grid_id!r})")
     return grid
@@ -184,19 +127,7 @@ def _grid(results: ResultsUsed, grid_id: str) -> dict:
 def _surface(grid_id: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
         grid = _grid(results, grid_id)
-        labels = {axis: grid.get(f"{axis}_label", axis) for axis in "xyz"}
-        fig = _figure(margin=dict(l=0, r=0, t=10, b=0),
-                      scene=dict(xaxis=dict(title=dict(text=labels["x"])),
-                                 yaxis=dict(title=dict(text=labels["y"])),
-                                 zaxis=dict(title=dict(text=labels["z"])),
-                                 camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9))))
-        fig.add_trace(go.Surface(
-            x=grid["x"], y=grid["y"], z=grid["z"], name=grid.get("title", grid_id),
-            colorscale="RdBu", reversescale=True, cmid=0,
-            colorbar=dict(title=dict(text=labels["z"]), len=0.7, thickness=14),
-            hovertemplate=(f"{labels['x']} %{{x:.2f}}<br>{labels['y']} %{{y:.2f}}<br>"
-                           f"{labels['z']} %{{z:.3g}}<extra></extra>")))
-        return fig
+        return surface_figure(grid, grid.get("title", grid_id))
     return build
 
 
@@ -207,11 +138,12 @@ SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#999999"),
 SLICE_DASHES = ["solid", "dash", "dot", "dashdot"]
 
 
-def _slices(results: Results) -> go.Figure:
+@figure("slices-categorical")
+def slices_categorical(results: Results) -> go.Figure:
     """Categorical slices as lines: cross-entropy at a few label weights, and the policy
     gradient for the sampled and for another action at a few rewards."""
-    fig = _figure(xaxis=dict(title=dict(text="the logit that varies (all others are 0)")),
-                  yaxis=dict(title=dict(text="gradient of the loss w.r.t. that logit")))
+    fig = base_figure(xaxis=dict(title=dict(text="the logit that varies (all others are 0)")),
+                       yaxis=dict(title=dict(text="gradient of the loss w.r.t. that logit")))
     for grid_id, wanted, colour in SLICE_GRIDS:
         grid = _grid(results, grid_id)
         rows = sorted({min(range(len(grid["y"])), key=lambda i: abs(grid["y"][i] - target))
@@ -227,15 +159,16 @@ def _slices(results: Results) -> go.Figure:
     return fig
 
 
-def _dial(results: Results) -> go.Figure:
-    fig = _figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
-                                             "policy (0 = on-policy)"), range=[-0.03, 1.03]),
-                  yaxis=dict(title=dict(text="final eval accuracy"), tickformat=".0%",
-                             range=[0, 1.02]))
+@figure("dial")
+def dial(results: Results) -> go.Figure:
+    fig = base_figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
+                                                  "policy (0 = on-policy)"), range=[-0.03, 1.03]),
+                       yaxis=dict(title=dict(text="final eval accuracy"), tickformat=".0%",
+                                  range=[0, 1.02]))
     for method, (label, colour) in DIAL_LABELS.items():
-        payload = _need(results, f"dial-{method}")
+        payload = need(results, f"dial-{method}")
         final = payload["final_accuracy"]
-        _band(fig, payload["eps"], final["lo"], final["hi"], colour, method, label)
+        band(fig, payload["eps"], final["lo"], final["hi"], colour, method, label)
         nonfinite = payload.get("nonfinite_seeds") or [0] * len(payload["eps"])
         fig.add_trace(go.Scatter(
             x=payload["eps"], y=final["mean"], mode="lines+markers", name=label,
@@ -246,25 +179,14 @@ def _dial(results: Results) -> go.Figure:
     return fig
 
 
-CHARTS: dict[str, Callable[[Results], go.Figure]] = {
-    "curves-binary": _curves("binary"),
-    "curves-categorical": _curves("categorical"),
-    "logits-binary": _logits("binary"),
-    "logits-categorical": _logits("categorical"),
-    "collapse-binary": _collapse("binary"),
-    "collapse-categorical": _collapse("categorical"),
-    "surface-bce": _surface("bce"),
-    "surface-pg-a1": _surface("pg_a1"),
-    "surface-pg-a0": _surface("pg_a0"),
-    "surface-is-a1": _surface("is_a1"),
-    "surface-is-a0": _surface("is_a0"),
-    "slices-categorical": _slices,
-    "dial": _dial,
-}
-
-
-def build_chart(chart_id: str, results: Mapping[str, dict]) -> tuple[go.Figure, list[str]]:
-    """(figure, names of the results it used). Raises KeyError/MissingResult."""
-    used = ResultsUsed(results)
-    figure = CHARTS[chart_id](used)
-    return figure, used.used
+curves_binary = figure("curves-binary")(_curves("binary"))
+curves_categorical = figure("curves-categorical")(_curves("categorical"))
+logits_binary = figure("logits-binary")(_logits("binary"))
+logits_categorical = figure("logits-categorical")(_logits("categorical"))
+collapse_binary = figure("collapse-binary")(_collapse("binary"))
+collapse_categorical = figure("collapse-categorical")(_collapse("categorical"))
+surface_bce = figure("surface-bce")(_surface("bce"))
+surface_pg_a1 = figure("surface-pg-a1")(_surface("pg_a1"))
+surface_pg_a0 = figure("surface-pg-a0")(_surface("pg_a0"))
+surface_is_a1 = figure("surface-is-a1")(_surface("is_a1"))
+surface_is_a0 = figure("surface-is-a0")(_surface("is_a0"))
