@@ -12,6 +12,7 @@ from typing import Protocol
 
 import jinja2
 
+from .citations import link_citations
 from .content import Content
 from .errors import RenderError
 from .figkit import MissingResult
@@ -140,7 +141,7 @@ class PageBody:
                                                       page.display_path, page.body_offset)
         html, toc_tokens = markdown_to_html(self.rendered_source)
         minutes = reading_minutes(html)
-        html = self._place_figures(html)
+        html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
         return RenderedBody(content, toc, minutes, bool(self.figures),
