@@ -268,7 +268,8 @@ def test_fake_results_match_the_result_schema():
     for name, payload in fake_results().items():
         document = {"schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "0" * 64,
                     "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
-                    "provenance": {}, "result_sha256": "0" * 64, "result": payload}
+                    "provenance": {}, "result_sha256": "0" * 64, "result": payload,
+                        "document_sha256": "0" * 64}
         assert schema.problems(document) == [], name
 
 

@@ -75,6 +75,10 @@ class PageBody:
     # -- Jinja globals ----------------------------------------------------------------------
 
     def chart(self, chart_id: str, caption: str = "", alt: str = "") -> str:
+        for name, value in (("id", chart_id), ("caption", caption), ("alt", alt)):
+            if not isinstance(value, str):
+                raise self.error(f"chart(): {name} must be text in quotes, got "
+                                 f"{type(value).__name__} {value!r}")
         if chart_id not in self.build.content.figures:
             raise self.error(f"unknown chart id {chart_id!r}; known ids: "
                              f"{self.build.content.known_figures()}")

@@ -19,7 +19,7 @@ from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import RESULTS_DIR, ChartFiles, write_chart
 from .katex import KatexRenderer
-from .pages import Page, load_pages
+from .pages import FrontMatterLoader, Page, load_pages, read_source
 from .templating import NamedMapping, body_environment, layout_environment
 
 SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
@@ -32,7 +32,7 @@ def load_settings(src_dir: Path, root: Path) -> dict:
     if not path.is_file():
         return dict(DEFAULT_SETTINGS)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.load(read_source(path, shown(path, root)), Loader=FrontMatterLoader) or {}
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else 1
         raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
