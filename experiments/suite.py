@@ -64,8 +64,9 @@ SCIENCE_METHODS = {
                             {"log_prob": "stable", "behaviour_eps": 0.0, "log_barrier": 0.01}),
 }
 REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
-# PPO's clip width, swept on uniform actions (0.2 is ppo_random; no clip is is_random).
-PPO_CLIPS = [0.05, 0.1, 0.4]
+# PPO's clip width, swept on uniform actions (0.2 is ppo_random; no clip is is_random):
+# method label (clip width in hundredths) -> clip width
+PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
 
 # The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
 # dense near zero, where vanilla PG breaks.
@@ -122,8 +123,7 @@ def _build() -> list[Experiment]:
             if method in REMEDIES and task == "binary":
                 continue  # the binary task drops no class: nothing to remedy
             rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
-        for clip in PPO_CLIPS:
-            method = f"ppo_clip{round(clip * 100):02d}"  # clip width in hundredths
+        for method, clip in PPO_CLIPS.items():
             rows.append(_training_row(f"{task}-{method}", "experiments.methods.ppo", task,
                                       method, {"clip_eps": clip}))
     # dial-<method> is the binary task (its name predates the categorical dial)
@@ -163,9 +163,10 @@ class SuiteError(ValueError):
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
-for _table in (METHODS, DIAL_METHODS):
+for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS):
     for _method, (_entry, _) in _table.items():
         ENTRY_METHODS.setdefault(_entry, set()).add(_method)
+ENTRY_METHODS["experiments.methods.ppo"].update(PPO_CLIPS)
 
 
 def _positive(value, integer: bool) -> bool:
