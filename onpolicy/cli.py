@@ -13,7 +13,7 @@ examples:
   python build.py                      train stale experiments, then render public/
   python build.py status               which results are fresh or stale, and why
   python build.py --frozen             never train; fail if any result is stale (CI, Pages)
-  python build.py --rerun binary-pg_random   retrain one experiment (repeatable; 'all')
+  python build.py --rerun NAME         retrain one experiment (repeatable; 'all')
   python build.py --quick              tiny runs, kept in .cache/quick/, frozen results untouched
   python build.py --no-train           render only; stale experiments are reported, not run
   python build.py serve                preview on http://127.0.0.1:8000/ with live reload
