@@ -149,12 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     from .pipeline import BuildError, build
     from experiments.mnist_files import DataError
 
-    errors = (BuildError, ResultError, DataError, DependencyError)
-    try:
-        from .render import RenderError
-        errors += (RenderError,)
-    except ImportError:
-        pass
+    from .errors import RenderError  # not from .render: a no-op build never loads the renderer
+
+    errors = (BuildError, ResultError, DataError, DependencyError, RenderError)
     try:
         if args.command == "status":
             return print_status(cfg)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from experiments.suite import Experiment
 
-from . import atomic, freeze
-from .config import BuildConfig
+from . import atomic, freeze, incremental
+from .config import BuildConfig, shown
 from .errors import BuildError
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
@@ -26,6 +26,8 @@ class BuildReport:
     trained: list[str] = field(default_factory=list)
     stale_used: list[str] = field(default_factory=list)   # rendered from out-of-date results
     warnings: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # units rendered (not reused)
+    site_unchanged: bool = False                        # nothing to render: nothing written
 
 
 def suite(cfg: BuildConfig) -> list[Experiment]:
@@ -84,6 +86,25 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
     return results, meta
 
 
+def _render(cfg: BuildConfig, results, meta, key: str, previous, found, report) -> None:
+    """Render into a temporary directory, reusing unchanged units of the current site, and
+    swap it in; the manifest of what it holds is saved after the swap."""
+    from .render import render_site  # imported late: a no-op build never loads the renderer
+
+    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.results_digest(found))
+    tmp = atomic.new_temp_dir(cfg.out_dir)
+    try:
+        warnings = render_site(cfg, results, meta, tmp, reuse=reuse) or []
+        manifest = reuse.manifest(key, tmp, warnings)
+        atomic.swap_dir(tmp, cfg.out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    incremental.save_manifest(cfg, manifest)
+    report.warnings += warnings
+    report.rendered = reuse.rendered
+
+
 def build(cfg: BuildConfig, log=None) -> BuildReport:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     with atomic.build_lock(cfg.root / ".build.lock"):
@@ -106,16 +127,16 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
                 why = "; ".join(s.reasons) or "forced rerun"
                 report.warnings.append(f"{s.name} is {s.state} ({why}); not trained in this build")
         results, meta = _load_results(cfg, found, report)
-
-        from .render import render_site  # imported late: the renderer needs node_modules
-
-        tmp = atomic.new_temp_dir(cfg.out_dir)
-        try:
-            report.warnings += render_site(cfg, results, meta, tmp) or []
-            atomic.swap_dir(tmp, cfg.out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        key = incremental.site_key(cfg, found)
+        previous = incremental.load_manifest(cfg)
+        if incremental.unchanged(cfg, key, previous):
+            report.site_unchanged = True
+            report.warnings += previous.warnings
+            log(f"{shown(cfg.out_dir, cfg.root)}/ is up to date: nothing rendered")
+        else:
+            _render(cfg, results, meta, key, previous, found, report)
+            log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
+                "the others were unchanged and reused")
         for warning in report.warnings:
             log(f"warning: {warning}")
         return report
