@@ -59,17 +59,18 @@ def package_versions(node_modules: Path) -> dict[str, str | None]:
     return versions
 
 
+def result_digests(found) -> dict[str, str]:
+    """What the render reads of each loaded result: its content hash, inputs hash, provenance
+    and staleness (found: freeze.Status list, as the pipeline loaded them)."""
+    return {status.name: digest(status.document.get("result_sha256"),
+                                status.document.get("inputs_hash"),
+                                status.document.get("provenance"),
+                                status.document.get("schema"), not status.fresh)
+            for status in found if status.document is not None}
+
+
 def results_digest(found) -> str:
-    """What the render reads of the results: each loaded result's content hash, inputs hash,
-    provenance and staleness (found: freeze.Status list, as the pipeline loaded them)."""
-    rows = []
-    for status in found:
-        doc = status.document
-        if doc is None:
-            continue
-        rows.append([status.name, doc.get("result_sha256"), doc.get("inputs_hash"),
-                     doc.get("provenance"), doc.get("schema"), not status.fresh])
-    return digest(rows)
+    return digest(result_digests(found))
 
 
 def render_settings(cfg) -> dict:
@@ -138,10 +139,11 @@ class Reuse:
     (previous) into the new one when its key is unchanged and its files are the ones that
     build wrote; `record` notes what was rendered, for the next build's manifest."""
 
-    def __init__(self, previous: Manifest, previous_dir: Path, results_key: str):
+    def __init__(self, previous: Manifest, previous_dir: Path, result_keys: dict[str, str]):
         self.previous = previous
         self.previous_dir = Path(previous_dir)
-        self.results_key = results_key
+        self.result_keys = result_keys               # experiment name -> digest
+        self.results_key = digest(result_keys)
         self.units: dict[str, dict] = {}
         self.reused: list[str] = []
         self.rendered: list[str] = []
@@ -165,6 +167,10 @@ class Reuse:
         self.units[unit] = entry
         self.reused.append(unit)
         return entry.get("extra")
+
+    def previous_extra(self, unit: str) -> dict | None:
+        entry = self.previous.units.get(unit)
+        return entry.get("extra") if entry else None
 
     def record(self, unit: str, key: str, files: list[str], extra=None) -> None:
         self.units[unit] = {"key": key, "files": sorted(files), "extra": extra}

@@ -91,7 +91,7 @@ def _render(cfg: BuildConfig, results, meta, key: str, previous, found, report) 
     swap it in; the manifest of what it holds is saved after the swap."""
     from .render import render_site  # imported late: a no-op build never loads the renderer
 
-    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.results_digest(found))
+    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.result_digests(found))
     tmp = atomic.new_temp_dir(cfg.out_dir)
     try:
         warnings = render_site(cfg, results, meta, tmp, reuse=reuse) or []

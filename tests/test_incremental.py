@@ -5,6 +5,7 @@ still guards public/: a failed build leaves it (and the manifest) as they were."
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,20 @@ def test_charts_rebuild_when_their_builder_changes_not_for_prose(site, tmp_path)
     charts = sorted(u for u in report.rendered if u.startswith("chart:"))
     assert "chart:curves-binary" in charts and "chart:dial" in charts
     assert b"seed stopped" in (site.out_dir / "data/charts/curves-binary.json").read_bytes()
+    assert contents(site.out_dir) == contents(full_render(site, tmp_path))
+
+
+def test_a_changed_result_rebuilds_only_the_charts_drawn_from_it(site, tmp_path):
+    shutil.copytree(ROOT / "results", tmp_path / "results")
+    site = dataclasses.replace(site, results_dir=tmp_path / "results")
+    build(site)
+    path = site.results_dir / "dial-pg.json"      # as if retrained: new provenance
+    document = json.loads(path.read_text())
+    document["provenance"]["created"] = "2030-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(document))
+    report = build(site)
+    assert sorted(u for u in report.rendered if u.startswith("chart:")) == ["chart:dial"]
+    assert "results" in report.rendered                     # data/results/*.json again
     assert contents(site.out_dir) == contents(full_render(site, tmp_path))
 
 

@@ -78,7 +78,7 @@ class SiteBuild:
         self.body_env = body_environment()
         self.layout_env = layout_environment(cfg.templates_dir)
         self.reuse = reuse
-        self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.results_key) if reuse else None
+        self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
         self._content: Content | None = None
         self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}
@@ -117,16 +117,19 @@ class SiteBuild:
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id in self._charts:
             return self._charts[chart_id]
-        unit, key = f"chart:{chart_id}", self.keys.chart(chart_id) if self.keys else ""
-        extra = self._reused(unit, key)
-        if extra is not None:
-            files = ChartFiles(**extra)
-        else:
-            figure, used = self.content.build_figure(chart_id, self.results)
-            files = write_chart(chart_id, figure, used, self.out_dir)
-            written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
-                       if Path(f).with_suffix("").name == chart_id]
-            self._rendered(unit, key, written, dataclasses.asdict(files))
+        unit = f"chart:{chart_id}"
+        before = self.reuse.previous_extra(unit) if self.reuse else None
+        if before is not None:  # keyed by the results it read last time
+            extra = self._reused(unit, self.keys.chart(chart_id, before["used_results"]))
+            if extra is not None:
+                self._charts[chart_id] = ChartFiles(**extra)
+                return self._charts[chart_id]
+        figure, used = self.content.build_figure(chart_id, self.results)
+        files = write_chart(chart_id, figure, used, self.out_dir)
+        written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
+                   if Path(f).with_suffix("").name == chart_id]
+        key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
+        self._rendered(unit, key, written, dataclasses.asdict(files))
         self._charts[chart_id] = files
         return files
 
