@@ -10,6 +10,10 @@ class BuildError(Exception):
     """A build that must stop; the message says what to do."""
 
 
+class ConfigError(Exception):
+    """A setting that cannot work (a bad flag value, an unusable --out, no CUDA device)."""
+
+
 class RenderError(Exception):
     """A page, template, chart or formula that cannot be rendered. str() is 'file:line: why'."""
 

@@ -1,8 +1,9 @@
 """Incremental render: rebuild only what changed, keyed by content hashes, like the freeze hash.
 
 * The site key hashes every input of the render: the source folder, the templates, static/,
-  the engine's render code, the JavaScript packages' versions, the render settings and each
-  loaded result (its result_sha256, provenance and inputs hash). A build whose site key equals
+  the engine's render code, the JavaScript packages' versions, the render settings, the last
+  commit of the sources (articles show its date) and each loaded result (its result_sha256,
+  provenance and inputs hash). A build whose site key equals
   the one recorded for its output directory, and whose output files are still the ones that
   build wrote (size and mtime of each), renders nothing and writes nothing.
 * Otherwise the site is rendered into a new directory and swapped in as before, but each unit
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,10 +79,22 @@ def render_settings(cfg) -> dict:
     return {"base_url": cfg.base_url, "quick": cfg.quick, "drafts": cfg.drafts}
 
 
+def source_commit(cfg) -> str | None:
+    """The last commit that touched the source folder, or None outside git: an article shows
+    the date of its source's last commit ("updated"), so commits are a render input too."""
+    try:
+        proc = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(cfg.src_dir)],
+                              cwd=cfg.root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
 def site_key(cfg, found) -> str:
     return digest(MANIFEST_VERSION, tree_digest(cfg.src_dir), tree_digest(cfg.templates_dir),
                   tree_digest(cfg.static_dir), tree_digest(RENDER_ENGINE),
-                  package_versions(cfg.node_modules), render_settings(cfg), results_digest(found))
+                  package_versions(cfg.node_modules), render_settings(cfg), results_digest(found),
+                  source_commit(cfg))
 
 
 def signature(path: Path) -> list[int]:

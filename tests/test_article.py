@@ -194,7 +194,8 @@ def test_fake_results_are_schema_shaped():
         problems = [f"{name}: {p}" for p in schema.problems({
             "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
             "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
-            "provenance": {}, "result_sha256": "cd" * 32, "result": payload})]
+            "provenance": {}, "result_sha256": "cd" * 32, "result": payload,
+            "document_sha256": "ef" * 32})]
         assert not problems, problems
 
 

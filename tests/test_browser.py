@@ -223,8 +223,19 @@ def _draw_charts(page, only: list[str] | None = None) -> list[dict]:
         except Exception as err:  # report below, with the others
             states.append({"id": chart_id, "timeout": str(err).splitlines()[0]})
             continue
+        if chart.evaluate("e => e.closest('figure').classList.contains('chart-3d')"):
+            _open_3d(page, chart)   # a surface starts as slices; its 3D view must draw too
         states.append({"id": chart_id, **chart.evaluate(CHART_STATE)})
     return states
+
+
+def _open_3d(page, chart) -> None:
+    if chart.get_attribute("data-mode") != "3d":
+        chart.locator("xpath=preceding-sibling::div[@class='chart-views']") \
+            .locator("button[data-view='3d']").click()
+    page.wait_for_function("e => e.getAttribute('data-mode') === '3d' && "
+                           "!e.hasAttribute('aria-busy') || e.hasAttribute('data-error')",
+                           arg=chart.element_handle(), timeout=CHART_TIMEOUT_MS)
 
 
 def _visible_text(page) -> str:
@@ -403,6 +414,10 @@ def test_charts_draw_when_scrolled_into_view(visits, built_site):
                     problems.append(f"{where}: a 3D chart without a WebGL canvas")
                 problems += [f"{where}: {p}" for p in state.get("pixel_problems", [])]
     assert total > 0, "no chart on any page"
+    n_3d_figures = sum((built_site / rel).read_text(encoding="utf-8").count("chart-figure chart-3d")
+                       for rel in visits)
+    if three_d != n_3d_figures:
+        problems.append(f"{n_3d_figures} 3D figures, {three_d} drawn as WebGL scenes")
     assert not problems, "\n".join(problems)
     print(f"{total} charts drawn, {three_d} of them 3D (WebGL)")
 

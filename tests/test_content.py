@@ -42,7 +42,7 @@ def test_folder_page_with_its_own_facts_and_figures(tmp_path):
                           article_modules=False)
     html = (out / "a-demo/index.html").read_text()          # the slug, not the folder name
     assert "Twice: 36." in html and 'href="../p/"' in html   # 18 fake results
-    assert 'data-chart-src="../data/charts/demo-bars.json"' in html
+    assert 'data-chart-src="../data/charts/demo-bars.js"' in html
     assert (out / "data/charts/demo-bars.json").is_file()
     assert 'href="../data/results/binary-supervised.json"' in html  # need() recorded it
     assert not list(tmp_path.rglob("__pycache__")), "content modules wrote bytecode"

@@ -9,6 +9,7 @@ import pytest
 
 from experiments.suite import EXPERIMENTS, Experiment
 from onpolicy import freeze, schema
+from onpolicy.config import shown
 from onpolicy.deps import DependencyError, project_modules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +119,8 @@ def test_dataset_change_makes_stale(project: Path, tmp_path: Path):
     assert "data: dataset identity changed" in status.reasons
 
 
-@pytest.mark.parametrize("damage", ["truncate", "edit_result", "edit_inputs", "not_json_object"])
+@pytest.mark.parametrize("damage", ["truncate", "edit_result", "edit_inputs", "edit_provenance",
+                                    "not_json_object"])
 def test_corrupt_or_hand_edited_result_is_reported(project: Path, tmp_path: Path, damage: str):
     store = tmp_path / "results"
     freeze_all(project, store, experiments())
@@ -134,11 +136,15 @@ def test_corrupt_or_hand_edited_result_is_reported(project: Path, tmp_path: Path
         doc = json.loads(text)
         doc["inputs"]["config"]["lr"] = 0.5
         path.write_text(json.dumps(doc))
+    elif damage == "edit_provenance":
+        doc = json.loads(text)
+        doc["provenance"]["device"] = "cuda"
+        path.write_text(json.dumps(doc))
     else:
         path.write_text("[1, 2]")
     status = freeze.check(experiments()[0], project, store)
     assert status.state == "corrupt"
-    assert str(path) in status.reasons[0]
+    assert shown(path, project) in status.reasons[0]
     assert freeze.check(experiments()[1], project, store).state == "fresh"
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.test_bad_input import _copy_checkout, build
+from tests.badinput import _copy_checkout, build
 
 pytestmark = pytest.mark.slow
 

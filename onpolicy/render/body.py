@@ -12,6 +12,7 @@ from typing import Protocol
 
 import jinja2
 
+from .citations import link_citations
 from .content import Content
 from .errors import RenderError
 from .figkit import MissingResult
@@ -74,6 +75,10 @@ class PageBody:
     # -- Jinja globals ----------------------------------------------------------------------
 
     def chart(self, chart_id: str, caption: str = "", alt: str = "") -> str:
+        for name, value in (("id", chart_id), ("caption", caption), ("alt", alt)):
+            if not isinstance(value, str):
+                raise self.error(f"chart(): {name} must be text in quotes, got "
+                                 f"{type(value).__name__} {value!r}")
         if chart_id not in self.build.content.figures:
             raise self.error(f"unknown chart id {chart_id!r}; known ids: "
                              f"{self.build.content.known_figures()}")
@@ -136,7 +141,7 @@ class PageBody:
                                                       page.display_path, page.body_offset)
         html, toc_tokens = markdown_to_html(self.rendered_source)
         minutes = reading_minutes(html)
-        html = self._place_figures(html)
+        html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
         return RenderedBody(content, toc, minutes, bool(self.figures),

@@ -10,8 +10,10 @@ every article shares (base layout, 95% bands, surfaces, the palette).
         ...
         return fig
 
-Only scatter, scatter3d and surface traces: the site ships plotly.js's gl3d partial bundle.
-Layouts stay minimal; the page's JavaScript applies light/dark colours from CSS variables.
+Only scatter, scatter3d and surface traces: 2D charts are drawn with plotly.js's basic bundle,
+surfaces with the gl3d one. Layouts stay minimal: the page's JavaScript decides sizes, legend
+placement and light/dark colours at draw time. A surface figure may carry named camera views
+and marked points (see surface_figure); a line chart may add a zoomed second panel (zoom_panel).
 """
 from __future__ import annotations
 
@@ -23,6 +25,11 @@ Results = Mapping[str, dict]  # experiment name -> result payload
 FigureBuilder = Callable[[Results], go.Figure]
 FIGURE_ID = "figure_id"       # the attribute @figure sets; the engine collects these
 BAND = {"role": "band"}       # trace meta: a confidence band edge (not summarised in data tables)
+ZOOM = {"role": "zoom"}       # trace meta: a copy drawn in the zoomed panel (not in data tables)
+# Diverging, blue (negative) to orange (positive) through a mid grey, never white: flat parts
+# stay visible on the light page and do not glare on the dark one.
+SURFACE_COLOURS = [[0.0, "#08306b"], [0.22, "#2c7fb8"], [0.5, "#9a9a9a"], [0.78, "#e6832d"],
+                   [1.0, "#7f2704"]]
 # Okabe-Ito hues and a few more (colour-blind safe), readable on light and dark backgrounds
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#999999", "#8C564B", "#17BECF"]
@@ -96,19 +103,59 @@ def band(fig: go.Figure, x, lo, hi, colour: str, group: str, name: str) -> None:
                              hoverinfo="skip", name=f"{name} (95% CI high)", meta=BAND))
 
 
-def surface_figure(grid: dict, name: str) -> go.Figure:
+def surface_figure(grid: dict, name: str, camera: dict | None = None,
+                   views: list[dict] | None = None, marks: list[dict] | None = None) -> go.Figure:
     """A 3D surface of a grid {x, y, z (z[j][i] at x[i], y[j]), x_label, y_label, z_label},
-    diverging colours centred on 0."""
+    coloured by SURFACE_COLOURS centred on 0.
+
+    camera: plotly scene camera of the starting view (chosen per surface so that the corners
+    the text discusses face the reader). views: [{"name": "From above", "camera": {...}}], the
+    buttons a reader can switch to (layout.meta.views). marks: [{"x", "y", "label"}], points of
+    the surface the text talks about; z is read off the grid at the nearest grid point."""
     labels = {axis: grid.get(f"{axis}_label", axis) for axis in "xyz"}
-    fig = base_figure(margin=dict(l=0, r=0, t=10, b=0),
-                      scene=dict(xaxis=dict(title=dict(text=labels["x"])),
-                                 yaxis=dict(title=dict(text=labels["y"])),
-                                 zaxis=dict(title=dict(text=labels["z"])),
-                                 camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9))))
+    scene = dict(xaxis=dict(title=dict(text=labels["x"])),
+                 yaxis=dict(title=dict(text=labels["y"])),
+                 zaxis=dict(title=dict(text=labels["z"])),
+                 camera=camera or dict(eye=dict(x=1.6, y=-1.6, z=0.9)))
+    fig = base_figure(margin=dict(l=0, r=0, t=10, b=0), scene=scene,
+                      meta=dict(views=views or []))
     fig.add_trace(go.Surface(
         x=grid["x"], y=grid["y"], z=grid["z"], name=name,
-        colorscale="RdBu", reversescale=True, cmid=0,
+        colorscale=SURFACE_COLOURS, cmid=0,
         colorbar=dict(title=dict(text=labels["z"]), len=0.7, thickness=14),
         hovertemplate=(f"{labels['x']} %{{x:.2f}}<br>{labels['y']} %{{y:.2f}}<br>"
                        f"{labels['z']} %{{z:.3g}}<extra></extra>")))
+    if marks:
+        points = [_grid_point(grid, m["x"], m["y"]) for m in marks]
+        fig.add_trace(go.Scatter3d(
+            x=[p[0] for p in points], y=[p[1] for p in points], z=[p[2] for p in points],
+            text=[m["label"] for m in marks], name="marked points", mode="markers+text",
+            textposition="top center", showlegend=False,
+            marker=dict(size=5, color="#111111", line=dict(color="#ffffff", width=2)),
+            hovertemplate="%{text}<br>z = %{z:.3g}<extra></extra>"))
+    return fig
+
+
+def _grid_point(grid: dict, x: float, y: float) -> tuple[float, float, float]:
+    i = min(range(len(grid["x"])), key=lambda n: abs(grid["x"][n] - x))
+    j = min(range(len(grid["y"])), key=lambda n: abs(grid["y"][n] - y))
+    return grid["x"][i], grid["y"][j], grid["z"][j][i]
+
+
+def zoom_panel(fig: go.Figure, y_range: list[float], title: str) -> go.Figure:
+    """A second panel under the chart showing the band y_range of the same lines (the
+    interesting part when several lines crowd near the top), sharing the x axis."""
+    main = fig.layout
+    for trace in list(fig.data):
+        copy = go.Scatter(trace)
+        copy.update(xaxis="x2", yaxis="y2", showlegend=False,
+                    meta=BAND if (trace.meta or {}) == BAND else ZOOM)
+        fig.add_trace(copy)
+    x_title = main.xaxis.title.text if main.xaxis.title else None
+    fig.update_layout(
+        yaxis=dict(domain=[0.42, 1.0]),
+        xaxis=dict(title=dict(text=None), anchor="y"),
+        yaxis2=dict(domain=[0.0, 0.3], range=y_range, anchor="x2",
+                    tickformat=main.yaxis.tickformat, title=dict(text=title)),
+        xaxis2=dict(matches="x", anchor="y2", title=dict(text=x_title)))
     return fig

@@ -1,56 +1,37 @@
 """render_site: every page of site_src/ -> a directory (pages, charts, data, assets, feeds)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from urllib.parse import urlparse
 
 import jinja2
-import yaml
 from markupsafe import Markup
 
 from ..config import shown
-from .assets import copy_assets, plotly_bundle_name
+from .assets import copy_assets, plotly_bundle_names
 from .body import PageBody, RenderedBody
 from .content import Content, load_content
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
-from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, write_chart
+from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
+from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
 
-SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
-DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
-                    "macros": {}}
-
-
-def load_settings(src_dir: Path, root: Path) -> dict:
-    path = src_dir / SETTINGS_FILE
-    if not path.is_file():
-        return dict(DEFAULT_SETTINGS)
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 1
-        raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
-    if not isinstance(loaded, dict):
-        raise RenderError.at(shown(path, root), 1, "must be a YAML mapping")
-    return {**DEFAULT_SETTINGS, **loaded}
-
-
-def page_root(page: Page, base_url: str) -> str:
-    """The link prefix from a page to the site root.
-
-    Normal pages: relative ("" or "../"), so one build works at /, under /repo/ and locally.
-    404.html: GitHub Pages serves it at any depth, so relative links would break; it uses
-    path-absolute links rooted at base_url's path ("/repo/"), or "/" when base_url is unset.
-    """
-    if page.is_404:
-        return (urlparse(base_url).path.rstrip("/") + "/") if base_url else "/"
+def page_root(page: Page) -> str:
+    """The link prefix from a page to the site root: relative ("" or "../"), so one build
+    works at /, under /repo/ and from disk. 404.html, which a host serves at any depth, is
+    written as if at the root and given a <base> (see base_path)."""
     return "../" * page.depth
+
+
+def base_path(base_url: str) -> str:
+    """404.html's <base href>: base_url's path ("/repo/"); "" when base_url is unset, and
+    the page's head script then works out the site's root from its own address."""
+    return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
 
 
 def relative_url(root: str, path: str) -> str:
@@ -84,6 +65,11 @@ class SiteBuild:
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
+        self.plotly = plotly_bundle_names(cfg.node_modules)
+
+    def updated(self, page: Page):
+        """Articles: the last commit date of their source (None outside a git checkout)."""
+        return git_updated(page.source, self.cfg.root) if page.is_article else None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -122,14 +108,15 @@ class SiteBuild:
         if before is not None:  # keyed by the results it read last time
             extra = self._reused(unit, self.keys.chart(chart_id, before["used_results"]))
             if extra is not None:
-                self._charts[chart_id] = ChartFiles(**extra)
+                data = json.loads((self.out_dir / CHART_DIR / f"{chart_id}.json").read_bytes())
+                self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
         files = write_chart(chart_id, figure, used, self.out_dir)
         written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
                    if Path(f).with_suffix("").name == chart_id]
         key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
-        self._rendered(unit, key, written, dataclasses.asdict(files))
+        self._rendered(unit, key, written, {"used_results": files.used_results})
         self._charts[chart_id] = files
         return files
 
@@ -143,6 +130,8 @@ class SiteBuild:
                  for p in self.pages if not p.is_404]
         return {"title": self.settings["title"], "description": self.settings["description"],
                 "author": self.settings["author"], "lang": self.settings["lang"],
+                "source_url": self.settings["source_url"], "license": self.settings["license"],
+                "license_url": self.settings["license_url"],
                 "base_url": self.cfg.base_url, "pages": pages,
                 "nav": [p for p in pages if p["slug"] and not p["draft"]]}
 
@@ -161,11 +150,14 @@ class SiteBuild:
             "site": self.site_info(root), "root": root, "home_url": relative_url(root, ""),
             "page": {**page.meta, "title": page.title, "slug": page.slug, "url_path": page.url_path,
                      "is_article": page.is_article, "is_404": page.is_404, "draft": page.draft,
-                     "reading_minutes": body.reading_minutes},
+                     "reading_minutes": body.reading_minutes,
+                     "updated": page.meta.get("updated") or self.updated(page)},
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
             "asset": lambda path: self.asset(root, path),
-            "plotly_src": f"{root}static/{plotly_bundle_name(self.cfg.node_modules)}",
+            "plotly_2d": f"{root}static/{self.plotly['2d']}",
+            "plotly_3d": f"{root}static/{self.plotly['3d']}",
+            "base_path": base_path(base) if page.is_404 else None,
             "canonical_url": canonical,
             "feed_url": relative_url(root, "feed.xml") if base else "",
             "results_meta": self.results_meta,
@@ -245,7 +237,7 @@ class SiteBuild:
                 self.chart_files(chart_id)
             return
         before = len(self.warnings)
-        root = page_root(page, self.cfg.base_url)
+        root = page_root(page)
         page_body = PageBody(page, self, root)
         body = page_body.render()
         html = self.render_layout(page, self.layout_context(page, body, root))
@@ -264,6 +256,9 @@ class SiteBuild:
         finally:
             if self._katex is not None:
                 self._katex.close()
+        if not (self.settings["source_url"] and self.settings["license"]):
+            self.warn(f"{SETTINGS_FILE}: source_url and license are not both set: the footer "
+                      "has no source link or licence")
         self.write_feeds()
         (self.out_dir / ".nojekyll").write_text("", encoding="utf-8")
         return self.warnings

@@ -10,7 +10,8 @@ A key covers everything its unit's output depends on, and nothing else:
   the plotly version;
 * page: its own source text plus what every page shares: the templates, _site.yaml, every
   page's front matter (titles and slugs make the navigation), the content modules (facts),
-  the results, the assets and the library versions. So a prose edit changes one page's key.
+  the results, the assets, the library versions and the sources' last commit (an article
+  shows its date). So a prose edit changes one page's key.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..incremental import (RENDER_ENGINE, digest, package_versions, render_settings,
-                           tree_digest)
+                           source_commit, tree_digest)
 from .pages import Page
 
 LIBRARIES = ("jinja2", "markdown", "pymdown-extensions", "pygments", "plotly", "PyYAML")
@@ -47,7 +48,8 @@ class UnitKeys:
         self._chart = digest("chart", self.content, sorted(result_keys), engine, versions)
         fronts = [[p.name, p.display_path, p.meta] for p in pages]
         self._page = digest("page", engine, tree_digest(cfg.templates_dir), settings, fronts,
-                            self.content, results_key, self.assets, render_settings(cfg))
+                            self.content, results_key, self.assets, render_settings(cfg),
+                            source_commit(cfg))
 
     def chart(self, chart_id: str, used: list[str]) -> str:
         """used: the results the chart read (as recorded when it was built)."""

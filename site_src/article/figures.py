@@ -10,7 +10,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 
 from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
-                                    figure, need, rgba, surface_figure)
+                                    figure, need, rgba, surface_figure, zoom_panel)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
@@ -23,15 +23,24 @@ METHOD_LABELS = {
     "ppo_random": "PPO, random actions",
     "is_random": "importance-weighted PG, random actions",
 }
-# Okabe-Ito hues (colour-blind safe) that read on both light and dark backgrounds
+# Okabe-Ito hues (colour-blind safe; no yellow, unreadable on white), each with its own line
+# style so that no two methods differ by colour alone; the two off-policy PG variants, naive
+# and stable, get far-apart hues.
 METHOD_COLOURS = {
-    "supervised": "#999999", "q_random": "#56B4E9", "pg_random": "#D55E00",
-    "pg_random_stable": "#E69F00", "pg_onpolicy": "#009E73", "ppo_random": "#CC79A7",
-    "is_random": "#3A8FD0",
+    "supervised": "#8c8c8c", "q_random": "#56B4E9", "pg_random": "#CC79A7",
+    "pg_random_stable": "#E69F00", "pg_onpolicy": "#009E73", "ppo_random": "#D55E00",
+    "is_random": "#0072B2",
 }
+METHOD_DASHES = {
+    "supervised": "dash", "q_random": "dashdot", "pg_random": "dot", "pg_random_stable": "solid",
+    "pg_onpolicy": "solid", "ppo_random": "longdash", "is_random": "longdashdot",
+}
+ACCURACY_TITLE = "greedy accuracy"   # the greedy action on held-out digits, as the captions say
+ZOOM_RANGE = [0.9, 1.0]
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
-DIAL_LABELS = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#CC79A7"),
-               "is": ("importance-weighted PG", "#3A8FD0")}
+DIAL_LABELS = {"pg": ("policy gradient", METHOD_COLOURS["pg_random_stable"]),
+               "ppo": ("PPO", METHOD_COLOURS["ppo_random"]),
+               "is": ("importance-weighted PG", METHOD_COLOURS["is_random"])}
 
 
 def _value_before(steps: list, values: list, step: int) -> float | None:
@@ -46,7 +55,7 @@ def _value_before(steps: list, values: list, step: int) -> float | None:
 def _curves(task: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
         fig = base_figure(xaxis=dict(title=dict(text="training step")),
-                           yaxis=dict(title=dict(text="eval accuracy"), tickformat=".0%",
+                           yaxis=dict(title=dict(text=ACCURACY_TITLE), tickformat=".0%",
                                       range=[0, 1.02]))
         for method in METHODS:
             payload = need(results, f"{task}-{method}")
@@ -55,23 +64,28 @@ def _curves(task: str) -> Callable[[Results], go.Figure]:
             band(fig, steps, acc["lo"], acc["hi"], colour, method, label)
             fig.add_trace(go.Scatter(
                 x=steps, y=acc["mean"], mode="lines", name=label, legendgroup=method,
-                line=dict(color=colour, width=2, dash="dash" if method == "supervised" else None),
+                line=dict(color=colour, width=2, dash=METHOD_DASHES[method]),
                 hovertemplate="step %{x}: %{y:.1%}<extra>" + label + "</extra>"))
             died = [(seed, step) for seed, step in
                     zip(payload["seeds"], payload["first_nonfinite_step"]) if step is not None]
             if died:
                 per_seed = acc.get("per_seed") or [acc["mean"]] * len(payload["seeds"])
                 index = {seed: i for i, seed in enumerate(payload["seeds"])}
-                ys = [_value_before(steps, per_seed[index[seed]], step) or 0.0
-                      for seed, step in died]
+                # seeds that stopped at the same step and accuracy share one marker
+                stops: dict[tuple, list[int]] = {}
+                for seed, step in died:
+                    y = _value_before(steps, per_seed[index[seed]], step) or 0.0
+                    stops.setdefault((step, round(y, 3)), []).append(seed)
                 fig.add_trace(go.Scatter(
-                    x=[step for _, step in died], y=ys, mode="markers", legendgroup=method,
-                    name=f"{label}: seed went non-finite", showlegend=False,
-                    marker=dict(symbol="x", size=10, color=colour, line=dict(width=2)),
-                    text=[f"seed {seed}: first non-finite value at step {step}"
-                          for seed, step in died],
+                    x=[step for step, _ in stops], y=[y for _, y in stops], mode="markers",
+                    legendgroup=method, name=f"{label}: seed went non-finite", showlegend=False,
+                    marker=dict(symbol="x-thin", size=[8 + 3 * len(s) for s in stops.values()],
+                                color=colour, line=dict(width=2, color=colour)),
+                    text=[f"seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}: first "
+                          f"non-finite value at step {step}"
+                          for (step, _), s in stops.items()],
                     hovertemplate="%{text}<extra>" + label + "</extra>"))
-        return fig
+        return zoom_panel(fig, ZOOM_RANGE, "zoom: 90–100%")
     return build
 
 
@@ -85,8 +99,7 @@ def _logits(task: str) -> Callable[[Results], go.Figure]:
             label = METHOD_LABELS[method]
             fig.add_trace(go.Scatter(
                 x=payload["steps"], y=payload["logit_abs_max"]["mean"], mode="lines", name=label,
-                line=dict(color=METHOD_COLOURS[method], width=2,
-                          dash="dash" if method == "supervised" else None),
+                line=dict(color=METHOD_COLOURS[method], width=2, dash=METHOD_DASHES[method]),
                 hovertemplate="step %{x}: %{y:.3g}<extra>" + label + "</extra>"))
         return fig
     return build
@@ -124,17 +137,48 @@ def _grid(results: Results, grid_id: str) -> dict:
     return grid
 
 
+# Starting cameras: each puts the corners its text argues from in front. PG, a = 1: the
+# logit -> -inf edge, where the gradient stays at -r (r > 0 near -1, r < 0 near +1); a = 0
+# mirrors it at +inf. Named views: from above (a map of the sign), and each extreme logit's
+# edge seen face-on (the gradient against the reward there).
+EYE_MINUS_INF = dict(eye=dict(x=-1.75, y=-1.25, z=0.95))
+EYE_PLUS_INF = dict(eye=dict(x=1.75, y=-1.25, z=0.95))
+VIEW_ABOVE = {"name": "From above", "camera": dict(eye=dict(x=0, y=-0.01, z=2.4),
+                                                   up=dict(x=0, y=1, z=0))}
+VIEW_MINUS_INF = {"name": "Edge at logit −8", "camera": dict(eye=dict(x=-2.4, y=0, z=0.35))}
+VIEW_PLUS_INF = {"name": "Edge at logit +8", "camera": dict(eye=dict(x=2.4, y=0, z=0.35))}
+VIEW_R_MINUS = {"name": "Edge at r = −1", "camera": dict(eye=dict(x=0, y=-2.4, z=0.35))}
+SURFACES = {  # grid id: (camera, views, marks as (x, y, label))
+    "bce": (dict(eye=dict(x=1.5, y=-1.7, z=0.95)), [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_PLUS_INF],
+            []),
+    "pg_a1": (EYE_MINUS_INF, [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_R_MINUS],
+              [(-8, -1, "r = −1: still pushing at x = −8"), (-8, 1, "r = +1")]),
+    "pg_a0": (EYE_PLUS_INF, [VIEW_ABOVE, VIEW_PLUS_INF, VIEW_R_MINUS],
+              [(8, -1, "false negative at x = +8")]),
+    "is_a1": (EYE_MINUS_INF, [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_R_MINUS], []),
+    "is_a0": (EYE_PLUS_INF, [VIEW_ABOVE, VIEW_PLUS_INF, VIEW_R_MINUS],
+              [(8, -1, "false negative at x = +8")]),
+}
+
+
 def _surface(grid_id: str) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
         grid = _grid(results, grid_id)
-        return surface_figure(grid, grid.get("title", grid_id))
+        camera, views, marks = SURFACES[grid_id]
+        x_lo, x_hi = min(grid["x"]), max(grid["x"])
+        named = [dict(v, name=v["name"].replace("−8", f"{x_lo:g}".replace("-", "−"))
+                      .replace("+8", f"+{x_hi:g}")) for v in views]
+        placed = [{"x": min(max(x, x_lo), x_hi), "y": y,
+                   "label": label.replace("−8", f"{x_lo:g}".replace("-", "−"))
+                   .replace("+8", f"+{x_hi:g}")} for x, y, label in marks]
+        return surface_figure(grid, grid.get("title", grid_id), camera, named, placed)
     return build
 
 
-# (grid, rows to draw as lines: the y values nearest these, colour)
-SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#999999"),
-               ("pg_cat_sampled", [1.0, 0.5, -0.5, -1.0], "#E69F00"),
-               ("pg_cat_other", [1.0, 0.5, -0.5, -1.0], "#3A8FD0")]
+# (grid, rows to draw as lines: the y values nearest these, colour, short legend label)
+SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#8c8c8c", "cross-entropy, label logit"),
+               ("pg_cat_sampled", [1.0, 0.5, -0.5, -1.0], "#E69F00", "PG, sampled action a"),
+               ("pg_cat_other", [1.0, 0.5, -0.5, -1.0], "#0072B2", "PG, other action k ≠ a")]
 SLICE_DASHES = ["solid", "dash", "dot", "dashdot"]
 
 
@@ -144,14 +188,15 @@ def slices_categorical(results: Results) -> go.Figure:
     gradient for the sampled and for another action at a few rewards."""
     fig = base_figure(xaxis=dict(title=dict(text="the logit that varies (all others are 0)")),
                        yaxis=dict(title=dict(text="gradient of the loss w.r.t. that logit")))
-    for grid_id, wanted, colour in SLICE_GRIDS:
+    for grid_id, wanted, colour, short in SLICE_GRIDS:
         grid = _grid(results, grid_id)
         rows = sorted({min(range(len(grid["y"])), key=lambda i: abs(grid["y"][i] - target))
                        for target in wanted}, key=lambda i: -grid["y"][i])
         signed = "+g" if min(grid["y"]) < 0 else "g"
         for n, j in enumerate(rows):
-            name = (f"{grid.get('title') or grid_id}, "
-                    f"{grid.get('y_label', 'y')} = {grid['y'][j]:{signed}}")
+            symbol = str(grid.get("y_label", "y")).split()[-1]   # "reward r" -> "r"
+            value = f"{grid['y'][j]:{signed}}".replace("-", "−")
+            name = f"{short}, {symbol} = {value}"
             fig.add_trace(go.Scatter(
                 x=grid["x"], y=grid["z"][j], mode="lines", name=name, legendgroup=grid_id,
                 line=dict(color=colour, width=2, dash=SLICE_DASHES[n % len(SLICE_DASHES)]),
@@ -163,7 +208,7 @@ def slices_categorical(results: Results) -> go.Figure:
 def dial(results: Results) -> go.Figure:
     fig = base_figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
                                                   "policy (0 = on-policy)"), range=[-0.03, 1.03]),
-                       yaxis=dict(title=dict(text="final eval accuracy"), tickformat=".0%",
+                       yaxis=dict(title=dict(text=f"final {ACCURACY_TITLE}"), tickformat=".0%",
                                   range=[0, 1.02]))
     for method, (label, colour) in DIAL_LABELS.items():
         payload = need(results, f"dial-{method}")
@@ -172,7 +217,10 @@ def dial(results: Results) -> go.Figure:
         nonfinite = payload.get("nonfinite_seeds") or [0] * len(payload["eps"])
         fig.add_trace(go.Scatter(
             x=payload["eps"], y=final["mean"], mode="lines+markers", name=label,
-            legendgroup=method, line=dict(color=colour, width=2), marker=dict(size=7),
+            legendgroup=method, marker=dict(size=7),
+            line=dict(color=colour, width=2, dash=METHOD_DASHES[{"pg": "pg_random_stable",
+                                                                "ppo": "ppo_random",
+                                                                "is": "is_random"}[method]]),
             customdata=nonfinite,
             hovertemplate=("ε = %{x}: %{y:.1%}<br>%{customdata} seed(s) non-finite<extra>"
                            + label + "</extra>")))
