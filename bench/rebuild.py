@@ -9,7 +9,7 @@ small launcher that measures its wall time and the ru_maxrss that os.wait4 repor
 KaTeX node worker).
 
 Scenarios, interleaved round by round (median of the rounds):
-  no-op          the same build again, nothing changed (the pipeline always re-renders)
+  no-op          the same build again, nothing changed (renders and writes nothing)
   prose edit     a sentence appended to site_src/article/index.md
   template edit  an HTML comment added to templates/base.html
 and, once per round, in --quick mode: one experiment retrained
@@ -35,8 +35,8 @@ from pathlib import Path
 
 from bench import MNIST_DEFAULT, ROOT, fmt_bytes, machine_header, median, spread, table, verdict
 
-TARGET_NOOP_S = 1.0
-TARGET_PROSE_S = 2.0
+TARGET_NOOP_S = 0.4   # issue 12: a no-op rebuild under 0.4 s on the 2-core machine
+TARGET_PROSE_S = 1.0  # and a prose edit under 1 s
 ONE_EXPERIMENT = "binary-supervised"
 
 
@@ -459,9 +459,9 @@ def main(repeats: int | None = None, quick: bool = False, keep: bool = False) ->
         retrain = result["scenarios"][retrain_name]["median_s"]
         result["summary"] = [
             f"rebuild ({'quick results' if '--quick' in flags else 'frozen results'}): "
-            f"no-op {noop:.2f} s (target < {TARGET_NOOP_S:.0f} s: "
+            f"no-op {noop:.2f} s (target < {TARGET_NOOP_S:g} s: "
             f"{verdict(noop < TARGET_NOOP_S)}), prose edit {prose:.2f} s (target < "
-            f"{TARGET_PROSE_S:.0f} s: {verdict(prose < TARGET_PROSE_S)}), template edit "
+            f"{TARGET_PROSE_S:g} s: {verdict(prose < TARGET_PROSE_S)}), template edit "
             f"{tmpl:.2f} s, one --quick experiment {retrain:.2f} s; peak RSS "
             f"{fmt_bytes(result['scenarios']['no-op']['peak_rss'])} (no-op)",
             "torch imported by render-only build: "

@@ -10,20 +10,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import BuildConfig, shown
-from .errors import ConfigError
+from .errors import ConfigError, RenderError  # not from .render: a no-op never loads it
 
 EXAMPLES = """\
 examples:
   python build.py                      train stale experiments, then render public/
   python build.py status               which results are fresh or stale, and why
   python build.py --frozen             never train; fail if any result is stale (CI, Pages)
-  python build.py --rerun binary-pg_random   retrain one experiment (repeatable; 'all')
+  python build.py --rerun NAME         retrain one experiment (repeatable; 'all')
   python build.py --quick              tiny runs, kept in .cache/quick/, frozen results untouched
   python build.py --no-train           render only; stale experiments are reported, not run
   python build.py serve                preview on http://127.0.0.1:8000/ with live reload
   python build.py --device cuda        train on the GPU (default: auto)
   MNIST_DIR=~/mnist python build.py    offline MNIST (the four IDX .gz files)
   python build.py --base-url https://user.github.io/onpolicy/   absolute URLs for feed/sitemap
+  python build.py new my-article       a new article folder in site_src/ with an example row
 """
 
 
@@ -110,7 +111,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="build.py", description="Build the onpolicy site: run stale experiments, export "
         "their results, render public/.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="{build,serve,status}")
+    sub = parser.add_subparsers(dest="command", metavar="{build,serve,status,new}")
     build = sub.add_parser("build", help="train stale experiments and render the site (default)",
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(build)
@@ -125,6 +126,13 @@ def make_parser() -> argparse.ArgumentParser:
                        help="also train stale experiments on rebuild (default: report only)")
     status = sub.add_parser("status", help="table of experiments: fresh or stale, and why")
     _common(status)
+    new = sub.add_parser("new", help="scaffold an article: site_src/SLUG/ (page, facts.py, "
+                         "figures.py) and an example row in the experiment table")
+    new.add_argument("slug", metavar="SLUG",
+                     help="folder name and URL of the article: lowercase letters, digits, '-'")
+    new.add_argument("--suite", default="experiments.suite", metavar="MODULE",
+                     help="experiment table to add the example row to "
+                          "(default: experiments.suite)")
     return parser
 
 
@@ -181,11 +189,25 @@ def print_status(cfg: BuildConfig) -> int:
     return 0
 
 
+def new_command(args: argparse.Namespace) -> int:
+    from .errors import BuildError
+    from .scaffold import new_article
+
+    try:
+        new_article(replace(BuildConfig(), suite=args.suite), args.slug)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = make_parser().parse_args(argv)
+    if args.command == "new":
+        return new_command(args)
     cfg = config_from(args)
 
     from .deps import DependencyError
@@ -193,12 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from .pipeline import BuildError, build
     from experiments.mnist_files import DataError
 
-    errors = (BuildError, ResultError, DataError, DependencyError, ConfigError)
-    try:
-        from .render import RenderError
-        errors += (RenderError,)
-    except ImportError:
-        pass
+    errors = (BuildError, ResultError, DataError, DependencyError, ConfigError, RenderError)
     try:
         if args.command == "status":
             return print_status(cfg)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from experiments.suite import Experiment, SuiteError, validate_rows
 
-from . import atomic, freeze, outdir
+from . import atomic, freeze, incremental, outdir
 from .config import BuildConfig, shown
 from .errors import BuildError
 
@@ -27,6 +27,8 @@ class BuildReport:
     trained: list[str] = field(default_factory=list)
     stale_used: list[str] = field(default_factory=list)   # rendered from out-of-date results
     warnings: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # units rendered (not reused)
+    site_unchanged: bool = False                        # nothing to render: nothing written
 
 
 def suite(cfg: BuildConfig) -> list[Experiment]:
@@ -107,6 +109,39 @@ def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str
             for s in found if not s.fresh and s.name not in trained]
 
 
+def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable) -> tuple:
+    """Render into a temporary directory, reusing unchanged units of the current site, and
+    swap it in; the manifest of what it holds is saved after the swap.
+    Returns (warnings, units rendered)."""
+    from .render import RenderError, render_site  # late: a no-op build never loads the renderer
+    from .render.links import check_links
+
+    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.result_digests(found))
+    tmp = atomic.new_temp_dir(cfg.out_dir)
+    try:
+        warnings = render_site(cfg, results, meta, tmp, reuse=reuse) or []
+        check_links(cfg, tmp)
+        manifest = reuse.manifest(key, tmp, warnings)
+        atomic.swap_dir(tmp, cfg.out_dir)
+    except RenderError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if unusable:
+            names = ", ".join(s.name for s in unusable)
+            raise RenderError(f"{err}\n(the render ran without these results, which are "
+                              f"missing or corrupt: {names}; see the warnings above)") from None
+        raise
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.filename is None:  # a write that failed mid-file (a full disk) names no file
+            raise OSError(err.errno, err.strerror, str(cfg.out_dir)) from err
+        raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    incremental.save_manifest(cfg, manifest)
+    return warnings, reuse.rendered
+
+
 def build(cfg: BuildConfig, log=None) -> BuildReport:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     outdir.check_out_dir(cfg)
@@ -130,30 +165,17 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
         for warning in report.warnings:  # before the render: its errors may come from these
             log(f"warning: {warning}")
         results, meta = _load_results(cfg, found, report)
-
-        from .render import RenderError, render_site  # late: the renderer needs node_modules
-        from .render.links import check_links
-
-        tmp = atomic.new_temp_dir(cfg.out_dir)
-        try:
-            render_warnings = render_site(cfg, results, meta, tmp) or []
-            check_links(cfg, tmp)
-            atomic.swap_dir(tmp, cfg.out_dir)
-        except RenderError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if unusable:
-                names = ", ".join(s.name for s in unusable)
-                raise RenderError(f"{err}\n(the render ran without these results, which are "
-                                  f"missing or corrupt: {names}; see the warnings above)") from None
-            raise
-        except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if err.filename is None:  # a write that failed mid-file (a full disk) names no file
-                raise OSError(err.errno, err.strerror, str(cfg.out_dir)) from err
-            raise
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        key = incremental.site_key(cfg, found)
+        previous = incremental.load_manifest(cfg)
+        if incremental.unchanged(cfg, key, previous):
+            report.site_unchanged = True
+            render_warnings = previous.warnings
+            log(f"{shown(cfg.out_dir, cfg.root)}/ is up to date: nothing rendered")
+        else:
+            render_warnings, report.rendered = _render(cfg, results, meta, key, previous,
+                                                       found, unusable)
+            log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
+                "the others were unchanged and reused")
         for warning in render_warnings:
             log(f"warning: {warning}")
         report.warnings += render_warnings

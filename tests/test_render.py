@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import textwrap
 from pathlib import Path
@@ -36,14 +37,13 @@ def build(tmp_path: Path, pages: dict[str, str], results: dict | None = None,
           base_url: str = "", cache: Path | None = None, out: str = "out",
           article_modules: bool = True, **overrides) -> tuple[Path, list[str]]:
     """pages: path under the source folder -> text ("p.md", "demo/facts.py", ...).
-    article_modules: also give the site the real article's Python modules."""
+    article_modules: also give the site the real article's facts and figures modules."""
     site = Path(tempfile.mkdtemp(dir=tmp_path, prefix=out))  # each call: its own pages
     src = site / "src"
     src.mkdir()
-    if article_modules:
-        (src / "article").mkdir()
-        for module in ARTICLE_DIR.glob("*.py"):  # facts.py, figures.py and their helpers
-            (src / "article" / module.name).write_text(module.read_text())
+    if article_modules:  # its modules, not its page
+        shutil.copytree(ARTICLE_DIR, src / "article",
+                        ignore=shutil.ignore_patterns("*.md", "__pycache__"))
     for name, text in pages.items():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(text, encoding="utf-8")

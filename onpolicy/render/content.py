@@ -12,7 +12,6 @@ defined twice is an error naming both files.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import re
 import sys
@@ -44,7 +43,6 @@ class Content:
     root: Path                                  # messages name files relative to it
     facts_modules: list[tuple[str, Callable]] = field(default_factory=list)  # (file, compute)
     figures: dict[str, FigureDef] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its text
 
     def compute_facts(self, results: Mapping[str, dict]) -> dict:
         facts: dict = {}
@@ -167,7 +165,6 @@ def load_content(src_dir: Path, root: Path) -> Content:
             raise content.located(err, "loading it failed", shown(folder, root)) from None
         for file, module in modules:
             path = shown(file, root)
-            content.sources[path] = hashlib.sha256(file.read_bytes()).hexdigest()
             if file.name == FACTS_FILE:
                 compute = getattr(module, "compute", None)
                 if not callable(compute):

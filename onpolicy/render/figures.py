@@ -172,6 +172,11 @@ def write_chart(chart_id: str, figure, used: list[str], out_dir: Path) -> ChartF
                                              encoding="utf-8")
     (folder / f"{chart_id}.js").write_text(chart_script(chart_id, data), encoding="utf-8")
     (folder / f"{chart_id}.csv").write_text(figure_csv(data), encoding="utf-8")
+    return describe_chart(chart_id, data, used)
+
+
+def describe_chart(chart_id: str, data: dict, used: list[str]) -> ChartFiles:
+    """What a page needs to know of a written chart (also for one reused from the last build)."""
     is_3d = any(t.get("type") in ("surface", "scatter3d") for t in data.get("data", []))
     return ChartFiles(chart_id, used, data_tables(data), is_3d)
 

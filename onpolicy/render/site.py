@@ -1,45 +1,25 @@
 """render_site: every page of site_src/ -> a directory (pages, charts, data, assets, feeds)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
-import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
 import jinja2
-import yaml
 from markupsafe import Markup
 
 from ..config import shown
 from .assets import copy_assets, plotly_bundle_names
 from .body import PageBody, RenderedBody
-from .content import load_content
+from .content import Content, load_content
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
-from .figures import RESULTS_DIR, ChartFiles, write_chart
+from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
-from .pages import FrontMatterLoader, Page, load_pages, read_source
+from .pages import Page, load_pages
+from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
-
-SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
-DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
-                    "macros": {}, "source_url": "", "license": "", "license_url": ""}
-
-
-def load_settings(src_dir: Path, root: Path) -> dict:
-    path = src_dir / SETTINGS_FILE
-    if not path.is_file():
-        return dict(DEFAULT_SETTINGS)
-    try:
-        loaded = yaml.load(read_source(path, shown(path, root)), Loader=FrontMatterLoader) or {}
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 1
-        raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
-    if not isinstance(loaded, dict):
-        raise RenderError.at(shown(path, root), 1, "must be a YAML mapping")
-    return {**DEFAULT_SETTINGS, **loaded}
-
+from .unit_keys import UnitKeys
 
 def page_root(page: Page) -> str:
     """The link prefix from a page to the site root: relative ("" or "../"), so one build
@@ -54,25 +34,19 @@ def base_path(base_url: str) -> str:
     return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
 
 
-def git_updated(path: Path, repo: Path):
-    """The date of the last commit that touched path, or None outside git."""
-    try:
-        proc = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=repo,
-                              capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    try:
-        return dt.date.fromisoformat(proc.stdout.strip()) if proc.returncode == 0 else None
-    except ValueError:
-        return None
-
-
 def relative_url(root: str, path: str) -> str:
     return (root + path) or "./"
 
 
+def files_under(folder: Path, out_dir: Path) -> list[str]:
+    return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
 class SiteBuild:
-    def __init__(self, cfg, results: dict, results_meta: dict, out_dir: Path):
+    """One render. With `reuse` (an incremental.Reuse), each unit (assets, results, a chart,
+    a page) whose key is unchanged is copied from the current site instead of rendered."""
+
+    def __init__(self, cfg, results: dict, results_meta: dict, out_dir: Path, reuse=None):
         self.cfg = cfg
         self.out_dir = Path(out_dir)
         self.results = NamedMapping(results, "result")
@@ -84,8 +58,10 @@ class SiteBuild:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
         self.body_env = body_environment()
         self.layout_env = layout_environment(cfg.templates_dir)
-        self.content = load_content(cfg.src_dir, cfg.root)
-        self.facts = NamedMapping(self.content.compute_facts(self.results), "fact")
+        self.reuse = reuse
+        self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
+        self._content: Content | None = None
+        self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
@@ -99,16 +75,50 @@ class SiteBuild:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    @property
+    def content(self) -> Content:
+        """Loaded when a page is rendered: a build that reuses every page never runs them."""
+        if self._content is None:
+            self._content = load_content(self.cfg.src_dir, self.cfg.root)
+        return self._content
+
+    @property
+    def facts(self) -> NamedMapping:
+        if self._facts is None:
+            self._facts = NamedMapping(self.content.compute_facts(self.results), "fact")
+        return self._facts
+
+    def _reused(self, unit: str, key: str) -> dict | None:
+        return self.reuse.take(unit, key, self.out_dir) if self.reuse else None
+
+    def _rendered(self, unit: str, key: str, files: list[str], extra: dict) -> None:
+        if self.reuse:
+            self.reuse.record(unit, key, files, extra)
+
     def katex(self) -> KatexRenderer:
         if self._katex is None:
             self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
         return self._katex
 
     def chart_files(self, chart_id: str) -> ChartFiles:
-        if chart_id not in self._charts:
-            figure, used = self.content.build_figure(chart_id, self.results)
-            self._charts[chart_id] = write_chart(chart_id, figure, used, self.out_dir)
-        return self._charts[chart_id]
+        if chart_id in self._charts:
+            return self._charts[chart_id]
+        unit = f"chart:{chart_id}"
+        before = self.reuse.previous_extra(unit) if self.reuse else None
+        if before is not None:  # keyed by the results it read last time
+            extra = self._reused(unit, self.keys.chart(chart_id, before["used_results"]))
+            if extra is not None:
+                data = json.loads((self.out_dir / CHART_DIR / f"{chart_id}.json").read_bytes())
+                self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
+                return self._charts[chart_id]
+        figure, used = self.content.build_figure(chart_id, self.results)
+        files = write_chart(chart_id, figure, used, self.out_dir)
+        written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
+                   if Path(f).with_suffix("").name == chart_id]
+        key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
+        self._rendered(unit, key, written, {"used_results": files.used_results})
+        self._charts[chart_id] = files
+        return files
 
     # -- what templates see -------------------------------------------------------------------
 
@@ -180,7 +190,20 @@ class SiteBuild:
 
     # -- the build ------------------------------------------------------------------------------
 
+    def write_assets(self) -> None:
+        key = self.keys.assets if self.keys else ""
+        extra = self._reused("assets", key)
+        if extra is not None:
+            self.asset_hashes = extra["hashes"]
+            return
+        self.asset_hashes = copy_assets(self.cfg.static_dir, self.cfg.node_modules, self.out_dir)
+        self._rendered("assets", key, files_under(self.out_dir / "static", self.out_dir),
+                       {"hashes": self.asset_hashes})
+
     def write_results(self) -> None:
+        key = self.keys.results if self.keys else ""
+        if self._reused("results", key) is not None:
+            return
         folder = self.out_dir / RESULTS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         for name, payload in sorted(self.results.items()):
@@ -190,6 +213,7 @@ class SiteBuild:
                         "inputs": meta.get("inputs", {}), "result": payload}
             (folder / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")),
                                                  encoding="utf-8")
+        self._rendered("results", key, files_under(folder, self.out_dir), {})
 
     def write_feeds(self) -> None:
         base = self.cfg.base_url
@@ -203,17 +227,32 @@ class SiteBuild:
         robots = f"User-agent: *\nAllow: /\nSitemap: {absolute(base, 'sitemap.xml')}\n"
         (self.out_dir / "robots.txt").write_text(robots, encoding="utf-8")
 
+    def write_page(self, page: Page) -> None:
+        unit, key = f"page:{page.out_path}", self.keys.page(page) if self.keys else ""
+        extra = self._reused(unit, key)
+        if extra is not None:
+            for warning in extra["warnings"]:
+                self.warn(warning)
+            for chart_id in extra["charts"]:  # its charts' files are in the new site too
+                self.chart_files(chart_id)
+            return
+        before = len(self.warnings)
+        root = page_root(page)
+        page_body = PageBody(page, self, root)
+        body = page_body.render()
+        html = self.render_layout(page, self.layout_context(page, body, root))
+        target = self.out_dir / page.out_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+        self._rendered(unit, key, [page.out_path], {"warnings": self.warnings[before:],
+                                                    "charts": list(page_body.anchors)})
+
     def run(self) -> list[str]:
-        self.asset_hashes = copy_assets(self.cfg.static_dir, self.cfg.node_modules, self.out_dir)
+        self.write_assets()
         self.write_results()
         try:
             for page in self.pages:
-                root = page_root(page)
-                body = PageBody(page, self, root).render()
-                html = self.render_layout(page, self.layout_context(page, body, root))
-                target = self.out_dir / page.out_path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(html, encoding="utf-8")
+                self.write_page(page)
         finally:
             if self._katex is not None:
                 self._katex.close()
@@ -226,9 +265,10 @@ class SiteBuild:
 
 
 def render_site(cfg, results: dict[str, dict], results_meta: dict[str, dict],
-                out_dir: Path) -> list[str]:
-    """Render every page of cfg.src_dir into out_dir (an existing, empty directory).
+                out_dir: Path, reuse=None) -> list[str]:
+    """Render every page of cfg.src_dir into out_dir (an existing, empty directory); with
+    reuse (an incremental.Reuse), copy unchanged units from the current site instead.
 
     Returns warnings; raises RenderError('file:LINE: message') for any bad input.
     """
-    return SiteBuild(cfg, results or {}, results_meta or {}, out_dir).run()
+    return SiteBuild(cfg, results or {}, results_meta or {}, out_dir, reuse).run()

@@ -1,0 +1,194 @@
+"""Incremental render: rebuild only what changed, keyed by content hashes, like the freeze hash.
+
+* The site key hashes every input of the render: the source folder, the templates, static/,
+  the engine's render code, the JavaScript packages' versions, the render settings, the last
+  commit of the sources (articles show its date) and each loaded result (its result_sha256,
+  provenance and inputs hash). A build whose site key equals
+  the one recorded for its output directory, and whose output files are still the ones that
+  build wrote (size and mtime of each), renders nothing and writes nothing.
+* Otherwise the site is rendered into a new directory and swapped in as before, but each unit
+  (the static assets, the raw results, one chart, one page) whose own key is unchanged is
+  copied from the current output instead of being rendered again: a prose edit re-renders
+  that one page, and a chart is rebuilt only when its results or its builder changed.
+
+The manifest (what was built, with which keys) lives in .cache/render/, never in public/.
+This module imports nothing heavy: a no-op build never loads the renderer.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import atomic
+
+RENDER_ENGINE = Path(__file__).resolve().parent / "render"
+JS_PACKAGES = ("katex", "plotly.js-gl3d-dist-min")
+MANIFEST_VERSION = 1
+
+
+def digest(*parts) -> str:
+    """sha256 of the canonical JSON of parts (strings, numbers, lists, dicts)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tree_digest(*roots: Path, suffixes: tuple[str, ...] = ()) -> str:
+    """sha256 over the relative paths and bytes of every file under roots (files may be
+    given too); __pycache__ and .pyc are left out; suffixes, if given, filter the files."""
+    h = hashlib.sha256()
+    for root in roots:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
+        for path in files:
+            if (not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc"
+                    or (suffixes and path.suffix not in suffixes)):
+                continue
+            h.update(f"{path.relative_to(root) if path != root else path.name}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def package_versions(node_modules: Path) -> dict[str, str | None]:
+    versions = {}
+    for name in JS_PACKAGES:
+        manifest = Path(node_modules) / name / "package.json"
+        versions[name] = (json.loads(manifest.read_text(encoding="utf-8")).get("version")
+                          if manifest.is_file() else None)
+    return versions
+
+
+def result_digests(found) -> dict[str, str]:
+    """What the render reads of each loaded result: its content hash, inputs hash, provenance
+    and staleness (found: freeze.Status list, as the pipeline loaded them)."""
+    return {status.name: digest(status.document.get("result_sha256"),
+                                status.document.get("inputs_hash"),
+                                status.document.get("provenance"),
+                                status.document.get("schema"), not status.fresh)
+            for status in found if status.document is not None}
+
+
+def results_digest(found) -> str:
+    return digest(result_digests(found))
+
+
+def render_settings(cfg) -> dict:
+    return {"base_url": cfg.base_url, "quick": cfg.quick, "drafts": cfg.drafts}
+
+
+def source_commit(cfg) -> str | None:
+    """The last commit that touched the source folder, or None outside git: an article shows
+    the date of its source's last commit ("updated"), so commits are a render input too."""
+    try:
+        proc = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(cfg.src_dir)],
+                              cwd=cfg.root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def site_key(cfg, found) -> str:
+    return digest(MANIFEST_VERSION, tree_digest(cfg.src_dir), tree_digest(cfg.templates_dir),
+                  tree_digest(cfg.static_dir), tree_digest(RENDER_ENGINE),
+                  package_versions(cfg.node_modules), render_settings(cfg), results_digest(found),
+                  source_commit(cfg))
+
+
+def signature(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def signatures(out_dir: Path) -> dict[str, list[int]]:
+    return {str(p.relative_to(out_dir)): signature(p)
+            for p in sorted(Path(out_dir).rglob("*")) if p.is_file()}
+
+
+@dataclass
+class Manifest:
+    site_key: str = ""
+    units: dict[str, dict] = field(default_factory=dict)   # unit -> {key, files, extra}
+    outputs: dict[str, list[int]] = field(default_factory=dict)  # file -> [size, mtime_ns]
+    warnings: list[str] = field(default_factory=list)
+
+
+def manifest_path(cfg) -> Path:
+    return Path(cfg.cache_dir) / "render" / f"{digest(str(Path(cfg.out_dir).resolve()))[:16]}.json"
+
+
+def load_manifest(cfg) -> Manifest:
+    try:
+        data = json.loads(manifest_path(cfg).read_text(encoding="utf-8"))
+        if data.get("version") != MANIFEST_VERSION:
+            return Manifest()
+        return Manifest(data["site_key"], data["units"], data["outputs"], data["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return Manifest()  # none yet, or unreadable: everything is rendered
+
+
+def save_manifest(cfg, manifest: Manifest) -> None:
+    path = manifest_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"version": MANIFEST_VERSION, "site_key": manifest.site_key, "units": manifest.units,
+            "outputs": manifest.outputs, "warnings": manifest.warnings}
+    atomic.write_text(path, json.dumps(data, separators=(",", ":")))
+
+
+def unchanged(cfg, key: str, manifest: Manifest) -> bool:
+    """The output directory holds exactly what the build with this site key wrote."""
+    if not key or manifest.site_key != key or not manifest.outputs:
+        return False
+    out = Path(cfg.out_dir)
+    try:
+        return all(signature(out / rel) == sig for rel, sig in manifest.outputs.items())
+    except OSError:
+        return False
+
+
+class Reuse:
+    """Per-unit reuse during one render: `take` copies a unit's files from the current output
+    (previous) into the new one when its key is unchanged and its files are the ones that
+    build wrote; `record` notes what was rendered, for the next build's manifest."""
+
+    def __init__(self, previous: Manifest, previous_dir: Path, result_keys: dict[str, str]):
+        self.previous = previous
+        self.previous_dir = Path(previous_dir)
+        self.result_keys = result_keys               # experiment name -> digest
+        self.results_key = digest(result_keys)
+        self.units: dict[str, dict] = {}
+        self.reused: list[str] = []
+        self.rendered: list[str] = []
+
+    def take(self, unit: str, key: str, out_dir: Path):
+        """The unit's recorded extra data if its files were copied into out_dir, else None."""
+        entry = self.previous.units.get(unit)
+        if not entry or entry.get("key") != key:
+            return None
+        sources = {rel: self.previous_dir / rel for rel in entry["files"]}
+        try:
+            if any(signature(src) != self.previous.outputs.get(rel)
+                   for rel, src in sources.items()):
+                return None
+            for rel, src in sources.items():
+                target = Path(out_dir) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, target)  # keeps the mtime: the signature stays valid
+        except OSError:
+            return None
+        self.units[unit] = entry
+        self.reused.append(unit)
+        return entry.get("extra")
+
+    def previous_extra(self, unit: str) -> dict | None:
+        entry = self.previous.units.get(unit)
+        return entry.get("extra") if entry else None
+
+    def record(self, unit: str, key: str, files: list[str], extra=None) -> None:
+        self.units[unit] = {"key": key, "files": sorted(files), "extra": extra}
+        self.rendered.append(unit)
+
+    def manifest(self, site_key: str, out_dir: Path, warnings: list[str]) -> Manifest:
+        return Manifest(site_key, self.units, signatures(out_dir), list(warnings))

@@ -1,0 +1,59 @@
+"""Content-hash keys of the units an incremental render may reuse (see onpolicy/incremental.py).
+
+A key covers everything its unit's output depends on, and nothing else:
+
+* assets: static/, the JavaScript packages' versions, the renderer's code;
+* results: what the build loaded of each result;
+* chart <id>: the content modules (any may hold a figure, or a helper of one), the names of
+  the loaded results and the content of those the chart read when it was last built (so
+  retraining one experiment rebuilds only the charts drawn from it), the renderer's code and
+  the plotly version;
+* page: its own source text plus what every page shares: the templates, _site.yaml, every
+  page's front matter (titles and slugs make the navigation), the content modules (facts),
+  the results, the assets, the library versions and the sources' last commit (an article
+  shows its date). So a prose edit changes one page's key.
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from ..incremental import (RENDER_ENGINE, digest, package_versions, render_settings,
+                           source_commit, tree_digest)
+from .pages import Page
+
+LIBRARIES = ("jinja2", "markdown", "pymdown-extensions", "pygments", "plotly", "PyYAML")
+
+
+def library_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+class UnitKeys:
+    def __init__(self, cfg, pages: list[Page], settings: dict, result_keys: dict[str, str]):
+        self.result_keys = result_keys
+        results_key = digest(result_keys)
+        engine = tree_digest(RENDER_ENGINE)
+        versions = library_versions()
+        self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",))
+        self.results = digest("results", results_key, engine)
+        self.assets = digest("assets", tree_digest(cfg.static_dir),
+                             package_versions(cfg.node_modules), versions, engine)
+        self._chart = digest("chart", self.content, sorted(result_keys), engine, versions)
+        fronts = [[p.name, p.display_path, p.meta] for p in pages]
+        self._page = digest("page", engine, tree_digest(cfg.templates_dir), settings, fronts,
+                            self.content, results_key, self.assets, render_settings(cfg),
+                            source_commit(cfg))
+
+    def chart(self, chart_id: str, used: list[str]) -> str:
+        """used: the results the chart read (as recorded when it was built)."""
+        return digest(self._chart, chart_id, {name: self.result_keys.get(name) for name in used})
+
+    def page(self, page: Page) -> str:
+        return digest(self._page, page.display_path, page.body)
