@@ -1,7 +1,8 @@
 """Runs stale experiments as Ray tasks (the Ray executor: `python build.py --executor ray`).
 
-The run units are the local executor's (`runner.unit_plan`, `runner.run_unit`): each one is a
-Ray task, and nothing else changes. The driver (the machine running build.py) hashes, plans,
+The run units are the local executor's (`runner.unit_plan`), fused into the local executor's
+jobs (`fusion.plan`: compatible units train as one model); each job is one Ray task, and
+nothing else changes. The driver (the machine running build.py) hashes, plans,
 ships the project code to the cluster, gathers the parts, merges each experiment with its own
 `merge` and freezes it with `freeze.write_result` as soon as its last unit has arrived. An
 experiment with a failed unit is never frozen, so nothing partial reaches results/.
@@ -33,10 +34,10 @@ from tqdm.auto import tqdm
 from experiments import mnist_files
 from experiments.suite import Experiment
 
-from . import freeze
+from . import freeze, fusion
 from .config import BuildConfig, shown
 from .pipeline import BuildError
-from .runner import RunUnit, git_commit, machine_info, merge_units, run_unit, unit_plan
+from .runner import RunUnit, git_commit, machine_info, merge_units, unit_plan
 
 INSTALL_HINT = "the Ray executor needs the optional extra: pip install -e '.[ray]'"
 MAX_RETRIES = 2  # reruns of a unit whose worker process or node died (never for an exception)
@@ -136,20 +137,34 @@ def worker_info(device: str) -> dict:
 def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
                  mnist: dict[str, bytes] | None = None) -> dict:
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
+    from . import fusion
+
+    job = fusion.Job([0], solo=True)
+    out = execute_job(job, [unit], threads, sources, mnist)
+    return {**out, "part": out["parts"][0]}
+
+
+def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
+                mnist: dict[str, bytes] | None = None) -> dict:
+    """One fusion job (a fused group of lanes, or a solo run unit) on a Ray worker: the same
+    call the local executor makes, so the parts are the local run's, bit for bit."""
     import torch
 
+    from . import fusion
+
     torch.set_num_threads(threads)  # Ray sets OMP_NUM_THREADS to the task's CPUs; undo that
-    if unit.device == "cuda" and not torch.cuda.is_available():
+    device = units[job.units[0]].device
+    if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"Ray gave this task a GPU, but torch {torch.__version__} on this "
                            "worker sees no CUDA device")
     with staged_mnist(mnist):
-        importlib.import_module(unit.entry)
+        for i in job.units:
+            importlib.import_module(units[i].entry)
         check_sources(sources)
         start = time.perf_counter()
-        part = run_unit(unit)
+        parts = fusion.run_job(job, units)
         seconds = time.perf_counter() - start
-    return {"part": part, "seconds": seconds, "info": worker_info(unit.device),
-            "node": _node_id()}
+    return {"parts": parts, "seconds": seconds, "info": worker_info(device), "node": _node_id()}
 
 
 # -- on the driver ------------------------------------------------------------------------
@@ -348,54 +363,67 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
             raise RayRunError("the Ray cluster has no node with a CPU to run tasks on")
         # reserve the threads a unit will use, but never more than the largest node offers
         options = {"num_cpus": min(threads, int(biggest))}
-    task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(execute_unit).options(
+    task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(execute_job).options(
         scheduling_strategy="SPREAD", **options)
 
     jobs = [_Job(exp, inputs, unit_plan(exp, inputs["config"], device)) for exp, inputs in pairs]
     empty = [job.exp.name for job in jobs if not job.units]
     if empty:
         raise RayRunError(f"no run units (the config lists no seeds): {', '.join(empty)}")
+    # the local executor's fusion plan: each fused group (or solo unit) is one Ray task
+    units = [unit for job in jobs for unit in job.units]
+    where = [(i, j) for i, job in enumerate(jobs) for j in range(len(job.units))]
+    groups = fusion.plan(units, fuse=cfg.fuse)
     refs = {split: ray.put(files) for split, files in payloads.items()}
-    total = sum(len(job.units) for job in jobs)
+    total = len(units)
     log(f"Ray: {len(nodes)} node(s), {resources.get('CPU', 0):g} CPU(s), "
         f"{resources.get('GPU', 0):g} GPU(s); {total} run unit(s) of {len(jobs)} "
-        f"experiment(s) on {device}, {threads} torch thread(s) each")
+        f"experiment(s) in {len(groups)} task(s) on {device}, {threads} torch thread(s) each")
 
-    pending: dict = {}  # ObjectRef -> (job index, unit index)
+    pending: dict = {}  # ObjectRef -> group index
     written, frozen, done = [], [], 0
     bar = tqdm(total=total, desc="run units across the cluster", unit="unit", disable=None,
                dynamic_ncols=True)
     try:
-        for i, job in enumerate(jobs):
-            data = job.inputs["config"].get("data") or {}
-            mnist = refs.get(data.get("split", "test10k")) if data.get("name") == "mnist" else None
-            for j, unit in enumerate(job.units):
-                pending[task.remote(unit, threads, job.inputs["sources"], mnist)] = (i, j)
+        for g, group in enumerate(groups):
+            sources, mnist = {}, None
+            for u in group.units:
+                job = jobs[where[u][0]]
+                sources.update(job.inputs["sources"])
+                data = job.inputs["config"].get("data") or {}
+                if data.get("name") == "mnist":
+                    mnist = refs.get(data.get("split", "test10k"))
+            pending[task.remote(group, units, threads, sources, mnist)] = g
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
             for ref in ready:
-                i, j = pending.pop(ref)
-                job, unit = jobs[i], jobs[i].units[j]
+                group = groups[pending.pop(ref)]
                 try:
                     out = ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    raise _failure(ray, err, unit, len(pending), frozen) from err
-                job.outs[j] = out
-                done += 1
-                bar.update(1)
-                _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "
-                          f"{out['seconds']:.1f} s on a worker")
-                if all(o is not None for o in job.outs):  # its last unit: merge and freeze
-                    start = time.perf_counter()
-                    result = merge_units(job.exp, job.inputs["config"],
-                                         [o["part"] for o in job.outs])
-                    merge_s = time.perf_counter() - start
-                    path = freeze.write_result(cfg.store_dir, job.exp, job.inputs, result,
-                                               _provenance(job, ray.__version__, commit, merge_s))
-                    written.append(path)
-                    frozen.append(job.exp.name)
-                    _say(log, f"{job.exp.name}: {len(job.units)} unit(s) on Ray ({device}) "
-                              f"-> {shown(path, cfg.root)}")
+                    raise _failure(ray, err, units[group.units[0]], len(pending),
+                                   frozen) from err
+                for u, part in sorted(out["parts"].items()):
+                    i, j = where[u]
+                    job, unit = jobs[i], jobs[i].units[j]
+                    share = out["seconds"] / len(out["parts"])
+                    job.outs[j] = {**out, "part": part, "seconds": share}
+                    done += 1
+                    bar.update(1)
+                    _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "
+                              f"{share:.1f} s on a worker")
+                    if all(o is not None for o in job.outs):  # its last unit: merge, freeze
+                        start = time.perf_counter()
+                        result = merge_units(job.exp, job.inputs["config"],
+                                             [o["part"] for o in job.outs])
+                        merge_s = time.perf_counter() - start
+                        path = freeze.write_result(
+                            cfg.store_dir, job.exp, job.inputs, result,
+                            _provenance(job, ray.__version__, commit, merge_s))
+                        written.append(path)
+                        frozen.append(job.exp.name)
+                        _say(log, f"{job.exp.name}: {len(job.units)} unit(s) on Ray ({device}) "
+                                  f"-> {shown(path, cfg.root)}")
     except BaseException:  # a failed unit, a bad result, Ctrl-C: stop the rest of the work
         _cancel(ray, list(pending))
         raise
