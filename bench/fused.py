@@ -84,7 +84,7 @@ def main(repeats: int | None, quick: bool) -> dict:
     import torch
 
     repeats = repeats or (1 if quick else 3)
-    steps = 50 if quick else 300
+    steps = 50 if quick else 200
     print(machine_header("fused vs unfused training (CPU, default suite, 1 thread)", "cpu"))
     if not Path(os.environ.get("MNIST_DIR", MNIST_DEFAULT)).is_dir():
         raise RuntimeError(f"MNIST files not found in {MNIST_DEFAULT}: set MNIST_DIR")

@@ -14,7 +14,8 @@
 #   2. CUDA tests       tests/test_cuda.py (captured step vs eager, CUDA vs CPU, launches)
 #   3. launches         kernel launches per training step, eager vs CUDA graph (torch.profiler)
 #   4. whole suite      the default suite trained on CUDA, fused + CUDA graph, timed
-#   5. reference        the same, fused but eager (ONPOLICY_CUDA_GRAPH=0), timed
+#   5. seeds            the same with 20 seeds per row (5 in the suite): do seeds cost little?
+#   6. reference        the suite fused but eager (ONPOLICY_CUDA_GRAPH=0), timed
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -37,7 +38,7 @@ run() {  # run LIMIT_S NAME CMD...: time-limited, logged, remembered as failed i
 
 section "1. environment"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || echo "no nvidia-smi"
-run 60 environment "$PY" -c "
+run 30 environment "$PY" -c "
 import platform, torch
 print('python', platform.python_version(), '| torch', torch.__version__, '| CUDA', torch.version.cuda)
 print('cuda available:', torch.cuda.is_available())
@@ -47,10 +48,10 @@ print('device:', torch.cuda.get_device_name())
 
 section "2. CUDA tests"
 if "$PY" -m pytest --version >/dev/null 2>&1; then
-  run 180 cuda-tests "$PY" -m pytest tests/test_cuda.py -q -rA -p no:cacheprovider -s
+  run 120 cuda-tests "$PY" -m pytest tests/test_cuda.py -q -rA -p no:cacheprovider -s
 else
   echo "(pytest not installed: calling the test functions directly)"
-  run 180 cuda-tests "$PY" -c "
+  run 120 cuda-tests "$PY" -c "
 import sys, traceback, tests.test_cuda as t
 failed = 0
 for name in sorted(n for n in dir(t) if n.startswith('test_')):
@@ -63,7 +64,7 @@ sys.exit(1 if failed else 0)
 fi
 
 section "3. kernel launches per training step"
-run 120 launches "$PY" -c "
+run 75 launches "$PY" -c "
 import os, json
 from bench.fused import launches_per_step
 from bench.gpu_suite import find_mnist
@@ -79,10 +80,13 @@ for capture in (False, True):
 section "4. whole default suite on CUDA: fused, CUDA graph"
 RESULTS_ARGS=()
 [ -n "${GPU_CHECK_RESULTS_DIR:-}" ] && RESULTS_ARGS=(--results-dir "$GPU_CHECK_RESULTS_DIR")
-run 200 suite-graph "$PY" -m bench.gpu_suite "${RESULTS_ARGS[@]}"
+run 150 suite-graph "$PY" -m bench.gpu_suite ${RESULTS_ARGS[@]+"${RESULTS_ARGS[@]}"}
 
-section "5. whole default suite on CUDA: fused, eager (reference)"
-run 150 suite-eager "$PY" -m bench.gpu_suite --eager
+section "5. whole default suite on CUDA with 20 seeds per row: fused, CUDA graph"
+run 90 suite-20-seeds "$PY" -m bench.gpu_suite --seeds 20
+
+section "6. whole default suite on CUDA: fused, eager (reference)"
+run 100 suite-eager "$PY" -m bench.gpu_suite --eager
 
 section "done"
 echo "log: $LOG; overall status $STATUS (0 = every section passed)"

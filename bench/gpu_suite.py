@@ -65,6 +65,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int,
                         help="cut every row to this many steps (a smoke run; the hashes then "
                              "differ from the suite's, so never combine with results/)")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="train N seeds per row instead of the suite's (how much do more "
+                             "seeds cost? never combined with --results-dir)")
     args = parser.parse_args(argv)
     if args.eager:
         os.environ["ONPOLICY_CUDA_GRAPH"] = "0"
@@ -83,9 +86,14 @@ def main(argv=None) -> int:
         cfg = BuildConfig(results_dir=store, device=args.device, mnist_dir=mnist,
                           fuse=not args.no_fuse, rerun=("all",))
         pairs = [(e, freeze.inputs_for(e, cfg.root)) for e in selected(cfg)]
+        if (args.steps or args.seeds) and args.results_dir:
+            parser.error("--steps and --seeds change the rows: they cannot write to "
+                         "--results-dir")
+        if args.seeds:
+            for _, inputs in pairs:
+                if "steps" in inputs["config"]:
+                    inputs["config"]["seeds"] = list(range(args.seeds))
         if args.steps:
-            if args.results_dir:
-                parser.error("--steps is a smoke run: it cannot write to --results-dir")
             for _, inputs in pairs:
                 if "steps" in inputs["config"]:
                     inputs["config"].update(steps=args.steps,
@@ -96,7 +104,8 @@ def main(argv=None) -> int:
         graph = args.device == "cuda" and not args.eager
         mode = ("unfused" if args.no_fuse else "fused") + (", CUDA graph" if graph else ", eager")
         print(f"WHOLE SUITE on {args.device} ({len(pairs)} experiments, {mode}"
-              f"{f', {args.steps} steps' if args.steps else ''}): {took:.1f} s of training "
+              f"{f', {args.steps} steps' if args.steps else ''}"
+              f"{f', {args.seeds} seeds per row' if args.seeds else ''}): {took:.1f} s of training "
               f"(target on one H100: < 10 s) into {store}")
         for line in compare(written):
             print(f"  {line}")
