@@ -12,6 +12,10 @@ import torch
 
 from experiments.model import forward, greedy_action
 
+# Slots evaluated per forward pass: the eval set is broadcast to every slot, so a fused group
+# of a hundred slots at once would hold ~0.7 GB of copies of it.
+EVAL_SLOTS = 32
+
 
 def evaluate(evals: list, step: int, params: dict, x_eval: torch.Tensor, y_eval: torch.Tensor,
              n_act: int, alive: torch.Tensor) -> None:
@@ -21,10 +25,11 @@ def evaluate(evals: list, step: int, params: dict, x_eval: torch.Tensor, y_eval:
     live = alive.cpu().nonzero().flatten()  # one host sync per eval
     metrics = [torch.full((n_slots,), math.nan), torch.full((n_slots,), math.nan),
                torch.full((n_slots,), math.nan), torch.full((n_slots, n_act), math.nan)]
-    if len(live):
+    for first in range(0, len(live), EVAL_SLOTS):
+        chunk = live[first:first + EVAL_SLOTS]
         with torch.no_grad():
-            subset = params if len(live) == n_slots else {
-                k: v.index_select(0, live.to(v.device)) for k, v in params.items()}
+            subset = params if len(chunk) == n_slots else {
+                k: v.index_select(0, chunk.to(v.device)) for k, v in params.items()}
             outputs = forward(subset, x_eval)
             greedy = greedy_action(outputs)
             finite = outputs.isfinite().flatten(1).all(1)
@@ -34,7 +39,7 @@ def evaluate(evals: list, step: int, params: dict, x_eval: torch.Tensor, y_eval:
             for full, value in zip(metrics, values):
                 value = torch.where(finite.view(-1, *([1] * (value.dim() - 1))), value,
                                     math.nan)
-                full[live] = value.cpu()
+                full[chunk] = value.cpu()
     evals.append((step, *metrics))
 
 

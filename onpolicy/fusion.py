@@ -9,7 +9,18 @@ a plan is made, that is, when training.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
+
+# On the CPU a group is split into jobs of at most this many slots (lane x seed): a slot's
+# weights, gradients and Adam moments take ~2 MB, and a model much larger than the CPU's
+# cache runs slower per slot than several small ones (docs/BENCHMARKS.md). A GPU takes the
+# whole group at once. ONPOLICY_CPU_FUSE_SLOTS overrides it.
+CPU_MAX_SLOTS = 20
+
+
+def _cpu_max_slots() -> int:
+    return int(os.environ.get("ONPOLICY_CPU_FUSE_SLOTS", CPU_MAX_SLOTS))
 
 
 @dataclass
@@ -55,7 +66,24 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
                 job.units.append(i)
             job.lanes.append(lane)
             job.owners.append((i, j))
-    return [*groups.values(), *solo]
+    jobs = []
+    for key, job in groups.items():
+        jobs += _split(job, units) if key.startswith("cpu|") else [job]
+    return [*jobs, *solo]
+
+
+def _split(job: Job, units: list) -> list[Job]:
+    """A CPU group as jobs of at most _cpu_max_slots() slots; a lane is never split."""
+    limit, parts = _cpu_max_slots(), []
+    for lane, owner in zip(job.lanes, job.owners):
+        if not parts or sum(len(l.seeds) for l in parts[-1].lanes) + len(lane.seeds) > limit:
+            parts.append(Job([]))
+        part = parts[-1]
+        if owner[0] not in part.units:
+            part.units.append(owner[0])
+        part.lanes.append(lane)
+        part.owners.append(owner)
+    return parts
 
 
 def run_job(job: Job, units: list, progress=None) -> dict[int, dict]:

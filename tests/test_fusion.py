@@ -77,3 +77,15 @@ def test_an_interrupted_fused_build_keeps_the_finished_groups(tmp_path, monkeypa
         _run(rows, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-pg_random.json",
                                                           "tiny-supervised.json"]
+
+
+def test_a_cpu_group_is_split_into_cache_sized_jobs_without_splitting_a_lane(monkeypatch):
+    monkeypatch.setenv("ONPOLICY_CPU_FUSE_SLOTS", "4")
+    units = units_of([*tiny_suite.EXPERIMENTS, DIAL])
+    jobs = fusion.plan(units)
+    slots = [sum(len(lane.seeds) for lane in job.lanes) for job in jobs]
+    assert len(jobs) > 1 and max(slots) <= 4 and sum(slots) == 12
+    owners = sorted(o for job in jobs for o in job.owners)
+    assert owners == sorted({o for job in fusion.plan(units) for o in job.owners})
+    gpu_units = [replace(u, device="cuda") for u in units]
+    assert len(fusion.plan(gpu_units)) == 1  # a GPU takes the whole group
