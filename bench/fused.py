@@ -54,34 +54,46 @@ def time_suite(fuse: bool, steps: int, device: str = "cpu", threads: int = 1) ->
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) -> dict:
-    """CUDA kernel and graph launches per step (chunk loads and evals included, averaged over
-    the steps) of the fused default suite's largest group (binary task, one output)."""
+def _launches(lanes: list, capture: bool) -> tuple[int, int]:
+    """(kernel launches, graph launches) of one train_lanes call, profiled."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from experiments import fused, trainer
-    from onpolicy import fusion
+    from experiments import fused
 
-    pairs = suite_pairs(steps, data)
-    lanes = []
-    for exp, inputs in pairs:
-        method = fusion.fusable_method(exp.entry)
-        for lane in trainer.lanes(method, inputs["config"], inputs["config"]["seeds"]):
-            lanes.append(lane)
-    keys = [fused.group_key(lane) for lane in lanes]
-    key = max(set(keys), key=keys.count)
-    lanes = [lane for lane in lanes if fused.group_key(lane) == key]
-    fused.train_lanes(lanes, "cuda", capture=capture)  # warm: cuBLAS handles, caches
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         fused.train_lanes(lanes, "cuda", capture=capture)
         torch.cuda.synchronize()
     counts = {e.key: e.count for e in prof.key_averages()}
-    kernel = sum(n for k, n in counts.items() if "LaunchKernel" in k)  # runtime and driver API
-    graph = sum(n for k, n in counts.items() if k.startswith("cudaGraphLaunch"))
-    return {"lanes": len(lanes), "slots": sum(len(l.seeds) for l in lanes), "steps": steps,
-            "kernel_launches_per_step": kernel / steps, "graph_launches_per_step": graph / steps}
+    return (sum(n for k, n in counts.items() if "LaunchKernel" in k),  # runtime and driver API
+            sum(n for k, n in counts.items() if k.startswith("cudaGraphLaunch")))
+
+
+def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) -> dict:
+    """CUDA kernel and graph launches per training step of the fused default suite's largest
+    group (binary task, one output), in the steady state: a run of 2 x steps minus a run of
+    `steps`, over `steps`, so set-up (data, init, capture) cancels and the chunk loads and
+    evals that steps bring are counted."""
+    from experiments import fused, trainer
+    from onpolicy import fusion
+
+    def group(n_steps: int) -> list:
+        lanes = []
+        for exp, inputs in suite_pairs(n_steps, data):
+            method = fusion.fusable_method(exp.entry)
+            lanes += trainer.lanes(method, inputs["config"], inputs["config"]["seeds"])
+        keys = [fused.group_key(lane) for lane in lanes]
+        biggest = max(set(keys), key=keys.count)
+        return [lane for lane, key in zip(lanes, keys) if key == biggest]
+
+    fused.train_lanes(group(steps), "cuda", capture=capture)  # warm: cuBLAS handles, caches
+    short_k, short_g = _launches(group(steps), capture)
+    long_k, long_g = _launches(group(2 * steps), capture)
+    lanes = group(steps)
+    return {"lanes": len(lanes), "slots": sum(len(lane.seeds) for lane in lanes),
+            "steps": steps, "kernel_launches_per_step": (long_k - short_k) / steps,
+            "graph_launches_per_step": (long_g - short_g) / steps}
 
 
 def main(repeats: int | None, quick: bool) -> dict:

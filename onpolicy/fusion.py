@@ -57,7 +57,7 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
     for i, unit in enumerate(units):
         method = fusable_method(unit.entry)
         if method is None:
-            solo.append(Job([i], solo=True))
+            solo.append(Job([i], owners=[(i, 0)], solo=True))
             continue
         for j, lane in enumerate(trainer.lanes(method, unit.config, unit.seeds)):
             key = f"{unit.device}|{fused.group_key(lane)}" + ("" if fuse else f"|unit {i}")
@@ -86,17 +86,43 @@ def _split(job: Job, units: list) -> list[Job]:
     return parts
 
 
-def run_job(job: Job, units: list, progress=None) -> dict[int, dict]:
-    """Train one job; returns {unit index: its part}, ready for the experiment's merge."""
+def run_job(job: Job, units: list, progress=None) -> list:
+    """Train one job; returns one output per entry of job.owners (for a solo job: the unit's
+    part). `Parts` turns them into run-unit parts."""
     if job.solo:
         unit = units[job.units[0]]
         module = importlib.import_module(unit.entry)
-        return {job.units[0]: module.run(unit.config, list(unit.seeds), unit.device, progress)}
-    from experiments import fused, trainer
+        return [module.run(unit.config, list(unit.seeds), unit.device, progress)]
+    from experiments import fused
 
-    outputs = fused.train_lanes(job.lanes, units[job.units[0]].device, progress)
-    per_unit: dict[int, list] = {i: [] for i in job.units}
-    for (unit_index, lane_index), output in sorted(zip(job.owners, outputs),
-                                                   key=lambda pair: pair[0]):
-        per_unit[unit_index].append(output)
-    return {i: trainer.assemble(units[i].config, outs) for i, outs in per_unit.items()}
+    return fused.train_lanes(job.lanes, units[job.units[0]].device, progress)
+
+
+class Parts:
+    """Gathers jobs' outputs per run unit; a unit's part is ready once all its lanes are in
+    (on the CPU a dial unit's lanes may be spread over several jobs)."""
+
+    def __init__(self, jobs: list[Job], units: list):
+        self.units = units
+        self.solo = {job.units[0] for job in jobs if job.solo}
+        self.expected: dict[int, int] = {}
+        for job in jobs:
+            for unit_index, _ in job.owners:
+                self.expected[unit_index] = self.expected.get(unit_index, 0) + 1
+        self.lanes: dict[int, dict[int, dict]] = {}
+        self.parts: dict[int, dict] = {}
+
+    def add(self, job: Job, outputs: list) -> list[int]:
+        """Record one job's outputs; returns the run units whose parts are now complete."""
+        from experiments import trainer
+
+        done = []
+        for (unit_index, lane_index), output in zip(job.owners, outputs):
+            got = self.lanes.setdefault(unit_index, {})
+            got[lane_index] = output
+            if len(got) == self.expected[unit_index]:
+                self.parts[unit_index] = (output if unit_index in self.solo else
+                                          trainer.assemble(self.units[unit_index].config,
+                                                           [got[k] for k in sorted(got)]))
+                done.append(unit_index)
+        return done

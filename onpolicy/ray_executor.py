@@ -139,9 +139,9 @@ def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
     from . import fusion
 
-    job = fusion.Job([0], solo=True)
+    job = fusion.Job([0], owners=[(0, 0)], solo=True)
     out = execute_job(job, [unit], threads, sources, mnist)
-    return {**out, "part": out["parts"][0]}
+    return {**out, "part": out["outputs"][0]}
 
 
 def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
@@ -162,9 +162,10 @@ def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str]
             importlib.import_module(units[i].entry)
         check_sources(sources)
         start = time.perf_counter()
-        parts = fusion.run_job(job, units)
+        outputs = fusion.run_job(job, units)
         seconds = time.perf_counter() - start
-    return {"parts": parts, "seconds": seconds, "info": worker_info(device), "node": _node_id()}
+    return {"outputs": outputs, "seconds": seconds, "info": worker_info(device),
+            "node": _node_id()}
 
 
 # -- on the driver ------------------------------------------------------------------------
@@ -327,6 +328,15 @@ def _provenance(job: _Job, ray_version: str, commit: str | None, merge_s: float)
     }
 
 
+def _time_shares(group, seconds: float) -> list[tuple[int, float]]:
+    """A task's run time shared out over its run units by seeds (lane by lane)."""
+    if group.solo:
+        return [(group.units[0], seconds)]
+    sizes = [(u, len(lane.seeds)) for lane, (u, _) in zip(group.lanes, group.owners)]
+    total = sum(n for _, n in sizes)
+    return [(u, seconds * n / total) for u, n in sizes]
+
+
 def _say(log, message: str) -> None:
     with tqdm.external_write_mode(file=sys.stderr):
         log(message)
@@ -374,6 +384,8 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
     units = [unit for job in jobs for unit in job.units]
     where = [(i, j) for i, job in enumerate(jobs) for j in range(len(job.units))]
     groups = fusion.plan(units, fuse=cfg.fuse)
+    collected = fusion.Parts(groups, units)
+    unit_seconds: dict[int, float] = {}  # each unit's share of its tasks' run times
     refs = {split: ray.put(files) for split, files in payloads.items()}
     total = len(units)
     log(f"Ray: {len(nodes)} node(s), {resources.get('CPU', 0):g} CPU(s), "
@@ -403,11 +415,13 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
                 except ray.exceptions.RayError as err:
                     raise _failure(ray, err, units[group.units[0]], len(pending),
                                    frozen) from err
-                for u, part in sorted(out["parts"].items()):
+                for u, share in _time_shares(group, out["seconds"]):
+                    unit_seconds[u] = unit_seconds.get(u, 0.0) + share
+                for u in collected.add(group, out["outputs"]):
                     i, j = where[u]
                     job, unit = jobs[i], jobs[i].units[j]
-                    share = out["seconds"] / len(out["parts"])
-                    job.outs[j] = {**out, "part": part, "seconds": share}
+                    share = unit_seconds[u]
+                    job.outs[j] = {**out, "part": collected.parts[u], "seconds": share}
                     done += 1
                     bar.update(1)
                     _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "

@@ -129,7 +129,7 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
             units.append(unit)
             owner.append(k)
     jobs = fusion.plan(units, fuse=cfg.fuse)
-    parts: dict[int, dict] = {}
+    parts = fusion.Parts(jobs, units)
     seconds = [0.0] * len(todo)  # each experiment's share of the jobs' wall time
     written, frozen = [], set()
     outer = tqdm(jobs, desc="training", unit="job", disable=None, dynamic_ncols=True)
@@ -138,19 +138,19 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
         start = time.perf_counter()
         bar, progress = _step_bar(job.describe(units)[:60], 1)
         try:
-            parts.update(fusion.run_job(job, units, progress))
+            parts.add(job, fusion.run_job(job, units, progress))
         finally:
             bar.close()
         wall = time.perf_counter() - start
-        seeds = {i: len(units[i].seeds) * max(1, len(units[i].config.get("dial_eps", [])))
-                 for i in job.units}
-        for i in job.units:
-            seconds[owner[i]] += wall * seeds[i] / sum(seeds.values())
+        shares = ([(job.units[0], 1)] if job.solo else
+                  [(u, len(lane.seeds)) for lane, (u, _) in zip(job.lanes, job.owners)])
+        for u, n in shares:  # the job's time, shared out by seeds
+            seconds[owner[u]] += wall * n / sum(n for _, n in shares)
         for k, (exp, inputs) in enumerate(todo):
             mine = [i for i, o in enumerate(owner) if o == k]
-            if k in frozen or not all(i in parts for i in mine):
+            if k in frozen or not all(i in parts.parts for i in mine):
                 continue
-            result = merge_units(exp, inputs["config"], [parts[i] for i in mine])
+            result = merge_units(exp, inputs["config"], [parts.parts[i] for i in mine])
             path = freeze.write_result(cfg.store_dir, exp, inputs, result,
                                        provenance(cfg.root, device, seconds[k]))
             frozen.add(k)

@@ -47,7 +47,10 @@ def _run(rows, store: Path, **overrides) -> dict:
     return {e.name: json.loads((store / f"{e.name}.json").read_text()) for e in rows}
 
 
-def test_fused_results_are_fresh_and_match_unfused_runs(tmp_path):
+@pytest.mark.parametrize("cpu_slots", [None, "3"])  # 3: a dial unit's lanes in two jobs
+def test_fused_results_are_fresh_and_match_unfused_runs(tmp_path, monkeypatch, cpu_slots):
+    if cpu_slots:
+        monkeypatch.setenv("ONPOLICY_CPU_FUSE_SLOTS", cpu_slots)
     rows = [*tiny_suite.EXPERIMENTS, DIAL]
     fused = _run(rows, tmp_path / "fused")
     alone = _run(rows, tmp_path / "alone", fuse=False)
