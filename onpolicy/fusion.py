@@ -48,8 +48,9 @@ def fusable_method(entry: str):
 
 
 def plan(units: list, fuse: bool = True) -> list[Job]:
-    """Jobs in a stable order: fused groups (first appearance order), then solo units.
-    fuse=False: one job per run unit (the unfused reference)."""
+    """Jobs in a stable order: the solo units (small, independent: on a cluster they spread
+    over the nodes before the long fused groups take them), then the fused groups in order of
+    first appearance. fuse=False: one job per run unit (the unfused reference)."""
     from experiments import fused, trainer
 
     groups: dict[str, Job] = {}
@@ -69,7 +70,7 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
     jobs = []
     for key, job in groups.items():
         jobs += _split(job, units) if key.startswith("cpu|") else [job]
-    return [*jobs, *solo]
+    return [*solo, *jobs]
 
 
 def _split(job: Job, units: list) -> list[Job]:
