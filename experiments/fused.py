@@ -54,7 +54,8 @@ def group_key(lane: Lane) -> str:
                       sort_keys=True)
 
 
-def _loss_key(lane: Lane) -> str:
+def loss_key(lane: Lane) -> str:
+    """Lanes with equal keys share one loss call (the loss function and its settings)."""
     loss = lane.method.loss
     settings = {k: v for k, v in lane.config.items() if k not in NOT_LOSS_KEYS}
     return f"{loss.__module__}.{loss.__qualname__}:{json.dumps(settings, sort_keys=True)}"
@@ -71,11 +72,11 @@ class Segment:
 
 def layout(lanes: list[Lane]) -> tuple[list[int], list[Segment]]:
     """Slot order (lanes sorted by loss, so equal losses are adjacent) and the segments."""
-    order = sorted(range(len(lanes)), key=lambda i: _loss_key(lanes[i]))
+    order = sorted(range(len(lanes)), key=lambda i: loss_key(lanes[i]))
     segments, slot = [], 0
     for i in order:
         lane, n = lanes[i], len(lanes[i].seeds)
-        if segments and _loss_key(lane) == _loss_key(lanes[segments[-1][0]]):
+        if segments and loss_key(lane) == loss_key(lanes[segments[-1][0]]):
             segments[-1][1] += n
         else:
             segments.append([i, n])

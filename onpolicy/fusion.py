@@ -74,9 +74,13 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
 
 
 def _split(job: Job, units: list) -> list[Job]:
-    """A CPU group as jobs of at most _cpu_max_slots() slots; a lane is never split."""
+    """A CPU group as jobs of at most _cpu_max_slots() slots; a lane is never split. Lanes
+    are taken in loss order, so a job's lanes mostly share one loss call."""
+    from experiments import fused
+
     limit, parts = _cpu_max_slots(), []
-    for lane, owner in zip(job.lanes, job.owners):
+    pairs = sorted(zip(job.lanes, job.owners), key=lambda pair: fused.loss_key(pair[0]))
+    for lane, owner in pairs:
         if not parts or sum(len(l.seeds) for l in parts[-1].lanes) + len(lane.seeds) > limit:
             parts.append(Job([]))
         part = parts[-1]
