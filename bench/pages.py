@@ -11,7 +11,12 @@ in bytes raw and gzipped (gzip level 6, what a typical static host sends), by ki
 CSS, fonts, JS, data JSON, other. Times, from the navigation start (performance.timeOrigin):
 first paint and first contentful paint (performance.getEntriesByType('paint')), the load
 event, and the moment the last chart was drawn (a MutationObserver records when each
-placeholder gets data-drawn). Median of the repeats.
+placeholder gets data-drawn). Long tasks (PerformanceObserver 'longtask', main-thread tasks
+over 50 ms) from the start of the scroll to the last chart drawn: their count, total and
+longest. Median of the repeats.
+
+`--before DIR` also measures a site built earlier (e.g. from the previous commit) in the same
+browser, interleaved with the current one, and prints both side by side.
 
 Browser: Debian's /usr/bin/chromium through Playwright (never a downloaded browser), with the
 flags of tests/test_browser.py: headless, no GPU, WebGL from SwiftShader (software), so the
@@ -43,8 +48,8 @@ CHROMIUM_ARGS = [  # as tests/test_browser.py: software WebGL (SwiftShader) for 
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 CHART_TIMEOUT_MS = 180_000
-TARGET_ARTICLE_GZIP = 1_000_000   # bytes: the article, everything it loads, gzipped
-TARGET_CHARTS_S = 2.0             # every chart drawn within 2 s of the navigation start
+TARGET_ARTICLE_GZIP = 450_000     # bytes: the article, everything it loads, gzipped
+TARGET_LONG_TASKS_S = 3.0         # total long-task time while scrolling through every chart
 GZIP_LEVEL = 6
 KINDS = ("HTML", "CSS", "fonts", "JS", "data JSON", "other")
 
@@ -65,6 +70,10 @@ new MutationObserver(function (records) {
     }
   });
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-drawn"]});
+window.__longTasks = [];
+new PerformanceObserver(function (list) {
+  list.getEntries().forEach(function (e) { window.__longTasks.push([e.startTime, e.duration]); });
+}).observe({type: "longtask", buffered: true});
 """
 
 SCROLL_JS = """async () => {
@@ -184,6 +193,8 @@ def load_page(browser, site: Path, url: str) -> dict:
         page.wait_for_load_state("networkidle")
         times = page.evaluate(TIMES_JS)
         drawn = page.evaluate("() => window.__drawn")
+        long_tasks = [d for start, d in page.evaluate("() => window.__longTasks")
+                      if scroll_start is not None and start + d >= scroll_start]
         charts = page.evaluate(CHARTS_JS)
     finally:
         ctx.close()
@@ -212,6 +223,8 @@ def load_page(browser, site: Path, url: str) -> dict:
             v is not None for v in ms.values()) else None,
         "drawn_2d_s": max(d2) / 1000 if d2 else None,
         "drawn_3d_s": max(d3) / 1000 if d3 else None,
+        "long_tasks_n": len(long_tasks), "long_tasks_s": sum(long_tasks) / 1000,
+        "long_task_max_s": max(long_tasks, default=0) / 1000,
     }
 
 
@@ -238,7 +251,47 @@ def _s(v) -> str:
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-def main(repeats: int | None = None, quick: bool = False) -> dict:
+def article_path(site: Path) -> str:
+    """The page with the most charts (the article), as a URL path."""
+    def charts(pg: str) -> int:
+        html = site / (pg + "index.html" if pg == "" or pg.endswith("/") else pg)
+        return html.read_text(encoding="utf-8").count("data-chart-src=")
+    return max(site_pages(site), key=charts)
+
+
+def side_by_side(browser, sites: dict[str, Path], repeats: int) -> dict:
+    """The article of each site (label -> built site), loaded interleaved in one browser:
+    weight with every chart drawn, time to first chart and long tasks while scrolling."""
+    servers = {label: serve(site) for label, site in sites.items()}
+    runs: dict[str, list[dict]] = {label: [] for label in sites}
+    try:
+        for _ in range(repeats):
+            for label, site in sites.items():
+                url = f"http://127.0.0.1:{servers[label].server_address[1]}/" \
+                      f"{article_path(site)}"
+                runs[label].append(load_page(browser, site, url))
+    finally:
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+    rows, out = [], {}
+    for label, loads in runs.items():
+        gz = weigh(loads[0]["files"])["total"]["gzip"]
+        med = {k: median([x[k] for x in loads]) for k in
+               ("first_drawn_s", "all_drawn_s", "long_tasks_n", "long_tasks_s",
+                "long_task_max_s")}
+        out[label] = {"gzip": gz, **med}
+        rows.append([label, fmt_bytes(gz), _s(med["first_drawn_s"]), _s(med["all_drawn_s"]),
+                     f"{med['long_tasks_n']:.0f}", _s(med["long_tasks_s"]),
+                     _s(med["long_task_max_s"])])
+    print()
+    print(f"the article side by side ({repeats} load(s) each, interleaved; medians):")
+    print(table(rows, ["site", "gzip, all charts drawn", "1st chart", "all drawn",
+                       "long tasks", "long-task total", "longest"]))
+    return out
+
+
+def main(repeats: int | None = None, quick: bool = False, before: Path | None = None) -> dict:
     repeats = repeats or (1 if quick else 3)
     print(machine_header("page weight and render time (headless Chromium, localhost)"))
     if not CHROMIUM.exists():
@@ -264,6 +317,8 @@ def main(repeats: int | None = None, quick: bool = False) -> dict:
             print(f"browser:  Chromium {version} ({' '.join(CHROMIUM_ARGS[4:])}), viewport "
                   f"{VIEWPORT['width']}x{VIEWPORT['height']}; {repeats} load(s) per page, "
                   f"fresh context (empty cache) each")
+            compared = side_by_side(browser, {"before": before, "now": site}, repeats) \
+                if before else None
             loads = {pg: [] for pg in pages}
             for r in range(repeats):
                 for pg in pages:  # interleaved: page A, B, C, then again
@@ -277,7 +332,7 @@ def main(repeats: int | None = None, quick: bool = False) -> dict:
             browser.close()
 
         result = {"flags": flags, "notes": notes, "chromium": version, "repeats": repeats,
-                  "pages": {}}
+                  "pages": {}, "side_by_side": compared}
         weight_rows, time_rows = [], []
         for pg in pages:
             w = weigh(loads[pg][0]["files"])
@@ -336,16 +391,25 @@ def main(repeats: int | None = None, quick: bool = False) -> dict:
         gz_total = a["weight"]["total"]["gzip"]
         drawn = a["times_median"]["all_drawn_s"]
         ok_weight = gz_total <= TARGET_ARTICLE_GZIP
-        ok_drawn = None if drawn is None or drawn != drawn else drawn < TARGET_CHARTS_S
+        long_s = median([x["long_tasks_s"] for x in runs])
+        ok_long = long_s <= TARGET_LONG_TASKS_S
         result["article"] = a_name
         result["summary"] = [
             f"pages ({flags}): article /{a_name} loads {fmt_bytes(a['weight']['total']['raw'])}"
-            f" raw, {gz_total:,} B gzipped (target <= {TARGET_ARTICLE_GZIP:,} B: "
-            f"{verdict(ok_weight)}); FCP {a['times_median']['fcp_s']:.2f} s; all "
-            f"{a['n_charts']} charts drawn at {_s(drawn)} (last 2D "
-            f"{_s(a['times_median']['drawn_2d_s'])}, last 3D "
-            f"{_s(a['times_median']['drawn_3d_s'])}; target < {TARGET_CHARTS_S:.0f} s: "
-            f"{verdict(ok_drawn)})"]
+            f" raw, {gz_total:,} B gzipped with every chart drawn (target <= "
+            f"{TARGET_ARTICLE_GZIP:,} B: {verdict(ok_weight)}); FCP "
+            f"{a['times_median']['fcp_s']:.2f} s; first chart at "
+            f"{_s(a['times_median']['first_drawn_s'])}, all {a['n_charts']} at {_s(drawn)}; "
+            f"long tasks while scrolling {median([x['long_tasks_n'] for x in runs]):.0f}, "
+            f"{long_s:.2f} s in all, longest "
+            f"{median([x['long_task_max_s'] for x in runs]):.2f} s (target <= "
+            f"{TARGET_LONG_TASKS_S:.0f} s: {verdict(ok_long)})"]
+        if compared:
+            b, n = compared["before"], compared["now"]
+            result["summary"].append(
+                f"pages, side by side: before {b['gzip']:,} B, {b['long_tasks_s']:.2f} s of long "
+                f"tasks, first chart {_s(b['first_drawn_s'])}; now {n['gzip']:,} B, "
+                f"{n['long_tasks_s']:.2f} s, first chart {_s(n['first_drawn_s'])}")
         return result
     finally:
         if server is not None:
@@ -357,10 +421,15 @@ def main(repeats: int | None = None, quick: bool = False) -> dict:
 def cli(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, help="loads per page (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="one load per page")
+    parser.add_argument("--before", type=Path, metavar="DIR",
+                        help="a site built earlier (build.py --out DIR): its article is "
+                             "measured side by side with the current one")
     args = parser.parse_args(argv)
-    result = main(args.repeats, args.quick)
+    if args.before and not (args.before / "index.html").is_file():
+        parser.error(f"--before {args.before}: no index.html there (build a site into it)")
+    result = main(args.repeats, args.quick, args.before)
     print("\n".join(result["summary"]))
     return 0
 

@@ -10,7 +10,7 @@ KaTeX node worker).
 
 Scenarios, interleaved round by round (median of the rounds):
   no-op          the same build again, nothing changed (the pipeline always re-renders)
-  prose edit     a sentence appended to site_src/article.md
+  prose edit     a sentence appended to site_src/article/index.md
   template edit  an HTML comment added to templates/base.html
 and, once per round, in --quick mode: one experiment retrained
   (`--quick --rerun binary-supervised`; every other --quick result is reused).
@@ -148,7 +148,7 @@ def prepare(repo: Path, log: Path) -> tuple[list[str], str, str]:
 # -- edits -------------------------------------------------------------------------------------
 
 def prose_edit(repo: Path, n: int) -> None:
-    with open(repo / "site_src" / "article.md", "a", encoding="utf-8") as f:
+    with open(repo / "site_src" / "article" / "index.md", "a", encoding="utf-8") as f:
         f.write(f"\nA benchmark sentence, edit number {n}, changes only the prose.\n")
 
 
@@ -164,12 +164,13 @@ def template_edit(repo: Path, n: int) -> None:
 PHASES = [  # (label, file suffix, function name) in the cProfile of one no-op build
     ("whole build (pipeline.build)", "onpolicy/pipeline.py", "build"),
     ("status: freeze hashes of every experiment", "onpolicy/freeze.py", "check"),
-    ("facts from results", "onpolicy/render/facts.py", "compute"),
+    ("content modules (facts.py, figures.py)", "onpolicy/render/content.py", "load_content"),
+    ("facts from results", "onpolicy/render/content.py", "compute_facts"),
     ("copy static assets (plotly, KaTeX css/fonts)", "onpolicy/render/assets.py", "copy_assets"),
     ("write data/results/*.json", "onpolicy/render/site.py", "write_results"),
     ("page bodies (Markdown, Jinja, math, charts)", "onpolicy/render/body.py", "render"),
     ("  charts: build + write (write_chart)", "onpolicy/render/figures.py", "write_chart"),
-    ("    plotly figure building (build_chart)", "onpolicy/render/charts.py", "build_chart"),
+    ("    plotly figure building (build_figure)", "onpolicy/render/content.py", "build_figure"),
     ("    figure -> JSON dict (figure_dict)", "onpolicy/render/figures.py", "figure_dict"),
     ("  KaTeX (render_many, cache + node)", "onpolicy/render/katex.py", "render_many"),
     ("    KaTeX node worker start", "onpolicy/render/katex.py", "_start"),
@@ -210,7 +211,7 @@ def profile_noop(repo: Path, flags: list[str], log: Path) -> dict:
 def import_times(repo: Path) -> dict:
     """-X importtime of what a render-only build imports: seconds per package (the cumulative
     time of its outermost imports, i.e. those not made by the package itself)."""
-    code = ("import onpolicy.cli, onpolicy.pipeline, onpolicy.render, onpolicy.render.charts")
+    code = ("import onpolicy.cli, onpolicy.pipeline, onpolicy.render, plotly.graph_objects")
     proc = subprocess.run([python_exe(), "-X", "importtime", "-c", code], cwd=repo,
                           env=build_env(), capture_output=True, text=True)
     entries = []  # (level, name, cumulative us), in the order printed (children first)
@@ -257,7 +258,7 @@ t = [time.perf_counter()]
 from onpolicy import freeze, pipeline, schema
 from onpolicy.config import BuildConfig
 from onpolicy.render import render_site
-import onpolicy.render.charts
+import plotly.graph_objects
 t.append(time.perf_counter())
 cfg = BuildConfig(quick="--quick" in sys.argv[1:])
 found = pipeline.statuses(cfg)

@@ -7,6 +7,8 @@ makes exactly that experiment stale.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from dataclasses import dataclass, field
 
 # -- shared settings (copied into each row, so a row's hash holds all it depends on) ---------
@@ -93,3 +95,90 @@ def effective_config(exp: Experiment, quick: bool = False) -> dict:
     if quick:
         config.update(copy.deepcopy(overrides))
     return config
+
+
+# -- row validation (the pipeline calls validate_rows when it loads the table) ---------------
+
+class SuiteError(ValueError):
+    """A row of the experiment table that cannot be trained as written."""
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
+# which method labels each entry module trains (a label naming another module's method is a typo)
+ENTRY_METHODS: dict[str, set[str]] = {}
+for _table in (METHODS, DIAL_METHODS):
+    for _method, (_entry, _) in _table.items():
+        ENTRY_METHODS.setdefault(_entry, set()).add(_method)
+
+
+def _positive(value, integer: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _fraction(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0.0 <= value <= 1.0)
+
+
+def config_problems(config: dict, entry: str) -> list[str]:
+    """What is wrong with one effective config (empty: it can be trained)."""
+    found = []
+    for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y"):
+        if key in config and not _positive(config[key], integer=True):
+            found.append(f"{key} must be a whole number > 0 (got {config[key]!r})")
+    if "lr" in config and not _positive(config["lr"], integer=False):
+        found.append(f"lr must be a number > 0 (got {config['lr']!r})")
+    seeds = config.get("seeds", [0])  # the runner's default when a row names none
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+        found.append(f"seeds must be a non-empty list of whole numbers >= 0 (got {seeds!r})")
+    elif len(set(seeds)) != len(seeds):
+        found.append(f"seeds has duplicates (got {seeds!r})")
+    for key in ("behaviour_eps", "clip_eps"):
+        if key in config and not _fraction(config[key]):
+            found.append(f"{key} must be a number in [0, 1] (got {config[key]!r})")
+    if "dial_eps" in config and (not isinstance(config["dial_eps"], list) or not config["dial_eps"]
+                                 or not all(_fraction(e) for e in config["dial_eps"])):
+        found.append(f"dial_eps must be a non-empty list of numbers in [0, 1] "
+                     f"(got {config['dial_eps']!r})")
+    if "log_prob" in config and config["log_prob"] not in ("naive", "stable"):
+        found.append(f"log_prob must be 'naive' or 'stable' (got {config['log_prob']!r})")
+    if "task" in config:
+        if config["task"] not in TASKS:
+            found.append(f"unknown task {config['task']!r} (known: {', '.join(TASKS)})")
+        method, known = config.get("method"), ENTRY_METHODS.get(entry)
+        if known is not None and method not in known:
+            found.append(f"method {method!r} is not what {entry} trains "
+                         f"(known: {', '.join(sorted(known))})")
+        data = config.get("data")
+        if not isinstance(data, dict) or data.get("name") not in ("mnist", "synthetic"):
+            found.append("data must be a mapping with name 'mnist' or 'synthetic' "
+                         f"(got {data!r})")
+    return found
+
+
+def validate_rows(rows: list[Experiment]) -> None:
+    """Raise SuiteError naming the first bad row and everything wrong with it."""
+    seen: set[str] = set()
+    for row in rows:
+        if not isinstance(row, Experiment):
+            raise SuiteError(f"EXPERIMENTS holds {row!r}, not an Experiment(name, entry, config)")
+        label = f"row {row.name!r}"
+        if not isinstance(row.name, str) or not NAME.fullmatch(row.name):
+            raise SuiteError(f"{label}: the name must be letters, digits, '-', '_' or '.', "
+                             "starting with a letter or digit (it names results/<name>.json)")
+        if row.name in seen:
+            raise SuiteError(f"{label}: two rows have this name")
+        seen.add(row.name)
+        if not isinstance(row.config, dict):
+            raise SuiteError(f"{label}: config must be a dict (got {type(row.config).__name__})")
+        problems = config_problems(effective_config(row), row.entry)
+        quick = row.config.get("quick", {})
+        if isinstance(quick, dict) and quick:
+            problems += [f"quick: {p}" for p in config_problems(effective_config(row, True),
+                                                               row.entry)
+                         if p not in problems]
+        if problems:
+            raise SuiteError(f"{label}: " + "; ".join(problems))

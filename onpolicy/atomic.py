@@ -3,6 +3,7 @@
 Files: write a temp file beside the target, fsync, os.replace (atomic on POSIX).
 Directories: render into `<target>.tmp-<pid>`, then two renames swap it in; if a crash falls
 between the two renames, `recover_dir` puts the previous directory back on the next run.
+Only directories that carry the build's marker (outdir.MARKER) are ever replaced or removed.
 """
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from . import outdir
+from .config import shown
+from .errors import ConfigError
 
 
 def _umask() -> int:
@@ -32,6 +37,11 @@ def write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a failed write (a full disk) names no file: name the target
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -51,18 +61,29 @@ def _siblings(target: Path, marker: str) -> list[Path]:
     return sorted(target.parent.glob(f"{target.name}.{marker}-*"))
 
 
+def _remove_build_dir(path: Path) -> None:
+    """Remove a directory a build made (marked), or an empty one; leave anything else alone."""
+    if path.is_symlink() or not path.is_dir():
+        return
+    if outdir.is_marked(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif not any(path.iterdir()):
+        path.rmdir()
+
+
 def recover_dir(target: Path) -> None:
-    """Undo what an interrupted swap or render left: restore the old dir, drop dead temp dirs."""
+    """Undo what an interrupted swap or render left: restore the old dir, drop dead temp dirs.
+    Siblings without the build's marker are someone else's files: never touched."""
     target = Path(target)
-    olds = _siblings(target, "old")
-    if not target.exists() and olds:
+    olds = [p for p in _siblings(target, "old") if outdir.is_marked(p)]
+    if not os.path.lexists(target) and olds:
         os.replace(olds[-1], target)
         olds = olds[:-1]
     for leftover in olds + _siblings(target, "tmp"):
         pid = leftover.name.rsplit("-", 1)[-1]
         if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
             continue  # another live build's work in progress
-        shutil.rmtree(leftover, ignore_errors=True)
+        _remove_build_dir(leftover)
 
 
 def new_temp_dir(target: Path) -> Path:
@@ -70,19 +91,27 @@ def new_temp_dir(target: Path) -> Path:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f"{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove_build_dir(tmp)
     tmp.mkdir()
+    try:
+        outdir.mark(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return tmp
 
 
 def swap_dir(new: Path, target: Path) -> None:
     """Make `new` become `target`; the previous `target` is removed only after the swap."""
     target = Path(target)
+    if not outdir.replaceable(target):  # checked at the start too; this is the last line
+        raise ConfigError(f"{shown(target)} was not written by this build (no {outdir.MARKER} "
+                          "marker): refusing to replace it")
     old = target.parent / f"{target.name}.old-{os.getpid()}"
-    if target.exists():
+    if os.path.lexists(target):
         os.replace(target, old)
     os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_build_dir(old)
 
 
 @contextmanager

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .config import BuildConfig, shown
+from .errors import ConfigError
 
 EXAMPLES = """\
 examples:
@@ -23,20 +27,61 @@ examples:
 """
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1-65535 (0: any free "
+                                         "port)")
+    return value
+
+
+def site_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.username \
+            or parts.password or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an absolute http(s) URL, e.g. "
+                                         "https://user.github.io/onpolicy/")
+    return text
+
+
+def directory(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory (give the "
+                                         "directory that holds the IDX .gz files)")
+    return path
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="tiny steps/seeds for fast iteration; results cached in "
                              ".cache/quick/, never overwriting results/")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="where to train (default: auto = cuda if available)")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="CPU threads for training (default: torch's choice; use 1 on a "
                              "busy machine, where oversubscribed threads are much slower)")
-    parser.add_argument("--mnist-dir", type=Path, metavar="DIR",
+    parser.add_argument("--mnist-dir", type=directory, metavar="DIR",
                         help="directory with the MNIST IDX .gz files (or set MNIST_DIR); "
                              "default: data/MNIST/raw, downloaded by torchvision when online")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="consider only this experiment (repeatable)")
+                        help="train only this experiment (repeatable); the site still "
+                             "uses every result on disk")
     parser.add_argument("--suite", default="experiments.suite", metavar="MODULE",
                         help="module with the experiment table (default: experiments.suite)")
 
@@ -48,8 +93,10 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
                         help="never train: fail with a list if any result is stale or missing")
     parser.add_argument("--no-train", action="store_true",
                         help="render with the results on disk; report stale ones, don't train")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: public/)")
-    parser.add_argument("--base-url", default="", metavar="URL",
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output directory (default: public/); it must be new, empty or "
+                             "an earlier build's output (marked by a .onpolicy-site file)")
+    parser.add_argument("--base-url", type=site_url, metavar="URL",
                         help="the site's absolute URL, for feed, sitemap, canonical and OG links")
     parser.add_argument("--drafts", action="store_true", help="also render pages marked draft")
     parser.add_argument("--no-fuse", action="store_true",
@@ -78,7 +125,8 @@ def make_parser() -> argparse.ArgumentParser:
     _common(serve)
     _build_flags(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=port_number, default=8000,
+                       help="port (default: 8000; 0: any free port)")
     serve.add_argument("--train", action="store_true",
                        help="also train stale experiments on rebuild (default: report only)")
     status = sub.add_parser("status", help="table of experiments: fresh or stale, and why")
@@ -101,8 +149,26 @@ def config_from(args: argparse.Namespace) -> BuildConfig:
     if getattr(args, "results_dir", None):
         cfg = replace(cfg, results_dir=args.results_dir.resolve())
     if getattr(args, "out", None):
-        cfg = replace(cfg, out_dir=args.out.resolve())
+        cfg = replace(cfg, out_dir=Path(os.path.abspath(args.out)))  # a link is not followed
     return cfg
+
+
+HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and build again",
+    errno.EDQUOT: "the disk quota is used up: free some space and build again",
+    errno.EACCES: "no permission: choose a directory you can write to (--out) or fix the "
+                  "permissions",
+    errno.EPERM: "not permitted: choose a directory you can write to (--out)",
+    errno.EROFS: "the file system is read-only: choose another --out",
+}
+
+
+def describe_os_error(err: OSError, root: Path) -> str:
+    """One line for an OSError from deep inside the build: what, where, what to do."""
+    where = f"{shown(Path(err.filename), root)}: " if err.filename else ""
+    hint = HINTS.get(err.errno, "")
+    return (f"{where}{err.strerror or err}" + (f"; {hint}" if hint else "")
+            + ". The previous site and every frozen result are intact.")
 
 
 def print_status(cfg: BuildConfig) -> int:
@@ -136,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from .pipeline import BuildError, build
     from experiments.mnist_files import DataError
 
-    errors = (BuildError, ResultError, DataError, DependencyError)
+    errors = (BuildError, ResultError, DataError, DependencyError, ConfigError)
     try:
         from .render import RenderError
         errors += (RenderError,)
@@ -146,24 +212,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return print_status(cfg)
         if args.command == "serve":
+            from .outdir import check_out_dir
             from .serve import serve
+
+            check_out_dir(cfg)  # never serve (or rebuild into) a directory the build must not own
 
             def rebuild() -> None:  # errors propagate: the server shows them in the page
                 build(replace(cfg, train=args.train and not cfg.frozen))
 
-            try:
-                rebuild()
-            except errors as err:  # still serve the previous site; fixing the source rebuilds
-                print(f"error: {err}", file=sys.stderr)
-            serve(cfg, host=args.host, port=args.port, rebuild=rebuild)
+            serve(cfg, host=args.host, port=args.port, rebuild=rebuild, errors=errors)
             return 0
         report = build(cfg)
         fresh = sum(s.fresh for s in report.statuses)
-        print(f"built {cfg.out_dir} ({fresh}/{len(report.statuses)} results fresh, "
-              f"{len(report.trained)} trained)", file=sys.stderr)
+        print(f"built {shown(cfg.out_dir, cfg.root)} ({fresh}/{len(report.statuses)} results "
+              f"fresh, {len(report.trained)} trained)", file=sys.stderr)
         return 0
     except errors as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk, a read-only directory: the environment, not a bug
+        print(f"error: {describe_os_error(err, cfg.root)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: the previous site and every frozen result are intact",

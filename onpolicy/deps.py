@@ -87,3 +87,27 @@ def project_modules(root: Path, entry: str) -> dict[str, Path]:
             if _is_project_package(root, name.split(".")[0]) and name not in found:
                 todo.append(name)
     return found
+
+
+def direct_imports(root: Path, module: str) -> set[str]:
+    """The project modules `module` imports itself (read, not run), leaving out its own parent
+    packages: Python initialises those before the module, so they close no import circle."""
+    root = Path(root)
+    path = module_file(root, module)
+    if path is None:
+        raise DependencyError(f"module {module!r} not found under {root}")
+    names = _imports_of(str(path), module, path.stat().st_mtime_ns, path.stat().st_size)
+    parents = set(_parents(module))
+    return {name for name in names
+            if name != module and name not in parents and module_file(root, name) is not None}
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """{module: project modules it imports} for every module of a package of the project."""
+    root = Path(root)
+    graph = {}
+    for path in sorted((root / package).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        graph[module] = direct_imports(root, module)
+    return graph

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from experiments.mnist_files import dataset_identity
 from experiments.suite import Experiment, effective_config
 
 from . import atomic, schema
+from .config import ROOT, shown
 from .deps import project_modules
 
 
@@ -58,37 +60,74 @@ def result_path(store: Path, name: str) -> Path:
     return Path(store) / f"{name}.json"
 
 
-def read_result(path: Path) -> dict:
+def document_sha256(document: dict) -> str:
+    """The integrity hash: every field of the result file except this one (inputs,
+    provenance, result). A consistency check against corruption and hand edits, not a
+    signature: anyone can recompute it."""
+    return sha256(canonical_json({k: v for k, v in document.items() if k != "document_sha256"}))
+
+
+_NON_FINITE = re.compile(r"(?<![\w\"])(-?Infinity|NaN)(?![\w\"])")
+
+
+def _reject_constant(name: str):
+    raise ValueError(name)
+
+
+def read_result(path: Path, root: Path = ROOT) -> dict:
     """Load and verify one result file; raise ResultError saying what is wrong with it."""
+    where = shown(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ResultError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
+                          f"offset {err.start})") from None
     except OSError as err:
-        raise ResultError(f"{path}: cannot read: {err.strerror}") from err
+        raise ResultError(f"{where}: cannot read: {err.strerror}") from err
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
-        raise ResultError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
+        raise ResultError(f"{where}:{err.lineno}: not valid JSON: {err.msg}") from err
+    except ValueError as err:  # NaN / Infinity: valid for Python's json, not for a result
+        match = _NON_FINITE.search(text)
+        line = text.count("\n", 0, match.start()) + 1 if match else 1
+        raise ResultError(f"{where}:{line}: {err} is not allowed in a result file "
+                          "(non-finite values are stored as null)") from None
     if not isinstance(document, dict):
-        raise ResultError(f"{path}:1: not a result file (expected a JSON object)")
-    if document.get("schema") != schema.SCHEMA_VERSION:
+        raise ResultError(f"{where}:1: not a result file (expected a JSON object)")
+    version = document.get("schema")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ResultError(f"{where}: \"schema\" must be a whole number (got "
+                          f"{json.dumps(version)})")
+    if version != schema.SCHEMA_VERSION:
         return document  # an old schema is stale, not corrupt; check() reports it
     # The payload was validated against this schema version when it was written, and
-    # result_sha256 proves it is unchanged since; re-validating it on every build is slow.
+    # document_sha256 proves it is unchanged since; re-validating it on every build is slow.
     issues = schema.problems(document, payload=False)
     if issues:
-        raise ResultError(f"{path}: does not match the result schema: " + "; ".join(issues[:5]))
+        raise ResultError(f"{where}: does not match the result schema: " + "; ".join(issues[:5]))
     if sha256(canonical_json(document["result"])) != document["result_sha256"]:
-        raise ResultError(f"{path}: result_sha256 does not match its content: "
+        raise ResultError(f"{where}: result_sha256 does not match its content: "
                           "the file was edited by hand or is corrupt")
     if inputs_hash(document["inputs"]) != document["inputs_hash"]:
-        raise ResultError(f"{path}: inputs_hash does not match its recorded inputs: "
+        raise ResultError(f"{where}: inputs_hash does not match its recorded inputs: "
                           "the file was edited by hand or is corrupt")
+    if document_sha256(document) != document["document_sha256"]:
+        raise ResultError(f"{where}: document_sha256 does not match the file: its provenance "
+                          "(device, torch version, wall time, ...) or another field was edited "
+                          "by hand or is corrupt")
     return document
+
+
+def seal(document: dict) -> dict:
+    """The document with its integrity hash set (document_sha256 last)."""
+    body = {k: v for k, v in document.items() if k != "document_sha256"}
+    return {**body, "document_sha256": document_sha256(body)}
 
 
 def write_result(store: Path, exp: Experiment, inputs: dict, result: dict,
                  provenance: dict) -> Path:
-    document = {
+    document = seal({
         "schema": schema.SCHEMA_VERSION,
         "experiment": exp.name,
         "inputs_hash": inputs_hash(inputs),
@@ -96,7 +135,7 @@ def write_result(store: Path, exp: Experiment, inputs: dict, result: dict,
         "provenance": provenance,
         "result_sha256": sha256(canonical_json(result)),
         "result": result,
-    }
+    })
     issues = schema.problems(document)
     if issues:  # never freeze something the site cannot read
         raise ResultError(f"{exp.name}: the experiment returned an invalid result: "
@@ -159,9 +198,9 @@ def check(exp: Experiment, root: Path, store: Path, quick: bool = False) -> Stat
     inputs = inputs_for(exp, root, quick)
     path = result_path(store, exp.name)
     if not path.exists():
-        return Status(exp.name, "missing", [f"no result file {path.name}"], inputs)
+        return Status(exp.name, "missing", [f"no result file {shown(path, root)}"], inputs)
     try:
-        document = read_result(path)
+        document = read_result(path, root)
     except ResultError as err:
         return Status(exp.name, "corrupt", [str(err)], inputs)
     if (document.get("schema") == schema.SCHEMA_VERSION

@@ -10,15 +10,15 @@ import importlib
 import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from experiments.suite import Experiment
+from experiments.suite import Experiment, SuiteError, validate_rows
 
-from . import atomic, freeze
-from .config import BuildConfig
+from . import atomic, freeze, outdir
+from .config import BuildConfig, shown
+from .errors import BuildError
 
-
-class BuildError(Exception):
-    """A build that must stop; the message says what to do."""
+__all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
 
 @dataclass
@@ -32,9 +32,15 @@ class BuildReport:
 def suite(cfg: BuildConfig) -> list[Experiment]:
     """The experiment table: experiments.suite, or another module named by --suite."""
     try:
-        return list(importlib.import_module(cfg.suite).EXPERIMENTS)
+        module = importlib.import_module(cfg.suite)
+        table = list(module.EXPERIMENTS)
     except (ImportError, AttributeError) as err:
         raise BuildError(f"cannot load the experiment table {cfg.suite!r}: {err}") from err
+    try:
+        validate_rows(table)
+    except SuiteError as err:
+        raise BuildError(f"{shown(Path(module.__file__), cfg.root)}: {err}") from None
+    return table
 
 
 def selected(cfg: BuildConfig) -> list[Experiment]:
@@ -49,19 +55,26 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
     return table
 
 
-def statuses(cfg: BuildConfig) -> list[freeze.Status]:
-    return [freeze.check(e, cfg.root, cfg.store_dir, cfg.quick) for e in selected(cfg)]
+def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
+    """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
+    rows = suite(cfg) if every else selected(cfg)
+    return [freeze.check(e, cfg.root, cfg.store_dir, cfg.quick) for e in rows]
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:
     forced = set(cfg.rerun)
-    return [s for s in found if not s.fresh or "all" in forced or s.name in forced]
+    chosen = {e.name for e in selected(cfg)}  # --only restricts training, not the render
+    return [s for s in found if s.name in chosen
+            and (not s.fresh or "all" in forced or s.name in forced)]
 
 
 def _train(cfg: BuildConfig, todo: list[freeze.Status], report: BuildReport, log) -> None:
     by_name = {e.name: e for e in suite(cfg)}
     pairs = [(by_name[s.name], s.inputs) for s in todo]
     log(f"training {len(pairs)} experiment(s): {', '.join(s.name for s in todo)}")
+    for s in todo:
+        if s.state == "corrupt":  # say so: a silent retrain would hide a damaged file
+            log(f"warning: {s.name} is corrupt and is retrained: {'; '.join(s.reasons)}")
     if cfg.executor == "ray":
         from .ray_executor import run_ray
         run_ray(cfg, pairs, log=log)
@@ -85,11 +98,21 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
     return results, meta
 
 
+def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str]) -> list[str]:
+    """A warning per result that is not fresh after this build, with the command to fix it."""
+    flags = (" --quick" if cfg.quick else "") + (
+        f" --suite {cfg.suite}" if cfg.suite != BuildConfig.suite else "")
+    return [f"{s.name} is {s.state} ({'; '.join(s.reasons) or 'forced rerun'}); not trained "
+            f"in this build. To fix: python build.py{flags} --only {s.name}"
+            for s in found if not s.fresh and s.name not in trained]
+
+
 def build(cfg: BuildConfig, log=None) -> BuildReport:
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    outdir.check_out_dir(cfg)
     with atomic.build_lock(cfg.root / ".build.lock"):
         atomic.recover_dir(cfg.out_dir)
-        found = statuses(cfg)
+        found = statuses(cfg, every=True)
         report = BuildReport(found)
         todo = _to_run(cfg, found)
         if cfg.frozen and todo:
@@ -100,23 +123,38 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
                              "commit results/.")
         if todo and cfg.train:
             _train(cfg, todo, report, log)
-            found = statuses(cfg)
+            found = statuses(cfg, every=True)
             report.statuses = found
-        elif todo:
-            for s in todo:
-                why = "; ".join(s.reasons) or "forced rerun"
-                report.warnings.append(f"{s.name} is {s.state} ({why}); not trained in this build")
+        unusable = [s for s in found if s.state in ("missing", "corrupt")]
+        report.warnings += _not_trained(cfg, found, report.trained)
+        for warning in report.warnings:  # before the render: its errors may come from these
+            log(f"warning: {warning}")
         results, meta = _load_results(cfg, found, report)
 
-        from .render import render_site  # imported late: the renderer needs node_modules
+        from .render import RenderError, render_site  # late: the renderer needs node_modules
+        from .render.links import check_links
 
         tmp = atomic.new_temp_dir(cfg.out_dir)
         try:
-            report.warnings += render_site(cfg, results, meta, tmp) or []
+            render_warnings = render_site(cfg, results, meta, tmp) or []
+            check_links(cfg, tmp)
             atomic.swap_dir(tmp, cfg.out_dir)
+        except RenderError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if unusable:
+                names = ", ".join(s.name for s in unusable)
+                raise RenderError(f"{err}\n(the render ran without these results, which are "
+                                  f"missing or corrupt: {names}; see the warnings above)") from None
+            raise
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if err.filename is None:  # a write that failed mid-file (a full disk) names no file
+                raise OSError(err.errno, err.strerror, str(cfg.out_dir)) from err
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        for warning in report.warnings:
+        for warning in render_warnings:
             log(f"warning: {warning}")
+        report.warnings += render_warnings
         return report

@@ -1,29 +1,18 @@
 """Runs stale experiments as Ray tasks (the Ray executor: `python build.py --executor ray`).
 
 The run units are the local executor's (`runner.unit_plan`), fused into the local executor's
-jobs (`fusion.plan`: compatible units train as one model); each job is one Ray task, and
-nothing else changes. The driver (the machine running build.py) hashes, plans,
-ships the project code to the cluster, gathers the parts, merges each experiment with its own
-`merge` and freezes it with `freeze.write_result` as soon as its last unit has arrived. An
-experiment with a failed unit is never frozen, so nothing partial reaches results/.
-
-Same numbers as the local executor: a task pins torch to the driver's intra-op thread count
-(Ray would otherwise set OMP_NUM_THREADS to the task's CPU count, and large CPU reductions
-depend on it), checks that the project modules it imported are byte for byte the ones the
-freeze hash covers, and reads MNIST from the files the driver verified and shipped.
-See docs/RAY.md.
+jobs (`fusion.plan`: compatible units train as one model); each job is one Ray task
+(ray_worker.execute_job), and nothing else changes. The driver (the machine running
+build.py) hashes, plans, ships the project code to the cluster (ray_cluster.py), gathers the
+parts, merges each experiment with its own `merge` and freezes it with `freeze.write_result`
+as soon as its last unit has arrived. An experiment with a failed unit is never frozen, so
+nothing partial reaches results/. Same numbers as the local executor (see ray_worker.py and
+docs/RAY.md).
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib
-import logging
-import os
 import re
-import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -31,235 +20,16 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from experiments import mnist_files
 from experiments.suite import Experiment
 
 from . import freeze, fusion
 from .config import BuildConfig, shown
-from .pipeline import BuildError
-from .runner import RunUnit, git_commit, machine_info, merge_units, unit_plan
+from .ray_cluster import RayRunError, cluster_device, connect, import_ray, mnist_payloads
+from .ray_worker import execute_job
+from .runner import RunUnit, git_commit, merge_units, unit_plan
 
-INSTALL_HINT = "the Ray executor needs the optional extra: pip install -e '.[ray]'"
 MAX_RETRIES = 2  # reruns of a unit whose worker process or node died (never for an exception)
 WAIT_S = 1.0     # ray.wait timeout: how often the driver wakes up (and sees Ctrl-C)
-
-# Never shipped to the workers (gitignore patterns, relative to the repository root). Ray also
-# honours .gitignore and always leaves out .git, .venv, venv and __pycache__.
-EXCLUDES = [
-    "/.git", "/.venv", "/venv", "/node_modules", "/public", "/public.*", "/.cache",
-    "/results", "/data", "/test-artifacts", "/build", "/dist", "/.build.lock",
-    "/site_src", "/templates", "/static", ".pytest_cache", "__pycache__", "*.pyc",
-    "*.egg-info",
-]
-
-_HERE_ROOT = Path(__file__).resolve().parent.parent  # on a worker: its copy of the working dir
-
-
-class RayRunError(BuildError):
-    """A Ray build that must stop: a run unit raised, its worker kept dying, or the cluster
-    cannot run the units. The message names the unit; nothing partial was frozen."""
-
-
-class SourceMismatchError(RuntimeError):
-    """A worker imported project code that differs from the code the freeze hash covers."""
-
-
-# -- on the worker ------------------------------------------------------------------------
-
-def _module_name(rel_path: str) -> str:
-    name = rel_path[:-3].replace("/", ".") if rel_path.endswith(".py") else rel_path
-    return name[: -len(".__init__")] if name.endswith(".__init__") else name
-
-
-def check_sources(sources: dict[str, str], root: Path = _HERE_ROOT) -> None:
-    """Raise SourceMismatchError unless every module of `sources` ({relative path: sha256},
-    the freeze inputs) hashes the same here: the file this process imported it from, or, if
-    it is not imported, the file under `root`."""
-    problems = []
-    for rel, digest in sorted(sources.items()):
-        module = sys.modules.get(_module_name(rel))
-        path = Path(module.__file__) if getattr(module, "__file__", None) else root / rel
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
-            problems.append(f"{rel} is missing on the worker (looked for {path})")
-            continue
-        if freeze.sha256(text) != digest:
-            problems.append(f"{rel} differs from the file the freeze hash covers "
-                            f"(the worker loaded {path})")
-    if problems:
-        raise SourceMismatchError(
-            "the worker's project code is not the code this build hashed: "
-            + "; ".join(problems) + ". Was a file edited during the build, or does the "
-            "worker import the project from an installed copy?")
-
-
-@contextlib.contextmanager
-def staged_mnist(files: dict[str, bytes] | None):
-    """Write the MNIST IDX files the driver shipped into a per-node cache directory and point
-    MNIST_DIR at it for the duration of one unit (the loader verifies the MD5s)."""
-    if not files:
-        yield None
-        return
-    key = hashlib.sha256("".join(f"{name}:{hashlib.md5(blob).hexdigest()};"
-                                 for name, blob in sorted(files.items())).encode()).hexdigest()
-    where = Path(tempfile.gettempdir()) / "onpolicy-mnist" / key[:16]
-    where.mkdir(parents=True, exist_ok=True)
-    for name, blob in files.items():
-        target = where / name
-        if not (target.is_file() and target.stat().st_size == len(blob)):
-            partial = where / f".{name}.{os.getpid()}.part"
-            partial.write_bytes(blob)
-            os.replace(partial, target)  # atomic: workers on one node may race, harmlessly
-    old = os.environ.get(mnist_files.ENV_VAR)
-    os.environ[mnist_files.ENV_VAR] = str(where)
-    try:
-        yield where
-    finally:
-        if old is None:
-            os.environ.pop(mnist_files.ENV_VAR, None)
-        else:
-            os.environ[mnist_files.ENV_VAR] = old
-
-
-def _node_id() -> str | None:
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
-        return None
-    return ray.get_runtime_context().get_node_id()
-
-
-def worker_info(device: str) -> dict:
-    """The provenance fields the worker knows (the local executor's names and meanings)."""
-    return machine_info(device)
-
-
-def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
-                 mnist: dict[str, bytes] | None = None) -> dict:
-    """One run unit on a Ray worker (a plain function: also callable without Ray)."""
-    from . import fusion
-
-    job = fusion.Job([0], owners=[(0, 0)], solo=True)
-    out = execute_job(job, [unit], threads, sources, mnist)
-    return {**out, "part": out["outputs"][0]}
-
-
-def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
-                mnist: dict[str, bytes] | None = None) -> dict:
-    """One fusion job (a fused group of lanes, or a solo run unit) on a Ray worker: the same
-    call the local executor makes, so the parts are the local run's, bit for bit."""
-    import torch
-
-    from . import fusion
-
-    torch.set_num_threads(threads)  # Ray sets OMP_NUM_THREADS to the task's CPUs; undo that
-    device = units[job.units[0]].device
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"Ray gave this task a GPU, but torch {torch.__version__} on this "
-                           "worker sees no CUDA device")
-    with staged_mnist(mnist):
-        for i in job.units:
-            importlib.import_module(units[i].entry)
-        check_sources(sources)
-        start = time.perf_counter()
-        outputs = fusion.run_job(job, units)
-        seconds = time.perf_counter() - start
-    return {"outputs": outputs, "seconds": seconds, "info": worker_info(device),
-            "node": _node_id()}
-
-
-# -- on the driver ------------------------------------------------------------------------
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError as err:
-        raise RayRunError(INSTALL_HINT) from err
-    return ray
-
-
-def cluster_device(requested: str, cluster_gpus: float) -> str:
-    """--device for the cluster: auto means cuda when the cluster has a GPU."""
-    if requested == "cpu":
-        return "cpu"
-    if cluster_gpus >= 1:
-        return "cuda"
-    if requested == "cuda":
-        raise RayRunError("--device cuda was asked for, but the Ray cluster has no GPU "
-                          "(`ray status` lists its resources); use --device cpu or auto, or "
-                          "add a node started with GPUs")
-    return "cpu"
-
-
-def _mnist_payloads(cfg: BuildConfig, pairs) -> dict[str, dict[str, bytes]]:
-    """{split: {file name: bytes}} for every MNIST split the units read, found (and verified)
-    on the driver like a local run would, so no worker needs the files or the internet."""
-    splits = set()
-    for _, inputs in pairs:
-        data = inputs["config"].get("data") or {}
-        if data.get("name") == "mnist":
-            splits.add(data.get("split", "test10k"))
-    payloads = {}
-    for split in sorted(splits):
-        try:
-            found = mnist_files.find_files(split, cfg.mnist_dir)
-        except mnist_files.DataError:
-            if cfg.mnist_dir or os.environ.get(mnist_files.ENV_VAR):
-                raise
-            from experiments.data import load_mnist  # downloads with torchvision if online
-            load_mnist({"name": "mnist", "split": split})
-            found = mnist_files.find_files(split)
-        payloads[split] = {name: path.read_bytes() for name, path in found.items()}
-    return payloads
-
-
-class _QuietDefaultExcludes(logging.Filter):
-    """Ray warns that it now skips .git/.venv when packaging working_dir; we skip them too."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "is now ignored by default" not in record.getMessage()
-
-
-def unreachable(address: str, timeout_s: float = 10.0) -> str | None:
-    """Why a TCP connection to a HOST:PORT address fails, or None (also for the address forms
-    Ray resolves itself: auto, local, ray://...). ray.init retries an unreachable address
-    for many minutes; this says so at once."""
-    host, sep, port = address.rpartition(":")
-    if not sep or "://" in address or not port.isdigit():
-        return None
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-    except OSError as err:
-        return err.strerror or str(err) or type(err).__name__
-    return None
-
-
-def _connect(ray, cfg: BuildConfig) -> None:
-    if ray.is_initialized():
-        raise RayRunError("Ray is already initialised in this process; the Ray executor "
-                          "connects by itself (to ship the project code with the job)")
-    address = cfg.ray_address or os.environ.get("RAY_ADDRESS")
-    why = unreachable(address) if address else None
-    if why:
-        raise RayRunError(f"cannot reach the Ray cluster at {address}: {why}. Is it running "
-                          "(`ray status` on its head node), and is this the head node's GCS "
-                          "address (HOST:6379 by default)?")
-    runtime_env = {"working_dir": str(cfg.root), "excludes": list(EXCLUDES)}
-    quiet = _QuietDefaultExcludes()
-    loggers = [logging.getLogger(name) for name in
-               ("ray._private.worker", "ray._private.runtime_env.working_dir")]
-    for logger in loggers:
-        logger.addFilter(quiet)
-    where = cfg.ray_address or os.environ.get("RAY_ADDRESS") or "a local Ray instance"
-    try:
-        ray.init(address=cfg.ray_address or None, runtime_env=runtime_env,
-                 include_dashboard=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
-        raise RayRunError(f"cannot connect to the Ray cluster at {where}: {err}. Start one "
-                          "with `ray start --head` and pass --ray-address HOST:PORT") from err
-    finally:
-        for logger in loggers:
-            logger.removeFilter(quiet)
 
 
 @dataclass
@@ -348,13 +118,13 @@ def run_ray(cfg: BuildConfig, pairs: list[tuple[Experiment, dict]], log=print) -
     on Ctrl-C cancel what is outstanding and re-raise."""
     if not pairs:
         return []
-    ray = _import_ray()
+    ray = import_ray()
     import torch  # the driver merges (entry modules import torch)
 
     threads = cfg.threads or torch.get_num_threads()  # what a local build here would use
-    payloads = _mnist_payloads(cfg, pairs)
+    payloads = mnist_payloads(cfg, pairs)
     commit = git_commit(cfg.root)  # the tree that is shipped now
-    _connect(ray, cfg)
+    connect(ray, cfg)
     try:
         return _run(ray, cfg, pairs, threads, payloads, commit, log)
     finally:
@@ -420,12 +190,12 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
                 for u in collected.add(group, out["outputs"]):
                     i, j = where[u]
                     job, unit = jobs[i], jobs[i].units[j]
-                    share = unit_seconds[u]
-                    job.outs[j] = {**out, "part": collected.parts[u], "seconds": share}
+                    job.outs[j] = {**out, "part": collected.parts[u],
+                                   "seconds": unit_seconds[u]}
                     done += 1
                     bar.update(1)
                     _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "
-                              f"{share:.1f} s on a worker")
+                              f"{unit_seconds[u]:.1f} s on a worker")
                     if all(o is not None for o in job.outs):  # its last unit: merge, freeze
                         start = time.perf_counter()
                         result = merge_units(job.exp, job.inputs["config"],

@@ -23,6 +23,7 @@ from experiments.suite import Experiment
 
 from . import freeze
 from .config import BuildConfig, shown
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def resolve_device(requested: str, threads: int | None = None) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device "
-                           f"(torch {torch.__version__}); use --device cpu or auto")
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device "
+                          f"(torch {torch.__version__}); use --device cpu or auto")
     return requested
 
 
@@ -122,6 +123,10 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
 
     if cfg.mnist_dir:
         os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
+    mnist_dir = os.environ.get("MNIST_DIR")
+    if mnist_dir and Path(mnist_dir).exists() and not Path(mnist_dir).is_dir():
+        raise ConfigError(f"MNIST_DIR={mnist_dir} is a file, not a directory: give the "
+                          "directory that holds the MNIST IDX .gz files")
     device = resolve_device(cfg.device, cfg.threads)
     units, owner = [], []
     for k, (exp, inputs) in enumerate(todo):

@@ -68,7 +68,7 @@ GRADIENTS = {
 FILE = {
     "type": "object",
     "required": ["schema", "experiment", "inputs_hash", "inputs", "provenance",
-                 "result_sha256", "result"],
+                 "result_sha256", "result", "document_sha256"],
     "properties": {
         "schema": {"type": "integer"},
         "experiment": {"type": "string"},
@@ -77,6 +77,7 @@ FILE = {
         "provenance": {"type": "object"},
         "result_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "result": {"type": "object"},
+        "document_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     },
 }
 

@@ -1,13 +1,18 @@
 """Local preview: serve cfg.out_dir, rebuild when sources change, live-reload the browser.
 
-The live-reload script is injected into HTML responses only; files on disk never contain it.
-Paths are resolved against cfg.out_dir on every request, so the directory the build pipeline
-swaps in is served at once (nothing holds the old directory open).
+It serves what GitHub Pages serves: files, `dir/index.html` for `dir/`, the site's 404.html
+for a missing path at any depth, and no directory listings. The live-reload script is
+injected into HTML responses only; files on disk never contain it. While the last build
+failed, every HTML response also carries its error, until a build succeeds. Paths are
+resolved against cfg.out_dir on every request, so the directory the build pipeline swaps in
+is served at once (nothing holds the old directory open).
 """
 from __future__ import annotations
 
+import html
 import io
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,20 +20,27 @@ from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .errors import ConfigError
 
 LIVERELOAD_PATH = "/__livereload"
-LIVERELOAD_SCRIPT = b"""<script>
+ERROR_BOX_ID = "__build_error"
+ERROR_BOX_STYLE = ("position:fixed;left:1rem;right:1rem;bottom:1rem;max-height:50vh;"
+                   "overflow:auto;z-index:99999;margin:0;padding:1rem;background:#2b0d0d;"
+                   "color:#ffd7d7;font:13px/1.4 monospace;white-space:pre-wrap;border-radius:6px")
+# %(since)d: the build generation the page was served at, so a build that finishes before
+# the event stream connects is not missed.
+LIVERELOAD_SCRIPT = """<script>
 (function () {
   if (!window.EventSource) return;
-  var events = new EventSource("/__livereload");
+  var events = new EventSource("%(path)s?since=%(since)d");
   events.addEventListener("reload", function () { location.reload(); });
   events.addEventListener("build-error", function (event) {
-    var box = document.getElementById("__build_error") || document.createElement("pre");
-    box.id = "__build_error";
+    var box = document.getElementById("%(box)s") || document.createElement("pre");
+    box.id = "%(box)s";
     box.textContent = "Build failed:\\n" + JSON.parse(event.data);
-    box.style.cssText = "position:fixed;left:1rem;right:1rem;bottom:1rem;max-height:50vh;" +
-      "overflow:auto;z-index:99999;margin:0;padding:1rem;background:#2b0d0d;color:#ffd7d7;" +
-      "font:13px/1.4 monospace;white-space:pre-wrap;border-radius:6px";
+    box.style.cssText = "%(style)s";
     document.body.appendChild(box);
   });
 })();
@@ -56,9 +68,20 @@ class BuildEvents:
             return self.generation, self.error
 
 
-def inject_livereload(html: bytes) -> bytes:
-    at = html.lower().rfind(b"</body>")
-    return html[:at] + LIVERELOAD_SCRIPT + html[at:] if at >= 0 else html + LIVERELOAD_SCRIPT
+def error_box(error: str) -> str:
+    return (f'<pre id="{ERROR_BOX_ID}" style="{ERROR_BOX_STYLE}">Build failed:\n'
+            f"{html.escape(error)}</pre>")
+
+
+def inject_livereload(page: bytes, generation: int = 0, error: str | None = None) -> bytes:
+    """The live-reload script (and the last build error, if any) before </body>."""
+    extra = LIVERELOAD_SCRIPT % {"path": LIVERELOAD_PATH, "since": generation,
+                                 "box": ERROR_BOX_ID, "style": ERROR_BOX_STYLE}
+    if error:
+        extra = error_box(error) + extra
+    added = extra.encode("utf-8")
+    at = page.lower().rfind(b"</body>")
+    return page[:at] + added + page[at:] if at >= 0 else page + added
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):
@@ -78,21 +101,28 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] == LIVERELOAD_PATH:
+        if urlsplit(self.path).path == LIVERELOAD_PATH:
             self.stream_events()
         else:
             super().do_GET()
 
     def send_head(self):
+        if "\x00" in unquote(urlsplit(self.path).path):  # no file has a NUL in its name
+            self.send_error(HTTPStatus.BAD_REQUEST, "bad path")
+            return None
         path = Path(self.translate_path(self.path))
-        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+        if path.is_dir() and urlsplit(self.path).path.endswith("/"):
             path = path / "index.html"
         if path.suffix == ".html" and path.is_file():
             return self.send_html(path, HTTPStatus.OK)
         return super().send_head()
 
+    def list_directory(self, path):  # GitHub Pages lists no directories: a missing page
+        self.send_error(HTTPStatus.NOT_FOUND, "no index.html here")
+        return None
+
     def send_html(self, path: Path, status: HTTPStatus) -> io.BytesIO:
-        body = inject_livereload(path.read_bytes())
+        body = inject_livereload(path.read_bytes(), self.events.generation, self.events.error)
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -113,7 +143,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "keep-alive")
         self.end_headers()
-        generation = self.events.generation
+        since = parse_qs(urlsplit(self.path).query).get("since", [""])[0]
+        generation = int(since) if since.isdigit() else self.events.generation
         try:
             self.wfile.write(b": connected\n\n")
             self.wfile.flush()
@@ -168,7 +199,11 @@ class PreviewServer:
         handler = type("Handler", (PreviewHandler,),
                        {"out_dir": Path(cfg.out_dir), "events": self.events,
                         "stopping": self.stop})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as err:  # before any build: a wrong port must not cost a build
+            raise ConfigError(f"cannot serve on {host}:{port}: {err.strerror or err} "
+                              "(is another server using it?); choose another --port") from None
         self.httpd.daemon_threads = True
         self.rebuild = rebuild
         self.watcher: threading.Thread | None = None
@@ -204,11 +239,17 @@ class PreviewServer:
 
 
 def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
-          rebuild: Callable[[], None] | None = None) -> None:
-    """Serve cfg.out_dir on http://host:port/ until Ctrl-C, rebuilding on source changes."""
-    if rebuild is not None and not Path(cfg.out_dir).is_dir():
-        rebuild()
+          rebuild: Callable[[], None] | None = None, errors: tuple = (Exception,)) -> None:
+    """Serve cfg.out_dir on http://host:port/ until Ctrl-C, rebuilding on source changes.
+    The port is bound first, then the site is built once; a failed build (one of `errors`)
+    is shown on every page, and the previous site stays served."""
     server = PreviewServer(cfg, host, port, rebuild)
+    if rebuild is not None:
+        try:
+            rebuild()
+        except errors as err:
+            print(f"error: {err}", file=sys.stderr)
+            server.events.publish(error=str(err))
     print(f"serving {cfg.out_dir} on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()

@@ -179,3 +179,7 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# The end-to-end bad-input fixtures (a trained copy of the checkout, a private copy per test).
+from tests.badinput import repo, template_repo  # noqa: E402,F401  (registers the fixtures)

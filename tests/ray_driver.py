@@ -61,7 +61,7 @@ def main(spec: dict) -> int:
 
     from onpolicy import freeze
     from onpolicy.config import BuildConfig
-    from onpolicy.pipeline import BuildError
+    from onpolicy.errors import BuildError
     from onpolicy.ray_executor import run_ray
 
     cancelled = []

@@ -1,7 +1,7 @@
 """The article's numbers are the results' numbers.
 
 * facts.compute is checked against values recomputed here, independently, from the payloads.
-* site_src/article.md and site_src/reproduce.md are rendered through the real renderer
+* site_src/article/ and site_src/reproduce.md are rendered through the real renderer
   (onpolicy.render.render_site), and strings formatted straight from the payloads (first
   non-finite steps, final accuracies as percentages, ...) must appear in the HTML.
 * A require() guard must fail the build when a claim stops being true.
@@ -26,9 +26,10 @@ from experiments.mnist_files import dataset_identity
 from experiments.suite import EXPERIMENTS, effective_config
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
-from onpolicy.render import facts as facts_module
+from onpolicy.render.content import import_folder
 
-ARTICLE = ROOT / "site_src" / "article.md"
+ARTICLE_DIR = ROOT / "site_src" / "article"   # the page, its facts.py and its figures.py
+facts_module = {file.name: module for file, module in import_folder(ARTICLE_DIR)}["facts.py"]
 REPRODUCE = ROOT / "site_src" / "reproduce.md"
 TASKS = ("binary", "categorical")
 METHODS = ("supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
@@ -193,7 +194,8 @@ def test_fake_results_are_schema_shaped():
         problems = [f"{name}: {p}" for p in schema.problems({
             "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
             "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
-            "provenance": {}, "result_sha256": "cd" * 32, "result": payload})]
+            "provenance": {}, "result_sha256": "cd" * 32, "result": payload,
+            "document_sha256": "ef" * 32})]
         assert not problems, problems
 
 
@@ -296,13 +298,14 @@ def test_facts_all_seeds_nonfinite():
 # -- rendering the real pages -----------------------------------------------------------------
 
 def render_pages(tmp_path: Path, results: dict, meta: dict) -> dict[str, str]:
-    """Render article.md and reproduce.md alone with the real renderer and templates."""
+    """Render the article and reproduce.md alone with the real renderer and templates."""
     from onpolicy.render import render_site
 
     src = tmp_path / "site_src"
     src.mkdir()
-    for page in (ARTICLE, REPRODUCE):
-        shutil.copy(page, src / page.name)
+    shutil.copytree(ARTICLE_DIR, src / ARTICLE_DIR.name,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPRODUCE, src / REPRODUCE.name)
     settings = ROOT / "site_src" / "_site.yaml"
     if settings.is_file():
         shutil.copy(settings, src / settings.name)

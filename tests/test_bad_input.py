@@ -13,13 +13,11 @@ and, for killed builds, the next build succeeds and leaves no public.tmp-* / pub
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import pty
 import re
 import select
-import shutil
 import signal
 import struct
 import subprocess
@@ -30,153 +28,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SUITE = "tests.tiny_suite"
-BUILD_TIMEOUT_S = 240
+from tests.badinput import (BUILD_TIMEOUT_S, SUITE, Snapshot, _edit, _env, _line_of,
+                            assert_fails, build, leftovers, tiny, tree_hashes)
 
 pytestmark = pytest.mark.slow
-
-# The minimal page set the tiny suite can render: a result number, math, a 404 page.
-INDEX_MD = """\
----
-title: Tiny
-description: A minimal page for the bad-input tests.
----
-# Tiny
-
-Supervised accuracy: {{ results['tiny-supervised'].final_accuracy.mean | percent }}.
-
-Math: $x^2 + y$ and
-
-$$
-\\frac{a}{b} = c
-$$
-"""
-
-NOT_FOUND_MD = """\
----
-title: Not found
-description: There is no page at this address.
----
-# Not found
-
-Nothing here.
-"""
-
-
-# -- the copy -------------------------------------------------------------------------------
-
-def _project_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                         capture_output=True, check=True).stdout.decode()
-    return [f for f in out.split("\0") if f]
-
-
-def _copy_checkout(dest: Path) -> Path:
-    for rel in _project_files():
-        src = ROOT / rel
-        if not src.is_file() or rel.startswith("site_src/"):
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
-    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
-    site = dest / "site_src"
-    site.mkdir(exist_ok=True)
-    (site / "index.md").write_text(INDEX_MD, encoding="utf-8")
-    (site / "404.md").write_text(NOT_FOUND_MD, encoding="utf-8")
-    return dest
-
-
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MNIST_DIR"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("PYTHONPATH", None)  # the copy's own modules, found next to its build.py
-    return env
-
-
-def build(repo: Path, *args: str, timeout: float = BUILD_TIMEOUT_S) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "build.py", *args], cwd=repo, capture_output=True,
-                          text=True, env=_env(), timeout=timeout)
-
-
-def tiny(repo: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    return build(repo, "--suite", SUITE, *args, **kw)
-
-
-def tree_hashes(path: Path) -> dict[str, str]:
-    """relative path -> sha256 of every file under path (symlinks as their target text)."""
-    if not path.exists():
-        return {}
-    out = {}
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path).as_posix()
-        if p.is_symlink():
-            out[rel] = "link:" + os.readlink(p)
-        elif p.is_file():
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-def leftovers(repo: Path) -> list[str]:
-    return sorted(p.name for p in repo.iterdir()
-                  if p.name.startswith(("public.tmp-", "public.old-")))
-
-
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory) -> Path:
-    """A copy with the tiny results trained and public/ built once (shared, never mutated)."""
-    repo = _copy_checkout(tmp_path_factory.mktemp("template") / "repo")
-    proc = tiny(repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "2 trained" in proc.stderr, proc.stderr
-    assert (repo / "public" / "index.html").is_file()
-    return repo
-
-
-@pytest.fixture
-def repo(template_repo, tmp_path) -> Path:
-    """A fresh private copy of the template (results and public/ included)."""
-    dest = tmp_path / "repo"
-    shutil.copytree(template_repo, dest, symlinks=True)
-    return dest
-
-
-class Snapshot:
-    def __init__(self, repo: Path):
-        self.repo = repo
-        self.public = tree_hashes(repo / "public")
-        self.results = tree_hashes(repo / "results")
-        assert self.public and self.results
-
-    def assert_intact(self, proc=None) -> None:
-        ctx = f"\nstderr:\n{proc.stderr}" if proc is not None and proc.stderr else ""
-        assert tree_hashes(self.repo / "results") == self.results, \
-            "the frozen results changed" + ctx
-        assert tree_hashes(self.repo / "public") == self.public, \
-            "the previous public/ changed" + ctx
-
-
-def assert_fails(proc, *patterns: str) -> str:
-    err = proc.stderr
-    assert proc.returncode not in (0, None), f"expected a failure, got exit 0:\n{err}"
-    assert "Traceback" not in err, f"a traceback instead of a message:\n{err}"
-    for pattern in patterns:
-        assert re.search(pattern, err, re.M), f"{pattern!r} not in stderr:\n{err}"
-    return err
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
 
 
 # -- the copy is what runs --------------------------------------------------------------------
@@ -226,50 +81,50 @@ def test_two_builds_at_once_wait_for_each_other(repo):
 # -- bad pages ----------------------------------------------------------------------------
 
 def test_malformed_front_matter(repo):
-    snap = Snapshot(repo)
     page = repo / "site_src" / "index.md"
     _edit(page, "description: A minimal", "description: [unclosed, A minimal")
     line = _line_of(page, "[unclosed")
+    snap = Snapshot(repo)
     proc = tiny(repo)
     assert_fails(proc, rf"site_src/index\.md:{line}\b", r"(?i)yaml")
     snap.assert_intact(proc)
 
 
 def test_unknown_chart_id(repo):
-    snap = Snapshot(repo)
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "{{ chart('no-such-chart', caption='x') }}\n\nMath:")
     line = _line_of(page, "no-such-chart")
+    snap = Snapshot(repo)
     proc = tiny(repo)
     assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-chart")
     snap.assert_intact(proc)
 
 
 def test_undefined_result_key(repo):
-    snap = Snapshot(repo)
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "Oops: {{ results['tiny-supervised'].no_such_key | percent }}.\n\nMath:")
     line = _line_of(page, "no_such_key")
+    snap = Snapshot(repo)
     proc = tiny(repo)
     assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no_such_key")
     snap.assert_intact(proc)
 
 
 def test_unknown_result_name(repo):
-    snap = Snapshot(repo)
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "Oops: {{ results['no-such-result'].final_accuracy.mean }}.\n\nMath:")
     line = _line_of(page, "no-such-result")
+    snap = Snapshot(repo)
     proc = tiny(repo)
     assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-result")
     snap.assert_intact(proc)
 
 
 def test_broken_tex(repo):
-    snap = Snapshot(repo)
     page = repo / "site_src" / "index.md"
     _edit(page, "\\frac{a}{b} = c", "\\frac{a}{b = c")
     line = _line_of(page, "\\frac{a}{b = c")
+    snap = Snapshot(repo)
     proc = tiny(repo)
     # The formula spans lines (a $$ block): its own line or the block's first line.
     err = assert_fails(proc, r"site_src/index\.md:(\d+)\b", r"(?i)katex|tex")
@@ -479,6 +334,7 @@ def test_interrupted_rendering(repo, sig):
     for attempt, delay in enumerate((0.0, 0.05, 0.15, 0.3, 0.6)):
         # New content every time, so an interrupted build differs from the site on disk.
         _slow_pages(site, f"{attempt + 2}")
+        snap.sources_edited()
         run = Running(repo, "--suite", SUITE)
         deadline = time.monotonic() + 60
         while not leftovers(repo) and run.proc.poll() is None and time.monotonic() < deadline:

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from onpolicy.render.pages import page_sources
+
 from .conftest import SUB_PATH
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -121,21 +123,19 @@ def _origin(url: str) -> str:
 def _source_pages() -> dict[str, dict]:
     """Output path -> {"has_math": ..., "source": ...} for each page of site_src/."""
     pages = {}
-    for md in sorted((ROOT / "site_src").glob("*.md")):
-        if md.name.startswith("_"):
-            continue
+    for md, name in page_sources(ROOT / "site_src"):
         text = md.read_text(encoding="utf-8")
         parts = text.split("\n---", 1)
         meta = yaml.safe_load(parts[0].lstrip("-\n")) if text.startswith("---") else {}
         body = parts[1] if len(parts) > 1 else text
         if (meta or {}).get("draft"):
             continue
-        if md.stem == "index":
+        if name == "index":
             out = "index.html"
-        elif md.stem == "404":
+        elif name == "404":
             out = "404.html"
         else:
-            out = f"{(meta or {}).get('slug') or md.stem}/index.html"
+            out = f"{(meta or {}).get('slug') or name}/index.html"
         body_no_code = re.sub(r"```.*?```|`[^`\n]*`", "", body, flags=re.S)
         has_math = bool(re.search(r"\$\$|\$[^\s$][^$\n]*\$|\\\(|\\\[", body_no_code))
         pages[out] = {"has_math": has_math, "source": md.relative_to(ROOT).as_posix()}
@@ -223,8 +223,19 @@ def _draw_charts(page, only: list[str] | None = None) -> list[dict]:
         except Exception as err:  # report below, with the others
             states.append({"id": chart_id, "timeout": str(err).splitlines()[0]})
             continue
+        if chart.evaluate("e => e.closest('figure').classList.contains('chart-3d')"):
+            _open_3d(page, chart)   # a surface starts as slices; its 3D view must draw too
         states.append({"id": chart_id, **chart.evaluate(CHART_STATE)})
     return states
+
+
+def _open_3d(page, chart) -> None:
+    if chart.get_attribute("data-mode") != "3d":
+        chart.locator("xpath=preceding-sibling::div[@class='chart-views']") \
+            .locator("button[data-view='3d']").click()
+    page.wait_for_function("e => e.getAttribute('data-mode') === '3d' && "
+                           "!e.hasAttribute('aria-busy') || e.hasAttribute('data-error')",
+                           arg=chart.element_handle(), timeout=CHART_TIMEOUT_MS)
 
 
 def _visible_text(page) -> str:
@@ -403,6 +414,10 @@ def test_charts_draw_when_scrolled_into_view(visits, built_site):
                     problems.append(f"{where}: a 3D chart without a WebGL canvas")
                 problems += [f"{where}: {p}" for p in state.get("pixel_problems", [])]
     assert total > 0, "no chart on any page"
+    n_3d_figures = sum((built_site / rel).read_text(encoding="utf-8").count("chart-figure chart-3d")
+                       for rel in visits)
+    if three_d != n_3d_figures:
+        problems.append(f"{n_3d_figures} 3D figures, {three_d} drawn as WebGL scenes")
     assert not problems, "\n".join(problems)
     print(f"{total} charts drawn, {three_d} of them 3D (WebGL)")
 

@@ -9,6 +9,7 @@ import pytest
 
 from experiments.suite import EXPERIMENTS, Experiment
 from onpolicy import freeze, schema
+from onpolicy.config import shown
 from onpolicy.deps import DependencyError, project_modules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +119,8 @@ def test_dataset_change_makes_stale(project: Path, tmp_path: Path):
     assert "data: dataset identity changed" in status.reasons
 
 
-@pytest.mark.parametrize("damage", ["truncate", "edit_result", "edit_inputs", "not_json_object"])
+@pytest.mark.parametrize("damage", ["truncate", "edit_result", "edit_inputs", "edit_provenance",
+                                    "not_json_object"])
 def test_corrupt_or_hand_edited_result_is_reported(project: Path, tmp_path: Path, damage: str):
     store = tmp_path / "results"
     freeze_all(project, store, experiments())
@@ -134,11 +136,15 @@ def test_corrupt_or_hand_edited_result_is_reported(project: Path, tmp_path: Path
         doc = json.loads(text)
         doc["inputs"]["config"]["lr"] = 0.5
         path.write_text(json.dumps(doc))
+    elif damage == "edit_provenance":
+        doc = json.loads(text)
+        doc["provenance"]["device"] = "cuda"
+        path.write_text(json.dumps(doc))
     else:
         path.write_text("[1, 2]")
     status = freeze.check(experiments()[0], project, store)
     assert status.state == "corrupt"
-    assert str(path) in status.reasons[0]
+    assert shown(path, project) in status.reasons[0]
     assert freeze.check(experiments()[1], project, store).state == "fresh"
 
 
@@ -197,9 +203,12 @@ def test_real_suite_editing_the_ppo_loss_stales_only_ppo_experiments(repo_copy: 
 
 
 def test_real_suite_prose_edit_stales_nothing(repo_copy: Path):
+    """Neither prose nor an article's facts.py / figures.py is an input of an experiment."""
     before = hashes(repo_copy)
-    for page in (repo_copy / "site_src").glob("*.md"):
-        page.write_text(page.read_text() + "\nMore prose.\n")
+    edited = [*(repo_copy / "site_src").rglob("*.md"), *(repo_copy / "site_src").rglob("*.py")]
+    assert any(p.name == "facts.py" for p in edited) and any(p.suffix == ".md" for p in edited)
+    for page in edited:
+        page.write_text(page.read_text() + "\n# More prose.\n")
     assert hashes(repo_copy) == before
 
 

@@ -27,7 +27,7 @@ import pytest
 
 from onpolicy import freeze
 from onpolicy.config import BuildConfig
-from onpolicy.pipeline import BuildError
+from onpolicy.errors import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -214,7 +214,7 @@ def test_an_unreachable_cluster_fails_at_once(tmp_path):
 
 
 def test_cluster_device():
-    from onpolicy.ray_executor import RayRunError, cluster_device
+    from onpolicy.ray_cluster import RayRunError, cluster_device
 
     assert cluster_device("cpu", 4) == "cpu"
     assert cluster_device("auto", 0) == "cpu"
@@ -225,7 +225,7 @@ def test_cluster_device():
 
 
 def test_workers_refuse_code_that_is_not_the_hashed_code(tmp_path):
-    from onpolicy.ray_executor import SourceMismatchError, check_sources
+    from onpolicy.ray_worker import SourceMismatchError, check_sources
     from tests import ray_suite
 
     exp = ray_suite.EXPERIMENTS[0]
@@ -239,7 +239,7 @@ def test_workers_refuse_code_that_is_not_the_hashed_code(tmp_path):
 
 def test_shipped_mnist_files_are_staged_for_one_unit_only(monkeypatch, tmp_path):
     from experiments.mnist_files import ENV_VAR
-    from onpolicy.ray_executor import staged_mnist
+    from onpolicy.ray_worker import staged_mnist
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the node's $TMPDIR
     monkeypatch.setenv(ENV_VAR, "/somewhere/else")
@@ -253,14 +253,14 @@ def test_shipped_mnist_files_are_staged_for_one_unit_only(monkeypatch, tmp_path)
 
 def test_missing_mnist_fails_on_the_driver_before_anything_is_submitted(tmp_path):
     from experiments.mnist_files import DataError
-    from onpolicy.ray_executor import _mnist_payloads
+    from onpolicy.ray_cluster import mnist_payloads
     from tests import ray_suite
 
     exp = ray_suite.row("mnist", data={"name": "mnist", "split": "test10k"})
     cfg = BuildConfig(results_dir=tmp_path, executor="ray", mnist_dir=tmp_path / "nowhere")
     with pytest.raises(DataError, match="does not exist"):
-        _mnist_payloads(cfg, [(exp, freeze.inputs_for(exp, ROOT))])
-    assert _mnist_payloads(cfg, [(e, freeze.inputs_for(e, ROOT)) for e in ray_suite.EXPERIMENTS]) \
+        mnist_payloads(cfg, [(exp, freeze.inputs_for(exp, ROOT))])
+    assert mnist_payloads(cfg, [(e, freeze.inputs_for(e, ROOT)) for e in ray_suite.EXPERIMENTS]) \
         == {}  # synthetic data: nothing to ship
 
 
@@ -268,7 +268,7 @@ def test_the_test_entry_depends_on_the_thread_count():
     """Else the bitwise test below could not see Ray's OMP_NUM_THREADS=1 in its workers."""
     import torch
 
-    from onpolicy.ray_executor import execute_unit
+    from onpolicy.ray_worker import execute_unit
     from onpolicy.runner import unit_plan
     from tests import ray_suite
 

@@ -13,12 +13,14 @@ import pytest
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render import RenderError, render_site
 from onpolicy.render import katex as katex_module
-from onpolicy.render.assets import plotly_bundle_name
-from onpolicy.render.charts import CHARTS
+from onpolicy.render.assets import plotly_bundle_names
+from onpolicy.render.content import load_content
 from onpolicy.render.templating import num, percent, sci
 from tests.fixtures_results import fake_results, fake_results_meta
 
 ALLOWED_TRACES = {"scatter", "scatter3d", "surface"}  # what the gl3d partial bundle draws
+ARTICLE_DIR = ROOT / "site_src" / "article"            # the real article's content modules
+CHARTS = load_content(ROOT / "site_src", ROOT).figures  # its figures: id -> FigureDef
 
 
 def page(body: str, title: str = "Test page", extra: str = "") -> str:
@@ -32,11 +34,18 @@ ARTICLE_META = "template: article.html\ndate: 2025-05-01\n"
 
 def build(tmp_path: Path, pages: dict[str, str], results: dict | None = None,
           base_url: str = "", cache: Path | None = None, out: str = "out",
-          **overrides) -> tuple[Path, list[str]]:
+          article_modules: bool = True, **overrides) -> tuple[Path, list[str]]:
+    """pages: path under the source folder -> text ("p.md", "demo/facts.py", ...).
+    article_modules: also give the site the real article's facts.py and figures.py."""
     site = Path(tempfile.mkdtemp(dir=tmp_path, prefix=out))  # each call: its own pages
     src = site / "src"
     src.mkdir()
+    if article_modules:
+        (src / "article").mkdir()
+        for name in ("facts.py", "figures.py"):
+            (src / "article" / name).write_text((ARTICLE_DIR / name).read_text())
     for name, text in pages.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(text, encoding="utf-8")
     out_dir = site / "out"
     out_dir.mkdir()
@@ -205,8 +214,8 @@ def all_charts_page() -> str:
 
 def test_every_chart_builds_from_a_plain_results_dict():
     results = fake_results()
-    for chart_id, build_figure in CHARTS.items():
-        figure = build_figure(results)
+    for chart_id, definition in CHARTS.items():
+        figure = definition.build(results)
         assert figure.data, chart_id
         assert {trace.type for trace in figure.data} <= ALLOWED_TRACES, chart_id
 
@@ -217,8 +226,11 @@ def test_chart_placeholders_json_csv_and_numbering(tmp_path):
     sources = re.findall(r'data-chart-src="([^"]+)"', html)
     assert len(sources) == len(CHARTS)
     for number, (chart_id, src) in enumerate(zip(CHARTS, sources), start=1):
-        assert src == f"../data/charts/{chart_id}.json"
-        figure = json.loads((out / "article" / src).resolve().read_text())
+        assert src == f"../data/charts/{chart_id}.js"
+        figure = json.loads((out / "article" / src).resolve().with_suffix(".json").read_text())
+        script = (out / "article" / src).resolve().read_text()
+        assert script.startswith("(window.onpolicyCharts=window.onpolicyCharts||{})")
+        assert json.loads(script.split("]=", 1)[1].rstrip(";\n")) == figure
         assert {t["type"] for t in figure["data"]} <= ALLOWED_TRACES
         assert "template" not in figure["layout"]
         assert (out / f"data/charts/{chart_id}.csv").read_text().startswith("series,x,y")
@@ -228,7 +240,8 @@ def test_chart_placeholders_json_csv_and_numbering(tmp_path):
     assert html.count("<details class=\"chart-data\">") == len(CHARTS)
     assert f'href="#fig-dial">Figure {list(CHARTS).index("dial") + 1}</a>' in html
     assert html.count('class="katex"') >= len(CHARTS)        # captions' math is typeset
-    assert "charts.js" in html and f"../static/{plotly_bundle_name(ROOT / 'node_modules')}" in html
+    assert "charts.js" in html and all(f'"../static/{name}"' in html
+                                     for name in plotly_bundle_names(ROOT / 'node_modules').values())
     assert not any("alt text" in w for w in warnings)
 
 
@@ -255,7 +268,8 @@ def test_fake_results_match_the_result_schema():
     for name, payload in fake_results().items():
         document = {"schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "0" * 64,
                     "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
-                    "provenance": {}, "result_sha256": "0" * 64, "result": payload}
+                    "provenance": {}, "result_sha256": "0" * 64, "result": payload,
+                        "document_sha256": "0" * 64}
         assert schema.problems(document) == [], name
 
 
@@ -309,14 +323,20 @@ def test_no_request_leaves_the_origin(tmp_path):
             assert url.endswith(".woff2") and (css.parent / url).is_file(), (css, url)
 
 
-def test_404_uses_base_url_rooted_links(tmp_path):
+def test_404_links_resolve_against_the_site_root_as_base(tmp_path):
+    """404.html is served at any depth: links are written from the site root and a <base>
+    names the root: base_url's path, or (no base_url) one the head script works out."""
     out, _ = build(tmp_path, SITE, base_url="https://example.org/repo/")
     html = (out / "404.html").read_text()
-    assert 'href="/repo/static/css/site.css?v=' in html and 'href="/repo/"' in html
+    head = html[:html.index("<link")]
+    assert '<base href="/repo/">' in head
+    assert 'href="static/css/site.css?v=' in html and 'href="./"' in html
     assert '<meta name="robots" content="noindex">' in html
     out, _ = build(tmp_path, SITE, out="plain")
     html = (out / "404.html").read_text()
-    assert 'href="/static/css/site.css?v=' in html and 'href="/">Home</a>' in html
+    guess, assets = html.index("document.write('<base"), html.index("static/css/site.css?v=")
+    assert guess < assets and '<base href="/' not in html
+    assert "/static/css/site.css" not in html
 
 
 def test_sitemap_feed_and_canonical_use_base_url(tmp_path):
@@ -359,12 +379,12 @@ def test_drafts_render_when_asked(tmp_path):
     assert '<meta name="robots" content="noindex">' in (out / "draft/index.html").read_text()
 
 
-def test_facts_and_site_globals_reach_pages(tmp_path, monkeypatch):
-    from onpolicy.render import facts
-    monkeypatch.setattr(facts, "compute", lambda results: {"best": 0.9123, "n": len(results)})
+def test_facts_and_site_globals_reach_pages(tmp_path):
+    facts = "def compute(results):\n    return {'best': 0.9123, 'n': len(results)}\n"
     body = ("Best {{ facts.best | percent }} of {{ facts.n }}; {{ site.pages | length }} pages;"
             " acc {{ results['binary-supervised'].final_accuracy.mean | percent(0) }}.\n")
-    out, _ = build(tmp_path, {"p.md": page(body)})
+    out, _ = build(tmp_path, {"p.md": page(body), "numbers/facts.py": facts},
+                   article_modules=False)
     assert "Best 91.2% of 18; 1 pages; acc 89%." in (out / "p/index.html").read_text()
 
 
@@ -385,9 +405,11 @@ def test_plotly_bundle_matches_plotly_py_bundled_version(tmp_path):
     header = re.compile(r"plotly\.js(?: \([^)]*\))? v(\d+\.\d+\.\d+)")
     python_version = header.search(bundled.read_text(encoding="utf-8")[:400]).group(1)
     out, _ = build(tmp_path, {"p.md": page("x\n")})
-    shipped = list((out / "static").glob("plotly-gl3d-*.min.js"))
-    assert [p.name for p in shipped] == [f"plotly-gl3d-{python_version}.min.js"]
-    assert header.search(shipped[0].read_text(encoding="utf-8")[:400]).group(1) == python_version
+    shipped = sorted((out / "static").glob("plotly-*.min.js"))
+    assert [p.name for p in shipped] == [f"plotly-basic-{python_version}.min.js",
+                                         f"plotly-gl3d-{python_version}.min.js"]
+    for bundle in shipped:
+        assert header.search(bundle.read_text(encoding="utf-8")[:400]).group(1) == python_version
 
 
 def test_katex_fonts_are_woff2_only(tmp_path):
@@ -439,9 +461,36 @@ def test_quick_and_stale_builds_say_so_on_the_page(tmp_path):
     assert "Quick build:" in html and "1 result(s) are out of date" in html and "dial-pg" in html
 
 
-def test_missing_fact_suggests_near_names(tmp_path, monkeypatch):
-    from onpolicy.render import facts
-    monkeypatch.setattr(facts, "compute", lambda results: {"binary_pg_random_final": 0.5})
-    message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n")})
+def test_missing_fact_suggests_near_names(tmp_path):
+    facts = "def compute(results):\n    return {'binary_pg_random_final': 0.5}\n"
+    message = render_error(tmp_path, {"p.md": page("{{ facts.binary_pg_randm_final }}\n"),
+                                      "numbers/facts.py": facts}, article_modules=False)
     assert message == ("src/p.md:5: UndefinedError: no fact named 'binary_pg_randm_final' "
                        "(did you mean: binary_pg_random_final)")
+
+
+def test_citations_link_to_their_reference_entries():
+    from onpolicy.render.citations import link_citations
+    html = ('<p>As shown (Williams, 1992; see also LeCun et al., 1998) and (Nobody, 2001).</p>'
+            '<h2 id="references">References</h2><ol>'
+            '<li>Ronald J. Williams. Simple gradients. <em>ML</em> 8 (1992). '
+            '<a href="https://doi.org/10.1007/BF00992696">doi</a></li>'
+            '<li>Yann LeCun, Léon Bottou. Gradient-based learning (1998).</li></ol>')
+    out = link_citations(html)
+    assert '<a class="citation" href="#ref-williams1992">Williams, 1992</a>' in out
+    assert '<a class="citation" href="#ref-lecun1998">LeCun et al., 1998</a>' in out
+    assert "(Nobody, 2001)" in out  # no entry: left as text
+    assert '<li id="ref-williams1992">' in out and '<li id="ref-lecun1998">' in out
+
+
+def test_figure_data_tables_hold_the_numbers(tmp_path):
+    out, _ = build(tmp_path, {"article.md": all_charts_page()})
+    html = (out / "article/index.html").read_text()
+    details = re.findall(r'<details class="chart-data">(.*?)</details>', html, re.S)
+    assert len(details) == len(CHARTS)
+    for chart_id, block in zip(CHARTS, details):
+        rows = re.findall(r"<tr>(.*?)</tr>", block, re.S)
+        cells = re.findall(r"<td>([^<]*)</td>", block)
+        assert len(rows) >= 3 and cells, chart_id
+        assert sum(bool(re.search(r"\d", c)) for c in cells) >= len(cells) // 2, chart_id
+        assert "<caption>" in block, chart_id

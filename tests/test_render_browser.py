@@ -64,7 +64,8 @@ def test_charts_draw_lazily_follow_the_theme_and_stay_on_origin(tmp_path, browse
         tab.wait_for_function("document.querySelector('.chart').layout.font.color !== "
                               f"'{light}'", timeout=5_000)
         assert tab.evaluate("localStorage.getItem('theme')") == "dark"
-        bundle_loads = sum("plotly-gl3d" in url for url in requests)
+        bundle_loads = sum("plotly-basic" in url for url in requests)
+        gl3d_loads = sum("plotly-gl3d" in url for url in requests)
         tab.reload()
         assert tab.evaluate("document.documentElement.dataset.theme") == "dark"
     finally:
@@ -74,3 +75,4 @@ def test_charts_draw_lazily_follow_the_theme_and_stay_on_origin(tmp_path, browse
     assert requests and all(url.startswith(origin) for url in requests), \
         [u for u in requests if not u.startswith(origin)]
     assert bundle_loads == 1  # loaded once, on demand, for all charts
+    assert gl3d_loads <= 1    # only if the surface stayed in view long enough to turn 3D

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -124,3 +125,79 @@ def test_failed_rebuild_is_shown_not_reloaded(preview):
         (server.cfg.templates_dir / "base.html").write_text("changed")
     event, data = read_event(server, edit)
     assert event == "build-error" and "src/page.md:3: something is wrong" in data
+
+
+def raw_get(server: PreviewServer, path: str) -> tuple[int, bytes]:
+    """A request with the path sent as is (http.client refuses some bytes the test needs)."""
+    import socket
+
+    host, port = server.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1]) if data else 0
+    return status, data
+
+
+def test_directories_are_never_listed(preview):
+    server = preview()
+    (server.cfg.out_dir / "static" / "css").mkdir(parents=True)
+    (server.cfg.out_dir / "static" / "css" / "site.css").write_text("body{}")
+    for path in ("/static/", "/static/css/", "/article/../static/"):
+        status, body, _ = get(server, path)
+        assert status == 404 and "not found" in body and "site.css" not in body, (path, body)
+    assert get(server, "/static/css/site.css")[0] == 200
+
+
+def test_missing_paths_at_any_depth_get_the_404_page(preview):
+    server = preview()
+    for path in ("/nope", "/a/b/c/d.html", "/article/nope/", "/static/nope.css?x=1"):
+        status, body, _ = get(server, path)
+        assert status == 404 and "not found" in body, (path, status)
+
+
+def test_a_nul_byte_in_the_path_is_a_bad_request(preview):
+    server = preview()
+    for path in ("/%00", "/article/%00/", "/a%00b.html"):
+        status, data = raw_get(server, path)
+        assert status == 400, (path, data[:200])
+    assert get(server, "/")[0] == 200  # the server is still fine
+
+
+def test_the_last_build_error_stays_on_every_page_until_a_build_succeeds(preview):
+    outcome = {"error": "src/page.md:3: something is wrong"}
+
+    def rebuild() -> None:
+        if outcome["error"]:
+            raise RuntimeError(outcome["error"])
+    server = preview(rebuild=rebuild)
+    time.sleep(0.5)
+
+    def edit() -> None:
+        (server.cfg.src_dir / "page.md").write_text(f"edit {time.monotonic()}")
+    assert read_event(server, edit)[0] == "build-error"
+    for path in ("/", "/", "/article/", "/no/such/page/"):  # reloads and new pages too
+        status, body, _ = get(server, path)
+        assert 'id="__build_error"' in body and "src/page.md:3: something is wrong" in body, path
+    outcome["error"] = None
+    assert read_event(server, edit)[0] == "reload"
+    for path in ("/", "/article/"):
+        assert 'id="__build_error"' not in get(server, path)[1]
+
+
+def test_a_build_that_ends_before_the_event_stream_connects_is_not_missed(preview):
+    """The page carries the build generation it was served at; a stream that connects later
+    with ?since=that gets the newer outcome at once."""
+    server = preview()
+    body = get(server, "/")[1]
+    since = int(re.search(r"__livereload\?since=(\d+)", body).group(1))
+    server.events.publish()  # a build finished while the page was loading
+    host, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.request("GET", f"{LIVERELOAD_PATH}?since={since}")
+    response = connection.getresponse()
+    lines = [response.fp.readline() for _ in range(4)]
+    connection.close()
+    assert b"event: reload\n" in lines, lines

@@ -1,5 +1,8 @@
-"""Static files: the project's static/, KaTeX's CSS + woff2 fonts, the plotly.js bundle,
-and Pygments' CSS. Everything is self-hosted under public/static/."""
+"""Static files: the project's static/, KaTeX's CSS + woff2 fonts, the two plotly.js bundles,
+and Pygments' CSS. Everything is self-hosted under public/static/.
+
+Two plotly.js bundles of the same version: the light "basic" one (scatter) draws every 2D
+chart; the "gl3d" one is loaded by the page only when a reader reaches a 3D surface."""
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +15,9 @@ from pygments.formatters import HtmlFormatter
 
 from .errors import RenderError
 
-PLOTLY_PACKAGE = "plotly.js-gl3d-dist-min"
-PLOTLY_FILE = "plotly-gl3d.min.js"
-PYGMENTS_LIGHT, PYGMENTS_DARK = "friendly", "monokai"
+PLOTLY_BUNDLES = {"2d": ("plotly.js-basic-dist-min", "plotly-basic.min.js", "plotly-basic"),
+                  "3d": ("plotly.js-gl3d-dist-min", "plotly-gl3d.min.js", "plotly-gl3d")}
+PYGMENTS_LIGHT, PYGMENTS_DARK = "default", "monokai"  # both AA (4.5:1) on --code-bg
 
 
 def package_version(node_modules: Path, package: str) -> str:
@@ -25,8 +28,16 @@ def package_version(node_modules: Path, package: str) -> str:
     return json.loads(manifest.read_text(encoding="utf-8"))["version"]
 
 
-def plotly_bundle_name(node_modules: Path) -> str:
-    return f"plotly-gl3d-{package_version(node_modules, PLOTLY_PACKAGE)}.min.js"
+def plotly_bundle_names(node_modules: Path) -> dict[str, str]:
+    """{"2d": "plotly-basic-4.1.1.min.js", "3d": "plotly-gl3d-4.1.1.min.js"}; both bundles
+    must be the same plotly.js version (one figure JSON format, one behaviour)."""
+    versions = {kind: package_version(node_modules, package)
+                for kind, (package, _, _) in PLOTLY_BUNDLES.items()}
+    if len(set(versions.values())) != 1:
+        pins = ", ".join(f"{PLOTLY_BUNDLES[k][0]} {v}" for k, v in versions.items())
+        raise RenderError(f"package.json: the plotly.js bundles must share one version ({pins})")
+    return {kind: f"{stem}-{versions[kind]}.min.js"
+            for kind, (_, _, stem) in PLOTLY_BUNDLES.items()}
 
 
 _FONT_SRC = re.compile(r"src:([^;}]*)")
@@ -63,14 +74,15 @@ def copy_katex(node_modules: Path, static_out: Path) -> None:
         shutil.copy2(font, target / "fonts" / font.name)
 
 
-def copy_plotly(node_modules: Path, static_out: Path) -> str:
-    """Copies the bundle under a versioned name; returns that name."""
-    source = node_modules / PLOTLY_PACKAGE / PLOTLY_FILE
-    if not source.is_file():
-        raise RenderError(f"{source}: not found: run `npm ci`")
-    name = plotly_bundle_name(node_modules)
-    shutil.copy2(source, static_out / name)
-    return name
+def copy_plotly(node_modules: Path, static_out: Path) -> dict[str, str]:
+    """Copies both bundles under versioned names; returns those names."""
+    names = plotly_bundle_names(node_modules)
+    for kind, (package, file, _) in PLOTLY_BUNDLES.items():
+        source = node_modules / package / file
+        if not source.is_file():
+            raise RenderError(f"{source}: not found: run `npm ci`")
+        shutil.copy2(source, static_out / names[kind])
+    return names
 
 
 def pygments_css() -> str:

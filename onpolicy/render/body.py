@@ -1,25 +1,44 @@
-"""One page body: Jinja (with chart(), require(), ...) -> Markdown -> figures -> KaTeX."""
+"""One page body: Jinja (with chart(), require(), ...) -> Markdown -> figures -> KaTeX.
+
+This module does not know the site build: what a body needs from it is the Build protocol
+below (site.SiteBuild provides it), so the imports run one way, site -> body.
+"""
 from __future__ import annotations
 
 import dataclasses
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .charts import CHARTS, MissingResult
+import jinja2
+
+from .citations import link_citations
+from .content import Content
 from .errors import RenderError
-from .figures import ChartFiles, figure_html, known_ids
-from .katex import Formula, KatexUnavailable, find_math, replace_math
+from .figkit import MissingResult
+from .figures import ChartFiles, figure_html
+from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
 from .templating import compile_body, current_template_line, render_reporting_lines
-
-if TYPE_CHECKING:
-    from .site import SiteBuild
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
 FIGURE_TOKEN = "%%FIGURE-{}%%"
 PARAGRAPH_OPEN = re.compile(r"<p[\s>]")
 FIGREF_TOKEN = re.compile(r"%%FIGREF-([A-Za-z0-9_.-]+)%%")
+
+
+class Build(Protocol):
+    """What a page body needs from the build it is part of."""
+
+    settings: dict                 # _site.yaml
+    pages: list[Page]              # every page of the site (link() looks names up here)
+    content: Content               # facts.py / figures.py of the site's content folders
+    body_env: jinja2.Environment
+
+    def warn(self, message: str) -> None: ...
+    def katex(self) -> KatexRenderer: ...
+    def chart_files(self, chart_id: str) -> ChartFiles: ...
+    def body_globals(self, page: Page, root: str) -> dict: ...
 
 
 @dataclasses.dataclass
@@ -32,7 +51,7 @@ class RenderedBody:
 
 
 class PageBody:
-    def __init__(self, page: Page, build: "SiteBuild", root: str):
+    def __init__(self, page: Page, build: Build, root: str):
         self.page = page
         self.build = build
         self.root = root                      # relative path from this page to the site root
@@ -56,8 +75,13 @@ class PageBody:
     # -- Jinja globals ----------------------------------------------------------------------
 
     def chart(self, chart_id: str, caption: str = "", alt: str = "") -> str:
-        if chart_id not in CHARTS:
-            raise self.error(f"unknown chart id {chart_id!r}; known ids: {known_ids()}")
+        for name, value in (("id", chart_id), ("caption", caption), ("alt", alt)):
+            if not isinstance(value, str):
+                raise self.error(f"chart(): {name} must be text in quotes, got "
+                                 f"{type(value).__name__} {value!r}")
+        if chart_id not in self.build.content.figures:
+            raise self.error(f"unknown chart id {chart_id!r}; known ids: "
+                             f"{self.build.content.known_figures()}")
         try:
             files: ChartFiles = self.build.chart_files(chart_id)
         except MissingResult as err:
@@ -92,9 +116,9 @@ class PageBody:
     def link(self, name: str) -> str:
         """The URL of another page, by its file stem or slug; an error if there is none."""
         for other in self.build.pages:
-            if name in (other.source.stem, other.slug):
+            if name in (other.name, other.slug):
                 return self.url(other.url_path)
-        known = ", ".join(p.source.stem for p in self.build.pages)
+        known = ", ".join(p.name for p in self.build.pages)
         raise self.error(f"link({name!r}): no such page (pages: {known})")
 
     def globals(self) -> dict[str, Callable | object]:
@@ -117,7 +141,7 @@ class PageBody:
                                                       page.display_path, page.body_offset)
         html, toc_tokens = markdown_to_html(self.rendered_source)
         minutes = reading_minutes(html)
-        html = self._place_figures(html)
+        html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
         return RenderedBody(content, toc, minutes, bool(self.figures),

@@ -1,10 +1,4 @@
-"""The one exception the renderer raises for bad input, always 'path:LINE: message'."""
-from __future__ import annotations
+"""The renderer's error, 'path:LINE: message' (defined in onpolicy/errors.py with its friends)."""
+from ..errors import RenderError
 
-
-class RenderError(Exception):
-    """A page, template, chart or formula that cannot be rendered. str() is 'file:line: why'."""
-
-    @classmethod
-    def at(cls, path: str, line: int | None, message: str) -> "RenderError":
-        return cls(f"{path}:{line if line else 1}: {message}")
+__all__ = ["RenderError"]

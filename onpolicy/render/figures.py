@@ -5,12 +5,9 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-
-from .charts import CHARTS, build_chart
 
 CHART_DIR = "data/charts"      # relative to the site root
 RESULTS_DIR = "data/results"
@@ -20,7 +17,7 @@ RESULTS_DIR = "data/results"
 class ChartFiles:
     chart_id: str
     used_results: list[str]
-    summary: list[dict]        # one row per data series, for the disclosure table
+    tables: list["DataTable"]  # the figure's numbers, for the disclosure under it
     is_3d: bool
 
 
@@ -70,51 +67,122 @@ def figure_csv(data: dict) -> str:
     return out.getvalue()
 
 
-def _span(values: list) -> str:
-    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    if not finite:
+TABLE_ROWS = 12       # rows of a line chart's data table (downsampled; the CSV has them all)
+GRID_ROWS, GRID_COLUMNS = 9, 9   # a surface's table: z on a coarse grid of (y, x)
+CHART_GLOBAL = "onpolicyCharts"  # window.<this>[id] = figure, set by each chart's .js file
+
+
+def _pick(n: int, most: int) -> list[int]:
+    """Up to `most` indices spread evenly over range(n), first and last included."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def _axis_title(layout: dict, axis: str) -> str:
+    title = (layout.get(axis) or {}).get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    return str(text or axis[0])
+
+
+def _number(value, percent: bool = False) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if not math.isfinite(value):
         return "–"
-    lo, hi = min(finite), max(finite)
-    return f"{lo:.3g}" if lo == hi else f"{lo:.3g} to {hi:.3g}"
+    if percent:
+        return f"{value:.1%}"
+    return f"{value:.3g}" if isinstance(value, float) else f"{value:,}"
 
 
-def summarise(data: dict) -> list[dict]:
-    """Per data series: points and value ranges (confidence-band edges are left out)."""
-    rows = []
-    for n, trace in enumerate(data.get("data", [])):
-        if (trace.get("meta") or {}).get("role") == "band":
-            continue
-        columns, points = _trace_points(trace)
-        row = {"series": trace.get("name") or f"trace {n + 1}", "points": len(points)}
-        for i, column in enumerate(columns):
-            row[column] = _span([p[i] for p in points])
-        rows.append(row)
-    return rows
+@dataclass
+class DataTable:
+    caption: str
+    head: list[str]          # column headings; the first column labels the rows
+    rows: list[list[str]]
 
 
-def write_chart(chart_id: str, results: Mapping[str, dict], out_dir: Path) -> ChartFiles:
-    """Build the chart and write <id>.json and <id>.csv under out_dir/data/charts/."""
-    figure, used = build_chart(chart_id, results)
+def _line_tables(traces: list[dict], layout: dict) -> list[DataTable]:
+    """Series that share their x values become one table: x, then one column per series."""
+    groups: dict[tuple, list[dict]] = {}
+    for trace in traces:
+        groups.setdefault(tuple(trace.get("x") or []), []).append(trace)
+    percent = "%" in str((layout.get("yaxis") or {}).get("tickformat", ""))
+    x_title, y_title = _axis_title(layout, "xaxis"), _axis_title(layout, "yaxis")
+    tables = []
+    for xs, members in groups.items():
+        picked = _pick(len(xs), TABLE_ROWS)
+        head = [x_title] + [m.get("name") or f"series {n + 1}" for n, m in enumerate(members)]
+        rows = [[_number(xs[i])] + [_number((m.get("y") or [None] * len(xs))[i], percent)
+                                    for m in members] for i in picked]
+        shown = f"{len(picked)} of {len(xs)} points" if len(picked) < len(xs) else \
+            f"all {len(xs)} points"
+        tables.append(DataTable(f"{y_title}: {shown}", head, rows))
+    return tables
+
+
+def _surface_table(trace: dict, layout: dict) -> DataTable:
+    scene = layout.get("scene") or {}
+    xs, ys, zs = trace.get("x") or [], trace.get("y") or [], trace.get("z") or []
+    x_title, y_title, z_title = (_axis_title(scene, a) for a in ("xaxis", "yaxis", "zaxis"))
+    columns, rows = _pick(len(xs), GRID_COLUMNS), _pick(len(ys), GRID_ROWS)
+    head = [f"{y_title} \\ {x_title}"] + [_number(xs[i]) for i in columns]
+    body = [[_number(ys[j])] + [_number(zs[j][i] if j < len(zs) and i < len(zs[j]) else None)
+                                for i in columns] for j in rows]
+    return DataTable(f"{z_title} on a {len(rows)} × {len(columns)} sample of the "
+                     f"{len(ys)} × {len(xs)} grid", head, body)
+
+
+def _marks_table(traces: list[dict]) -> DataTable:
+    rows = [[str(t.get("name") or ""), _number(x), _number(y), _number(z)]
+            for t in traces for x, y, z in zip(t.get("x") or [], t.get("y") or [],
+                                               t.get("z") or [])]
+    return DataTable("marked points", ["point", "x", "y", "z"], rows)
+
+
+def data_tables(data: dict) -> list[DataTable]:
+    """The figure's numbers for readers without the chart (no JavaScript, screen readers):
+    line charts downsampled to TABLE_ROWS rows, surfaces on a coarse grid.
+    Confidence-band edges and the copies in a zoomed panel are left out (the CSV has them)."""
+    layout = data.get("layout") or {}
+    traces = [t for t in data.get("data", [])
+              if (t.get("meta") or {}).get("role") not in ("band", "zoom")]
+    tables = [_surface_table(t, layout) for t in traces if t.get("type") == "surface"]
+    marks = [t for t in traces if t.get("type") == "scatter3d"]
+    if marks:
+        tables.append(_marks_table(marks))
+    lines = [t for t in traces if t.get("type") not in ("surface", "scatter3d")]
+    return tables + (_line_tables(lines, layout) if lines else [])
+
+
+def chart_script(chart_id: str, data: dict) -> str:
+    """The chart as a script: works from file:// too, where fetch() of a JSON file fails."""
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return (f"(window.{CHART_GLOBAL}=window.{CHART_GLOBAL}||{{}})"
+            f"[{json.dumps(chart_id)}]={payload};\n")
+
+
+def write_chart(chart_id: str, figure, used: list[str], out_dir: Path) -> ChartFiles:
+    """Write a plotly figure as <id>.json, <id>.js (what the page loads) and <id>.csv under
+    out_dir/data/charts/. used: the names of the results it was drawn from."""
     data = figure_dict(figure)
     folder = out_dir / CHART_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{chart_id}.json").write_text(json.dumps(data, separators=(",", ":")),
                                              encoding="utf-8")
+    (folder / f"{chart_id}.js").write_text(chart_script(chart_id, data), encoding="utf-8")
     (folder / f"{chart_id}.csv").write_text(figure_csv(data), encoding="utf-8")
     is_3d = any(t.get("type") in ("surface", "scatter3d") for t in data.get("data", []))
-    return ChartFiles(chart_id, used, summarise(data), is_3d)
+    return ChartFiles(chart_id, used, data_tables(data), is_3d)
 
 
-def summary_table(rows: list[dict]) -> str:
-    columns = ["series", "points"] + [c for c in ("x", "y", "z") if any(c in r for r in rows)]
-    heads = {"series": "Series", "points": "Points", "x": "x range", "y": "y range",
-             "z": "z range"}
-    head = "".join(f'<th scope="col">{heads[c]}</th>' for c in columns)
+def table_html(table: DataTable) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.head)
     body = "".join("<tr>" + "".join(
-        (f'<th scope="row">{escape(str(r[c]))}</th>' if c == "series"
-         else f"<td>{escape(str(r.get(c, '')))}</td>") for c in columns) + "</tr>" for r in rows)
-    return (f'<table class="chart-summary"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+        (f'<th scope="row">{escape(cell)}</th>' if n == 0 else f"<td>{escape(cell)}</td>")
+        for n, cell in enumerate(row)) + "</tr>" for row in table.rows)
+    return (f'<table class="chart-table"><caption>{escape(table.caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def figure_html(files: ChartFiles, number: int, anchor: str, caption_html: str, alt: str,
@@ -127,22 +195,21 @@ def figure_html(files: ChartFiles, number: int, anchor: str, caption_html: str, 
     raw = ", ".join(f'<a href="{root}{RESULTS_DIR}/{escape(name)}.json">{escape(name)}</a>'
                     for name in files.used_results)
     kind = "3d" if files.is_3d else "2d"
+    tables = "".join(table_html(t) for t in files.tables)
     return (
         f'<figure class="chart-figure chart-{kind}" id="{anchor}">'
-        f'<div class="chart" data-chart-src="{base}.json" data-chart-id="{files.chart_id}" '
-        f'role="img" aria-label="{escape(alt)}" aria-describedby="{anchor}-caption">'
+        # role=group, not img: the drawn chart holds buttons (legend, views, toolbar)
+        f'<div class="chart" data-chart-src="{base}.js" data-chart-id="{files.chart_id}" '
+        f'role="group" aria-label="{escape(alt)}" aria-describedby="{anchor}-caption">'
         f'<noscript><p class="chart-noscript">This interactive chart needs JavaScript; '
-        f'the data is in the table below.</p></noscript></div>'
+        f'its numbers are in the Data section below.</p></noscript></div>'
         f'<figcaption><p class="caption" id="{anchor}-caption">'
         f'<span class="figure-number">Figure {number}.</span> {caption_html}</p>'
         # inside the figcaption: a figure may only have its caption first or last
-        f'<details class="chart-data"><summary>Data</summary>{summary_table(files.summary)}'
-        f'<p class="chart-downloads">Download: <a href="{base}.csv" download>CSV</a> · '
+        f'<details class="chart-data"><summary>Data</summary>{tables}'
+        f'<p class="chart-downloads">Every point: <a href="{base}.csv" download>CSV</a> · '
         f'<a href="{base}.json" download>Plotly JSON</a>'
         + (f" · raw results: {raw}" if raw else "") +
         "</p></details></figcaption></figure>"
     )
 
-
-def known_ids() -> str:
-    return ", ".join(CHARTS)

@@ -48,6 +48,7 @@ class KatexRenderer:
                                    "the math at build time)")
         self.version = json.loads(package.read_text())["version"]
         self.cache_dir = cache_dir / "katex"
+        self.remove_leftovers()
         self.sent_to_node = 0   # formulas node typeset in this build (the rest came from cache)
         self.cache_hits = 0
         self._process: subprocess.Popen | None = None
@@ -85,12 +86,27 @@ class KatexRenderer:
             return None
 
     def _write_cache(self, key: str, result: Typeset) -> None:
+        """Atomic: a full disk or a kill leaves no half entry; a failed write leaves no
+        temporary file (and raises, naming the cache file)."""
         path = self._cache_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"html": result.html, "warnings": result.warnings}, f)
-        os.replace(tmp, path)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"html": result.html, "warnings": result.warnings}, f)
+            os.replace(tmp, path)
+        except OSError as err:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise OSError(err.errno, f"cannot write the KaTeX cache: {err.strerror}",
+                          err.filename or str(path)) from err
+
+    def remove_leftovers(self) -> None:
+        """Temporary files a killed build left in the cache (builds hold the lock: none of
+        them is in use)."""
+        for leftover in self.cache_dir.glob("*/.tmp-*"):
+            leftover.unlink(missing_ok=True)
 
     def _start(self) -> subprocess.Popen:
         if self._process is None:

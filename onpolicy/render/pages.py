@@ -22,7 +22,7 @@ WORDS_PER_MINUTE = 220
 @dataclass
 class Page:
     source: Path
-    display_path: str        # how errors name the file: "site_src/article.md"
+    display_path: str        # how errors name the file: "site_src/article/index.md"
     meta: dict
     body: str
     body_offset: int         # file lines before the body's first line
@@ -30,6 +30,7 @@ class Page:
     out_path: str            # "article/index.html", relative to the site root
     url_path: str            # "article/": the pretty URL, relative to the site root
     depth: int               # directories between the page and the site root
+    name: str = ""           # what link() finds it by: the file stem, or its folder's name
     fields: dict = field(default_factory=dict)  # filled while rendering (content, toc, ...)
 
     @property
@@ -62,6 +63,34 @@ class Page:
         return (order, str(self.date or ""), self.title)
 
 
+def read_source(path: Path, display_path: str) -> str:
+    """A source file's text: UTF-8, with or without a byte-order mark; else a RenderError
+    naming the line of the first byte that is not UTF-8."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise RenderError.at(display_path, line, f"not UTF-8 text: byte {data[err.start]:#04x} "
+                             f"at column {column}; save the file as UTF-8") from None
+
+
+class FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader, except that a date-like value that is no real date (2026-13-45) stays a
+    string, so the date check can name its line instead of YAML raising a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                  FrontMatterLoader.construct_yaml_timestamp)
+
+
 def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body)."""
     lines = text.splitlines(keepends=True)
@@ -72,7 +101,7 @@ def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     if end is None:
         raise RenderError.at(display_path, 1, "front matter is not closed: no second '---' line")
     try:
-        meta = yaml.safe_load("".join(lines[1:end])) or {}
+        meta = yaml.load("".join(lines[1:end]), Loader=FrontMatterLoader) or {}
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
@@ -105,20 +134,22 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
         elif value is not None and not isinstance(value, dt.date):
             try:
                 meta[name] = dt.date.fromisoformat(str(value))
-            except ValueError:
+            except ValueError as err:
+                why = "" if "isoformat" in str(err) else f": {err}"
                 raise RenderError.at(display_path, _field_line(text, name),
-                                     f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+                                     f"{name} {value!r} is not a date (YYYY-MM-DD){why}") from None
     for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str)):
         if name in meta and not isinstance(meta[name], kind):
             raise RenderError.at(display_path, _field_line(text, name),
                                  f"front matter field {name!r} must be a {kind.__name__}")
 
 
-def load_page(path: Path, display_path: str) -> Page:
-    text = path.read_text(encoding="utf-8")
+def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
+    """name: the page's name when it is not the file stem (a folder's index.md)."""
+    text = read_source(path, display_path)
     meta, body, offset = split_front_matter(text, display_path)
     _check_meta(meta, text, display_path)
-    stem = path.stem
+    stem = name or path.stem
     if stem == "index":
         slug, out_path, url_path, depth = "", "index.html", "", 0
     elif stem == "404":
@@ -129,16 +160,24 @@ def load_page(path: Path, display_path: str) -> Page:
             raise RenderError.at(display_path, _field_line(text, "slug"),
                                  f"slug {slug!r}: use lowercase letters, digits, '-', '_', '.'")
         out_path, url_path, depth = f"{slug}/index.html", f"{slug}/", 1
-    return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth)
+    return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth, stem)
+
+
+def page_sources(src_dir: Path) -> list[tuple[Path, str]]:
+    """(file, page name): src_dir/<name>.md, and src_dir/<name>/index.md for a content folder
+    (a page with its facts.py and figures.py beside it). Names starting with '_' or '.' are
+    not pages."""
+    files = [(p, p.stem) for p in sorted(src_dir.glob("*.md")) if not p.name.startswith("_")]
+    files += [(p, p.parent.name) for p in sorted(src_dir.glob("*/index.md"))
+              if not p.parent.name.startswith(("_", "."))]
+    return files
 
 
 def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
-    """Every page of src_dir (files starting with '_' are not pages), sorted by order/date."""
+    """Every page of src_dir (see page_sources), sorted by order/date."""
     pages = []
-    for path in sorted(src_dir.glob("*.md")):
-        if path.name.startswith("_"):
-            continue
-        page = load_page(path, shown(path, display_root))
+    for path, name in page_sources(src_dir):
+        page = load_page(path, shown(path, display_root), name)
         if page.draft and not drafts:
             continue
         pages.append(page)
@@ -179,6 +218,8 @@ def markdown_to_html(text: str) -> tuple[str, list[dict]]:
 
 def inline_markdown(text: str) -> str:
     """One paragraph of Markdown (a caption) -> HTML without the surrounding <p>."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected text in quotes, got {type(text).__name__} {text!r}")
     out = new_markdown().convert(text).strip()
     if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
         out = out[3:-4]

@@ -1,7 +1,9 @@
 """render_site: every page of site_src/ -> a directory (pages, charts, data, assets, feeds)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,19 +12,19 @@ import yaml
 from markupsafe import Markup
 
 from ..config import shown
-from . import facts as facts_module
-from .assets import copy_assets, plotly_bundle_name
+from .assets import copy_assets, plotly_bundle_names
 from .body import PageBody, RenderedBody
+from .content import load_content
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import RESULTS_DIR, ChartFiles, write_chart
 from .katex import KatexRenderer
-from .pages import Page, load_pages
+from .pages import FrontMatterLoader, Page, load_pages, read_source
 from .templating import NamedMapping, body_environment, layout_environment
 
 SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
 DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
-                    "macros": {}}
+                    "macros": {}, "source_url": "", "license": "", "license_url": ""}
 
 
 def load_settings(src_dir: Path, root: Path) -> dict:
@@ -30,7 +32,7 @@ def load_settings(src_dir: Path, root: Path) -> dict:
     if not path.is_file():
         return dict(DEFAULT_SETTINGS)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.load(read_source(path, shown(path, root)), Loader=FrontMatterLoader) or {}
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else 1
         raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
@@ -39,16 +41,30 @@ def load_settings(src_dir: Path, root: Path) -> dict:
     return {**DEFAULT_SETTINGS, **loaded}
 
 
-def page_root(page: Page, base_url: str) -> str:
-    """The link prefix from a page to the site root.
-
-    Normal pages: relative ("" or "../"), so one build works at /, under /repo/ and locally.
-    404.html: GitHub Pages serves it at any depth, so relative links would break; it uses
-    path-absolute links rooted at base_url's path ("/repo/"), or "/" when base_url is unset.
-    """
-    if page.is_404:
-        return (urlparse(base_url).path.rstrip("/") + "/") if base_url else "/"
+def page_root(page: Page) -> str:
+    """The link prefix from a page to the site root: relative ("" or "../"), so one build
+    works at /, under /repo/ and from disk. 404.html, which a host serves at any depth, is
+    written as if at the root and given a <base> (see base_path)."""
     return "../" * page.depth
+
+
+def base_path(base_url: str) -> str:
+    """404.html's <base href>: base_url's path ("/repo/"); "" when base_url is unset, and
+    the page's head script then works out the site's root from its own address."""
+    return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
+
+
+def git_updated(path: Path, repo: Path):
+    """The date of the last commit that touched path, or None outside git."""
+    try:
+        proc = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=repo,
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        return dt.date.fromisoformat(proc.stdout.strip()) if proc.returncode == 0 else None
+    except ValueError:
+        return None
 
 
 def relative_url(root: str, path: str) -> str:
@@ -68,21 +84,20 @@ class SiteBuild:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
         self.body_env = body_environment()
         self.layout_env = layout_environment(cfg.templates_dir)
-        self.facts = self._compute_facts()
+        self.content = load_content(cfg.src_dir, cfg.root)
+        self.facts = NamedMapping(self.content.compute_facts(self.results), "fact")
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
+        self.plotly = plotly_bundle_names(cfg.node_modules)
+
+    def updated(self, page: Page):
+        """Articles: the last commit date of their source (None outside a git checkout)."""
+        return git_updated(page.source, self.cfg.root) if page.is_article else None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
-
-    def _compute_facts(self) -> dict:
-        try:
-            return NamedMapping(facts_module.compute(self.results), "fact")
-        except Exception as err:
-            raise RenderError(f"onpolicy/render/facts.py: compute(results) failed: "
-                              f"{type(err).__name__}: {err}") from err
 
     def katex(self) -> KatexRenderer:
         if self._katex is None:
@@ -91,7 +106,8 @@ class SiteBuild:
 
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id not in self._charts:
-            self._charts[chart_id] = write_chart(chart_id, self.results, self.out_dir)
+            figure, used = self.content.build_figure(chart_id, self.results)
+            self._charts[chart_id] = write_chart(chart_id, figure, used, self.out_dir)
         return self._charts[chart_id]
 
     # -- what templates see -------------------------------------------------------------------
@@ -104,6 +120,8 @@ class SiteBuild:
                  for p in self.pages if not p.is_404]
         return {"title": self.settings["title"], "description": self.settings["description"],
                 "author": self.settings["author"], "lang": self.settings["lang"],
+                "source_url": self.settings["source_url"], "license": self.settings["license"],
+                "license_url": self.settings["license_url"],
                 "base_url": self.cfg.base_url, "pages": pages,
                 "nav": [p for p in pages if p["slug"] and not p["draft"]]}
 
@@ -122,11 +140,14 @@ class SiteBuild:
             "site": self.site_info(root), "root": root, "home_url": relative_url(root, ""),
             "page": {**page.meta, "title": page.title, "slug": page.slug, "url_path": page.url_path,
                      "is_article": page.is_article, "is_404": page.is_404, "draft": page.draft,
-                     "reading_minutes": body.reading_minutes},
+                     "reading_minutes": body.reading_minutes,
+                     "updated": page.meta.get("updated") or self.updated(page)},
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
             "asset": lambda path: self.asset(root, path),
-            "plotly_src": f"{root}static/{plotly_bundle_name(self.cfg.node_modules)}",
+            "plotly_2d": f"{root}static/{self.plotly['2d']}",
+            "plotly_3d": f"{root}static/{self.plotly['3d']}",
+            "base_path": base_path(base) if page.is_404 else None,
             "canonical_url": canonical,
             "feed_url": relative_url(root, "feed.xml") if base else "",
             "results_meta": self.results_meta,
@@ -187,7 +208,7 @@ class SiteBuild:
         self.write_results()
         try:
             for page in self.pages:
-                root = page_root(page, self.cfg.base_url)
+                root = page_root(page)
                 body = PageBody(page, self, root).render()
                 html = self.render_layout(page, self.layout_context(page, body, root))
                 target = self.out_dir / page.out_path
@@ -196,6 +217,9 @@ class SiteBuild:
         finally:
             if self._katex is not None:
                 self._katex.close()
+        if not (self.settings["source_url"] and self.settings["license"]):
+            self.warn(f"{SETTINGS_FILE}: source_url and license are not both set: the footer "
+                      "has no source link or licence")
         self.write_feeds()
         (self.out_dir / ".nojekyll").write_text("", encoding="utf-8")
         return self.warnings

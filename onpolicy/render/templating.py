@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,59 @@ class PageUndefined(jinja2.StrictUndefined):
             label = "did you mean" if close else "known"
             return f"no {obj.what} named {name!r} ({label}: {known})"
         return "undefined: " + super()._undefined_message
+
+
+BLOCK_TAGS = {"if", "for", "macro", "call", "filter", "block", "with", "autoescape", "trans",
+              "set"}
+INNERMOST = re.compile(r"innermost block that needs to be closed is '(\w+)'")
+
+
+def opener_lines(env: jinja2.Environment, source: str) -> list[tuple[str, int]]:
+    """The block tags still open at the end of `source`, outermost first, with their lines."""
+    stack: list[tuple[str, int]] = []
+    tokens = iter(env.lex(source))
+    for line, kind, _ in tokens:
+        if kind != "block_begin":
+            continue
+        words = []
+        for line_now, kind, value in tokens:
+            if kind == "block_end":
+                break
+            if kind != "whitespace":
+                words.append((kind, value))
+        if not words or words[0][0] != "name":
+            continue
+        tag = words[0][1]
+        if tag == "set" and ("operator", "=") in words:
+            continue  # {% set x = ... %} closes itself
+        if tag in BLOCK_TAGS:
+            stack.append((tag, line))
+        elif tag.startswith("end"):
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == tag[3:]:
+                    del stack[i:]
+                    break
+    return stack
+
+
+class SourceLineEnvironment(jinja2.Environment):
+    """Reports a block left open at the line of its opening tag (Jinja names the end of the
+    file, which says nothing about where the missing {% endif %} belongs)."""
+
+    def _parse(self, source, name, filename):
+        try:
+            return super()._parse(source, name, filename)
+        except jinja2.TemplateSyntaxError as err:
+            match = INNERMOST.search(err.message or "")
+            opened = [line for tag, line in opener_lines(self, source)
+                      if match and tag == match.group(1)]
+            if opened and "Unexpected end of template" in err.message:
+                err.args = (f"{{% {match.group(1)} %}} opened on this line is never closed: "
+                            f"add {{% end{match.group(1)} %}} where it should end",)
+                err.lineno = opened[-1]
+            elif opened:
+                err.args = (f"{err.message} (it was opened on line {opened[-1]})",)
+            raise
 
 
 def _number(value, name: str) -> float:
@@ -80,13 +134,14 @@ def sci(value, digits: int = 1, tex: bool = False) -> str:
 
 def body_environment() -> jinja2.Environment:
     """Page bodies are Markdown, so no autoescaping; undefined names are errors."""
-    env = jinja2.Environment(undefined=PageUndefined, autoescape=False, keep_trailing_newline=True)
+    env = SourceLineEnvironment(undefined=PageUndefined, autoescape=False,
+                                keep_trailing_newline=True)
     env.filters.update(percent=percent, num=num, sci=sci)
     return env
 
 
 def layout_environment(templates_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir)),
+    env = SourceLineEnvironment(loader=jinja2.FileSystemLoader(str(templates_dir)),
                              undefined=PageUndefined, autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, num=num, sci=sci)

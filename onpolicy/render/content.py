@@ -1,0 +1,179 @@
+"""Content modules: the Python beside a site's pages that computes the facts its prose quotes
+(`facts.py`: `compute(results) -> dict`) and defines its figures (`figures.py`: functions
+decorated with `@figure(id)`, see figkit.py).
+
+A folder under the source directory holds a page (`index.md`), content modules, or both. Each
+folder is loaded as a package of its own (so `figures.py` may `from .facts import ...`), afresh
+on every build and without writing `__pycache__` into the sources. Facts and figure ids form one
+namespace per site, since results are site-wide too: any page may quote any fact (the Reproduce
+page quotes the article's total training time) or place any figure; a fact or a figure id
+defined twice is an error naming both files.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import re
+import sys
+import types
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import shown
+from .errors import RenderError
+from .figkit import FIGURE_ID, FigureBuilder, MissingResult, ResultsUsed
+
+FACTS_FILE, FIGURES_FILE = "facts.py", "figures.py"
+MODULE_FILES = (FACTS_FILE, FIGURES_FILE)   # loaded in this order
+PACKAGE_PREFIX = "_onpolicy_content_"       # + the folder's name: the package in sys.modules
+FIGURE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # also a file name in data/charts
+
+
+@dataclass(frozen=True)
+class FigureDef:
+    figure_id: str
+    build: FigureBuilder
+    where: str              # "site_src/article/figures.py:123", for messages
+
+
+@dataclass
+class Content:
+    src_dir: Path
+    root: Path                                  # messages name files relative to it
+    facts_modules: list[tuple[str, Callable]] = field(default_factory=list)  # (file, compute)
+    figures: dict[str, FigureDef] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # file -> sha256 of its text
+
+    def compute_facts(self, results: Mapping[str, dict]) -> dict:
+        facts: dict = {}
+        owner: dict[str, str] = {}
+        for path, compute in self.facts_modules:
+            try:
+                computed = compute(results)
+            except Exception as err:
+                raise self.located(err, "compute(results) failed", f"{path}:1") from None
+            if not isinstance(computed, Mapping):
+                raise RenderError.at(path, 1, f"compute(results) returned a "
+                                     f"{type(computed).__name__}, not a dict of facts")
+            for key, value in computed.items():
+                if key in owner:
+                    raise RenderError.at(path, 1, f"fact {key!r} is also computed by "
+                                         f"{owner[key]}: rename one of them")
+                owner[key] = path
+                facts[key] = value
+        return facts
+
+    def build_figure(self, figure_id: str, results: Mapping[str, dict]):
+        """(plotly figure, names of the results it read). MissingResult passes through."""
+        definition = self.figures[figure_id]
+        used = ResultsUsed(results)
+        try:
+            figure = definition.build(used)
+        except MissingResult:
+            raise
+        except Exception as err:
+            raise self.located(err, f"figure {figure_id!r} failed", definition.where) from None
+        if not hasattr(figure, "to_json"):
+            raise RenderError(f"{definition.where}: figure {figure_id!r} returned a "
+                              f"{type(figure).__name__}, not a plotly Figure")
+        return figure, used.used
+
+    def known_figures(self) -> str:
+        return ", ".join(sorted(self.figures)) or "none: no figures.py defines any"
+
+    def located(self, err: BaseException, what: str, fallback: str) -> RenderError:
+        """RenderError at the innermost traceback frame in the source directory (the author's
+        code, not the engine's or a library's): 'site_src/article/facts.py:42: what: ...'."""
+        if isinstance(err, SyntaxError) and err.filename:
+            return RenderError.at(shown(Path(err.filename), self.root), err.lineno,
+                                  f"SyntaxError: {err.msg}")
+        where = fallback
+        tb = err.__traceback__
+        while tb is not None:
+            filename = Path(tb.tb_frame.f_code.co_filename)
+            if filename.is_relative_to(self.src_dir):
+                where = f"{shown(filename, self.root)}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return RenderError(f"{where}: {what}: {type(err).__name__}: {err}")
+
+
+def content_folders(src_dir: Path) -> list[Path]:
+    """Folders that may hold a page or content modules ('_x' and '.x' are not content)."""
+    return sorted(p for p in Path(src_dir).iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+@contextlib.contextmanager
+def _no_bytecode():
+    """Keep __pycache__ out of the sources (and out of the preview server's file watcher)."""
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = before
+
+
+def _fresh_package(folder: Path) -> str:
+    package = PACKAGE_PREFIX + re.sub(r"\W", "_", folder.name)
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]  # a rebuild (the preview server) runs the edited files again
+    module = types.ModuleType(package, f"content modules of {folder}")
+    module.__path__ = [str(folder)]
+    module.__package__ = package
+    sys.modules[package] = module
+    return package
+
+
+def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef]) -> None:
+    for value in vars(module).values():
+        figure_id = getattr(value, FIGURE_ID, None)
+        if figure_id is None or not callable(value):
+            continue
+        code = getattr(value, "__code__", None)
+        where = f"{path}:{code.co_firstlineno if code else 1}"
+        if not isinstance(figure_id, str) or not FIGURE_ID_PATTERN.fullmatch(figure_id):
+            raise RenderError(f"{where}: figure id {figure_id!r}: use letters, digits, '-', "
+                              "'_' and '.', starting with a letter or digit")
+        known = figures.get(figure_id)
+        if known is not None and known.build is not value:
+            raise RenderError(f"{where}: figure id {figure_id!r} is also defined at "
+                              f"{known.where}")
+        figures[figure_id] = FigureDef(figure_id, value, where)
+
+
+def import_folder(folder: Path) -> Iterator[tuple[Path, types.ModuleType]]:
+    """Import a folder's facts.py and figures.py afresh as one package: (file, module) each.
+    Tests use it to reach an article's module directly."""
+    folder = Path(folder).resolve()
+    package = _fresh_package(folder)
+    for file in (folder / name for name in MODULE_FILES):
+        if file.is_file():
+            with _no_bytecode():
+                module = importlib.import_module(f"{package}.{file.stem}")
+            yield file, module
+
+
+def load_content(src_dir: Path, root: Path) -> Content:
+    """Load every content folder's facts.py and figures.py; RenderError('file:line: ...')."""
+    content = Content(Path(src_dir).resolve(), Path(root))
+    importlib.invalidate_caches()  # files created since the last build are found
+    for folder in content_folders(content.src_dir):
+        try:
+            modules = list(import_folder(folder))
+        except Exception as err:
+            raise content.located(err, "loading it failed", shown(folder, root)) from None
+        for file, module in modules:
+            path = shown(file, root)
+            content.sources[path] = hashlib.sha256(file.read_bytes()).hexdigest()
+            if file.name == FACTS_FILE:
+                compute = getattr(module, "compute", None)
+                if not callable(compute):
+                    raise RenderError.at(path, 1, "a facts.py must define "
+                                         "compute(results) -> dict")
+                content.facts_modules.append((path, compute))
+            else:
+                _figures_of(module, path, content.figures)
+    return content

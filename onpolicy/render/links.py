@@ -1,0 +1,134 @@
+"""Build-time check of internal links and anchors, like MkDocs' strict mode.
+
+After the render, every link from a page to another file of the site (a, img, link, script,
+source) must reach a file that exists, and every #fragment an id on the target page. A broken
+one fails the build, named at its line in the page's .md source (or the layout template that
+made it), so authors find out when they build, not when a reader clicks.
+"""
+from __future__ import annotations
+
+import posixpath
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from ..config import shown
+from .errors import RenderError
+from .pages import load_pages, read_source
+
+LINK_ATTRIBUTES = {"a": "href", "img": "src", "link": "href", "script": "src", "source": "src"}
+
+
+class PageLinks(HTMLParser):
+    """The ids (anchors) a page defines and the internal links it makes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        for name in ("id", "name") if tag == "a" else ("id",):
+            if attrs.get(name):
+                self.ids.add(attrs[name])
+        url = attrs.get(LINK_ATTRIBUTES.get(tag, ""))
+        if url is not None:
+            self.links.append(url)
+
+
+def _parse(path: Path) -> PageLinks:
+    parser = PageLinks()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def _is_internal(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+def _target(page_path: str, url: str, base_path: str) -> tuple[str | None, str]:
+    """(site-relative file the link reaches or None if it leaves the site, fragment)."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if not path:
+        return page_path, unquote(parts.fragment)
+    if path.startswith("/"):  # 404.html links from the site root (base_url's path)
+        if not path.startswith(base_path):
+            return None, parts.fragment
+        joined = path[len(base_path):]
+    else:
+        joined = posixpath.join(posixpath.dirname(page_path), path)
+    target = posixpath.normpath(joined) if joined else "."
+    if target.startswith(".."):
+        return None, parts.fragment
+    if path.endswith("/") or target == ".":
+        target = posixpath.join(target, "index.html") if target != "." else "index.html"
+    return target, unquote(parts.fragment)
+
+
+def _source_line(path: Path, url: str, skip_lines: int = 0) -> int | None:
+    try:
+        lines = read_source(path, str(path)).splitlines()
+    except (OSError, RenderError):
+        return None
+    for number, line in enumerate(lines, 1):
+        if number > skip_lines and url in line:
+            return number
+    return None
+
+
+def _where(cfg, page, url: str) -> str:
+    """file:line of the text that made a link: the page's source, else a layout template."""
+    if page is not None:
+        line = _source_line(page.source, url, page.body_offset)
+        if line:
+            return f"{page.display_path}:{line}"
+    for template in sorted(Path(cfg.templates_dir).glob("*.html")):
+        line = _source_line(template, url)
+        if line:
+            return f"{shown(template, cfg.root)}:{line}"
+    return f"{page.display_path}:1" if page is not None else "(site)"
+
+
+def broken_links(cfg, site_dir: Path) -> list[str]:
+    """'file:line: message' for each broken internal link or anchor in the site."""
+    site_dir = Path(site_dir)
+    pages = {p.out_path: p for p in load_pages(cfg.src_dir, cfg.root, cfg.drafts)}
+    base_path = urlsplit(cfg.base_url).path.rstrip("/") + "/" if cfg.base_url else "/"
+    parsed: dict[str, PageLinks] = {}
+
+    def page_links(rel: str) -> PageLinks:
+        if rel not in parsed:
+            parsed[rel] = _parse(site_dir / rel)
+        return parsed[rel]
+
+    problems = []
+    for html_file in sorted(site_dir.rglob("*.html")):
+        rel = html_file.relative_to(site_dir).as_posix()
+        for url in dict.fromkeys(page_links(rel).links):  # each distinct link once per page
+            if not url or not _is_internal(url):
+                continue
+            target, fragment = _target(rel, url, base_path)
+            if target is None:
+                why = "leaves the site"
+            elif (site_dir / target).is_dir():
+                why = f"{target} is a directory without index.html"
+            elif not (site_dir / target).is_file():
+                why = "no such page or file in the site"
+            elif fragment and target.endswith(".html") \
+                    and fragment not in page_links(target).ids:
+                why = f"no anchor #{fragment} on {target}"
+            else:
+                continue
+            problems.append(f"{_where(cfg, pages.get(rel), url)}: broken link {url!r}: {why}")
+    return problems
+
+
+def check_links(cfg, site_dir: Path) -> None:
+    """Raise RenderError listing every broken internal link or anchor (first line first)."""
+    problems = broken_links(cfg, site_dir)
+    if problems:
+        raise RenderError("\n".join(problems))

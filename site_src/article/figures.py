@@ -1,0 +1,240 @@
+"""The article's figures: each @figure function turns result payloads into a Plotly figure.
+
+Pages place them with {{ chart("<id>", caption=..., alt=...) }}; the shared helpers (bands,
+surfaces, the base layout, the palette) come from onpolicy.render.figkit.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+
+from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
+                                    figure, need, rgba, surface_figure, zoom_panel)
+
+METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
+           "ppo_random", "is_random"]
+METHOD_LABELS = {
+    "supervised": "supervised (cross-entropy on labels)",
+    "q_random": "Q-regression, random actions",
+    "pg_random": "policy gradient, random actions (naive log-prob)",
+    "pg_random_stable": "policy gradient, random actions",
+    "pg_onpolicy": "policy gradient, on-policy",
+    "ppo_random": "PPO, random actions",
+    "is_random": "importance-weighted PG, random actions",
+}
+# Okabe-Ito hues (colour-blind safe; no yellow, unreadable on white), each with its own line
+# style so that no two methods differ by colour alone; the two off-policy PG variants, naive
+# and stable, get far-apart hues.
+METHOD_COLOURS = {
+    "supervised": "#8c8c8c", "q_random": "#56B4E9", "pg_random": "#CC79A7",
+    "pg_random_stable": "#E69F00", "pg_onpolicy": "#009E73", "ppo_random": "#D55E00",
+    "is_random": "#0072B2",
+}
+METHOD_DASHES = {
+    "supervised": "dash", "q_random": "dashdot", "pg_random": "dot", "pg_random_stable": "solid",
+    "pg_onpolicy": "solid", "ppo_random": "longdash", "is_random": "longdashdot",
+}
+ACCURACY_TITLE = "greedy accuracy"   # the greedy action on held-out digits, as the captions say
+ZOOM_RANGE = [0.9, 1.0]
+LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
+DIAL_LABELS = {"pg": ("policy gradient", METHOD_COLOURS["pg_random_stable"]),
+               "ppo": ("PPO", METHOD_COLOURS["ppo_random"]),
+               "is": ("importance-weighted PG", METHOD_COLOURS["is_random"])}
+
+
+def _value_before(steps: list, values: list, step: int) -> float | None:
+    """The last finite value at an eval step before `step` (where a diverging seed stopped)."""
+    best = None
+    for s, v in zip(steps, values):
+        if s < step and v is not None:
+            best = v
+    return best
+
+
+def _curves(task: str) -> Callable[[Results], go.Figure]:
+    def build(results: Results) -> go.Figure:
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text=ACCURACY_TITLE), tickformat=".0%",
+                                      range=[0, 1.02]))
+        for method in METHODS:
+            payload = need(results, f"{task}-{method}")
+            steps, acc = payload["steps"], payload["accuracy"]
+            label, colour = METHOD_LABELS[method], METHOD_COLOURS[method]
+            band(fig, steps, acc["lo"], acc["hi"], colour, method, label)
+            fig.add_trace(go.Scatter(
+                x=steps, y=acc["mean"], mode="lines", name=label, legendgroup=method,
+                line=dict(color=colour, width=2, dash=METHOD_DASHES[method]),
+                hovertemplate="step %{x}: %{y:.1%}<extra>" + label + "</extra>"))
+            died = [(seed, step) for seed, step in
+                    zip(payload["seeds"], payload["first_nonfinite_step"]) if step is not None]
+            if died:
+                per_seed = acc.get("per_seed") or [acc["mean"]] * len(payload["seeds"])
+                index = {seed: i for i, seed in enumerate(payload["seeds"])}
+                # seeds that stopped at the same step and accuracy share one marker
+                stops: dict[tuple, list[int]] = {}
+                for seed, step in died:
+                    y = _value_before(steps, per_seed[index[seed]], step) or 0.0
+                    stops.setdefault((step, round(y, 3)), []).append(seed)
+                fig.add_trace(go.Scatter(
+                    x=[step for step, _ in stops], y=[y for _, y in stops], mode="markers",
+                    legendgroup=method, name=f"{label}: seed went non-finite", showlegend=False,
+                    marker=dict(symbol="x-thin", size=[8 + 3 * len(s) for s in stops.values()],
+                                color=colour, line=dict(width=2, color=colour)),
+                    text=[f"seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}: first "
+                          f"non-finite value at step {step}"
+                          for (step, _), s in stops.items()],
+                    hovertemplate="%{text}<extra>" + label + "</extra>"))
+        return zoom_panel(fig, ZOOM_RANGE, "zoom: 90–100%")
+    return build
+
+
+def _logits(task: str) -> Callable[[Results], go.Figure]:
+    def build(results: Results) -> go.Figure:
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text="max |logit| on the eval set"), type="log",
+                                      exponentformat="power"))
+        for method in LOGIT_METHODS:
+            payload = need(results, f"{task}-{method}")
+            label = METHOD_LABELS[method]
+            fig.add_trace(go.Scatter(
+                x=payload["steps"], y=payload["logit_abs_max"]["mean"], mode="lines", name=label,
+                line=dict(color=METHOD_COLOURS[method], width=2, dash=METHOD_DASHES[method]),
+                hovertemplate="step %{x}: %{y:.3g}<extra>" + label + "</extra>"))
+        return fig
+    return build
+
+
+def _action_names(task: str, n_actions: int) -> list[str]:
+    if task == "binary" and n_actions == 2:
+        return ["action 0 (says < 5)", "action 1 (says ≥ 5)"]
+    return [f"action {k} (says {k})" for k in range(n_actions)]
+
+
+def _collapse(task: str) -> Callable[[Results], go.Figure]:
+    def build(results: Results) -> go.Figure:
+        payload = need(results, f"{task}-pg_random_stable")
+        shares = payload["action_share"]["mean"]  # steps x actions
+        fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                           yaxis=dict(title=dict(text="share of greedy actions"),
+                                      tickformat=".0%",
+                                      range=[0, 1]))
+        for k, name in enumerate(_action_names(task, payload["n_actions"])):
+            colour = PALETTE[k % len(PALETTE)]
+            fig.add_trace(go.Scatter(
+                x=payload["steps"], y=[row[k] if row else None for row in shares], name=name,
+                mode="lines", stackgroup="share", line=dict(width=0.5, color=colour),
+                fillcolor=rgba(colour, 0.75),
+                hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+        return fig
+    return build
+
+
+def _grid(results: Results, grid_id: str) -> dict:
+    grid = need(results, "gradients").get("grids", {}).get(grid_id)
+    if grid is None:
+        raise MissingResult(f"gradients (grid {grid_id!r})")
+    return grid
+
+
+# Starting cameras: each puts the corners its text argues from in front. PG, a = 1: the
+# logit -> -inf edge, where the gradient stays at -r (r > 0 near -1, r < 0 near +1); a = 0
+# mirrors it at +inf. Named views: from above (a map of the sign), and each extreme logit's
+# edge seen face-on (the gradient against the reward there).
+EYE_MINUS_INF = dict(eye=dict(x=-1.75, y=-1.25, z=0.95))
+EYE_PLUS_INF = dict(eye=dict(x=1.75, y=-1.25, z=0.95))
+VIEW_ABOVE = {"name": "From above", "camera": dict(eye=dict(x=0, y=-0.01, z=2.4),
+                                                   up=dict(x=0, y=1, z=0))}
+VIEW_MINUS_INF = {"name": "Edge at logit −8", "camera": dict(eye=dict(x=-2.4, y=0, z=0.35))}
+VIEW_PLUS_INF = {"name": "Edge at logit +8", "camera": dict(eye=dict(x=2.4, y=0, z=0.35))}
+VIEW_R_MINUS = {"name": "Edge at r = −1", "camera": dict(eye=dict(x=0, y=-2.4, z=0.35))}
+SURFACES = {  # grid id: (camera, views, marks as (x, y, label))
+    "bce": (dict(eye=dict(x=1.5, y=-1.7, z=0.95)), [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_PLUS_INF],
+            []),
+    "pg_a1": (EYE_MINUS_INF, [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_R_MINUS],
+              [(-8, -1, "r = −1: still pushing at x = −8"), (-8, 1, "r = +1")]),
+    "pg_a0": (EYE_PLUS_INF, [VIEW_ABOVE, VIEW_PLUS_INF, VIEW_R_MINUS],
+              [(8, -1, "false negative at x = +8")]),
+    "is_a1": (EYE_MINUS_INF, [VIEW_ABOVE, VIEW_MINUS_INF, VIEW_R_MINUS], []),
+    "is_a0": (EYE_PLUS_INF, [VIEW_ABOVE, VIEW_PLUS_INF, VIEW_R_MINUS],
+              [(8, -1, "false negative at x = +8")]),
+}
+
+
+def _surface(grid_id: str) -> Callable[[Results], go.Figure]:
+    def build(results: Results) -> go.Figure:
+        grid = _grid(results, grid_id)
+        camera, views, marks = SURFACES[grid_id]
+        x_lo, x_hi = min(grid["x"]), max(grid["x"])
+        named = [dict(v, name=v["name"].replace("−8", f"{x_lo:g}".replace("-", "−"))
+                      .replace("+8", f"+{x_hi:g}")) for v in views]
+        placed = [{"x": min(max(x, x_lo), x_hi), "y": y,
+                   "label": label.replace("−8", f"{x_lo:g}".replace("-", "−"))
+                   .replace("+8", f"+{x_hi:g}")} for x, y, label in marks]
+        return surface_figure(grid, grid.get("title", grid_id), camera, named, placed)
+    return build
+
+
+# (grid, rows to draw as lines: the y values nearest these, colour, short legend label)
+SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#8c8c8c", "cross-entropy, label logit"),
+               ("pg_cat_sampled", [1.0, 0.5, -0.5, -1.0], "#E69F00", "PG, sampled action a"),
+               ("pg_cat_other", [1.0, 0.5, -0.5, -1.0], "#0072B2", "PG, other action k ≠ a")]
+SLICE_DASHES = ["solid", "dash", "dot", "dashdot"]
+
+
+@figure("slices-categorical")
+def slices_categorical(results: Results) -> go.Figure:
+    """Categorical slices as lines: cross-entropy at a few label weights, and the policy
+    gradient for the sampled and for another action at a few rewards."""
+    fig = base_figure(xaxis=dict(title=dict(text="the logit that varies (all others are 0)")),
+                       yaxis=dict(title=dict(text="gradient of the loss w.r.t. that logit")))
+    for grid_id, wanted, colour, short in SLICE_GRIDS:
+        grid = _grid(results, grid_id)
+        rows = sorted({min(range(len(grid["y"])), key=lambda i: abs(grid["y"][i] - target))
+                       for target in wanted}, key=lambda i: -grid["y"][i])
+        signed = "+g" if min(grid["y"]) < 0 else "g"
+        for n, j in enumerate(rows):
+            symbol = str(grid.get("y_label", "y")).split()[-1]   # "reward r" -> "r"
+            value = f"{grid['y'][j]:{signed}}".replace("-", "−")
+            name = f"{short}, {symbol} = {value}"
+            fig.add_trace(go.Scatter(
+                x=grid["x"], y=grid["z"][j], mode="lines", name=name, legendgroup=grid_id,
+                line=dict(color=colour, width=2, dash=SLICE_DASHES[n % len(SLICE_DASHES)]),
+                hovertemplate="%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>"))
+    return fig
+
+
+@figure("dial")
+def dial(results: Results) -> go.Figure:
+    fig = base_figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
+                                                  "policy (0 = on-policy)"), range=[-0.03, 1.03]),
+                       yaxis=dict(title=dict(text=f"final {ACCURACY_TITLE}"), tickformat=".0%",
+                                  range=[0, 1.02]))
+    for method, (label, colour) in DIAL_LABELS.items():
+        payload = need(results, f"dial-{method}")
+        final = payload["final_accuracy"]
+        band(fig, payload["eps"], final["lo"], final["hi"], colour, method, label)
+        nonfinite = payload.get("nonfinite_seeds") or [0] * len(payload["eps"])
+        fig.add_trace(go.Scatter(
+            x=payload["eps"], y=final["mean"], mode="lines+markers", name=label,
+            legendgroup=method, marker=dict(size=7),
+            line=dict(color=colour, width=2, dash=METHOD_DASHES[{"pg": "pg_random_stable",
+                                                                "ppo": "ppo_random",
+                                                                "is": "is_random"}[method]]),
+            customdata=nonfinite,
+            hovertemplate=("ε = %{x}: %{y:.1%}<br>%{customdata} seed(s) non-finite<extra>"
+                           + label + "</extra>")))
+    return fig
+
+
+curves_binary = figure("curves-binary")(_curves("binary"))
+curves_categorical = figure("curves-categorical")(_curves("categorical"))
+logits_binary = figure("logits-binary")(_logits("binary"))
+logits_categorical = figure("logits-categorical")(_logits("categorical"))
+collapse_binary = figure("collapse-binary")(_collapse("binary"))
+collapse_categorical = figure("collapse-categorical")(_collapse("categorical"))
+surface_bce = figure("surface-bce")(_surface("bce"))
+surface_pg_a1 = figure("surface-pg-a1")(_surface("pg_a1"))
+surface_pg_a0 = figure("surface-pg-a0")(_surface("pg_a0"))
+surface_is_a1 = figure("surface-is-a1")(_surface("is_a1"))
+surface_is_a0 = figure("surface-is-a0")(_surface("is_a0"))

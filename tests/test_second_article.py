@@ -1,0 +1,67 @@
+"""A second article proves the engine knows no article: tests/fixtures/second_article/ brings
+its own experiment row (synthetic data), a fact in its prose and a figure, and builds next to
+the real article, from the real site_src/ and the frozen results, with onpolicy/ as it is.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from onpolicy import pipeline
+from onpolicy.config import ROOT, BuildConfig
+from onpolicy.render.templating import percent
+from tests.site_snapshot import GOLDEN, snapshot
+
+FIXTURE = ROOT / "tests" / "fixtures" / "second_article"
+ARTICLE_PAGE = "why-policy-gradients-are-on-policy/index.html"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def two_articles(tmp_path_factory) -> tuple[Path, pipeline.BuildReport, Path]:
+    """(public/, the build's report, results/) of the real site plus the tally article."""
+    work = tmp_path_factory.mktemp("two-articles")
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "site_src", work / "site_src", ignore=skip)
+    shutil.copytree(FIXTURE / "site_src" / "tally", work / "site_src" / "tally", ignore=skip)
+    shutil.copytree(ROOT / "results", work / "results")   # the frozen results stay untouched
+    cfg = BuildConfig(src_dir=work / "site_src", results_dir=work / "results",
+                      out_dir=work / "public", suite="tests.fixtures.second_article.suite",
+                      device="cpu", threads=1, cache_dir=ROOT / ".cache")
+    report = pipeline.build(cfg, log=lambda message: None)
+    return work / "public", report, work / "results"
+
+
+def test_only_the_new_row_trains(two_articles):
+    _, report, results = two_articles
+    assert report.trained == ["tally-supervised"]
+    assert (results / "tally-supervised.json").is_file()
+    assert not (ROOT / "results" / "tally-supervised.json").exists()
+
+
+def test_the_second_article_quotes_its_fact_and_draws_its_figure(two_articles):
+    public, _, results = two_articles
+    payload = json.loads((results / "tally-supervised.json").read_text())["result"]
+    html = (public / "a-tally" / "index.html").read_text()
+    final = percent(payload["final_accuracy"]["mean"])
+    assert f"It finished with {final}\nof the held-out points" in html
+    assert f"for {payload['steps'][-1]} steps" in html
+    chart = json.loads((public / "data" / "charts" / "tally-accuracy.json").read_text())
+    mean = next(t for t in chart["data"] if t["name"] == "accuracy")
+    assert mean["x"] == payload["steps"]
+    assert mean["y"] == pytest.approx(payload["accuracy"]["mean"], rel=1e-5)
+    assert 'href="../data/results/tally-supervised.json"' in html
+
+
+def test_the_real_article_is_unchanged_beside_it(two_articles):
+    public, _, _ = two_articles
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    now = snapshot(public)
+    assert now["pages"][ARTICLE_PAGE] == golden["pages"][ARTICLE_PAGE]
+    assert {k: v for k, v in now["charts"].items() if k != "tally-accuracy"} == golden["charts"]
+    home = (public / "index.html").read_text()
+    assert "a-tally/" in home and "why-policy-gradients-are-on-policy/" in home
