@@ -3,13 +3,18 @@ step. Skipped without a GPU (this project's CI and dev machine have none: bench/
 runs these on one). Plain functions, no fixtures: gpu_check.sh can call them without pytest."""
 from __future__ import annotations
 
-import pytest
 import torch
+
+try:  # gpu_check.sh may run these on a machine without pytest
+    import pytest
+except ImportError:
+    pytest = None
 
 from experiments import fused, trainer
 from experiments.methods import importance, policy_gradient, ppo, q_regression, supervised
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+if pytest is not None:
+    pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
         "seed": 0}
