@@ -31,6 +31,7 @@ class BuildConfig:
     rerun: tuple[str, ...] = ()            # experiment names to force ("all" expands to every one)
     device: str = "auto"                   # auto | cpu | cuda
     threads: int | None = None             # CPU threads for torch (None: torch's default)
+    fuse: bool = True                      # train compatible run units as one model
     executor: str = "local"                # local | ray
     ray_address: str | None = None         # None: start or join a local Ray instance
     mnist_dir: Path | None = None          # offline MNIST: directory of the IDX .gz files
