@@ -47,8 +47,30 @@ METHODS = {
 
 TASKS = ("binary", "categorical")  # binary: digit >= 5 ; categorical: which digit
 
-# The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform.
-DIAL_EPS = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]
+# Categorical runs can end in two clusters (a seed that never outputs some digit, and the
+# rest), so they use enough seeds to count how often that happens.
+CATEGORICAL_SEEDS = list(range(20))
+
+# Rows added for the article's deeper questions (name suffix -> entry, settings).
+SCIENCE_METHODS = {
+    # the bias control: vanilla PG's expected loss under uniform actions, computed exactly
+    "pg_expected": ("experiments.methods.expected_pg", {}),
+    # remedies for on-policy PG dropping a class (categorical only): the usual entropy bonus,
+    # and a log barrier (KL from uniform), whose push does not fade for a ruled-out digit
+    "pg_onpolicy_entropy": ("experiments.methods.policy_gradient",
+                            {"log_prob": "stable", "behaviour_eps": 0.0,
+                             "entropy_bonus": 0.01}),
+    "pg_onpolicy_barrier": ("experiments.methods.policy_gradient",
+                            {"log_prob": "stable", "behaviour_eps": 0.0, "log_barrier": 0.01}),
+}
+REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
+# PPO's clip width, swept on uniform actions (0.2 is ppo_random; no clip is is_random):
+# method label (clip width in hundredths) -> clip width
+PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
+
+# The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
+# dense near zero, where vanilla PG breaks.
+DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
 DIAL_METHODS = {
     "pg": ("experiments.methods.policy_gradient", {"log_prob": "stable"}),
     "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
@@ -63,9 +85,28 @@ class Experiment:
     config: dict = field(default_factory=dict)
 
 
+# The estimator measurement (experiments/estimators.py): along an on-policy PG trajectory,
+# each estimator's minibatch gradients against the exact policy gradient.
+ESTIMATORS = {
+    "hidden": TRAIN["hidden"], "lr": TRAIN["lr"], "batch_size": TRAIN["batch_size"],
+    "seeds": [0, 1, 2, 3, 4],
+    "checkpoints": [0, 100, 300, 1000, 3000],
+    "n_minibatches": 256,   # minibatch gradients per estimator and checkpoint
+    "estimators": {
+        "pg_onpolicy": {"method": "pg", "behaviour_eps": 0.0, "log_prob": "stable"},
+        "pg_offpolicy": {"method": "pg", "behaviour_eps": 1.0, "log_prob": "stable"},
+        "is": {"method": "is", "behaviour_eps": 1.0},
+        "ppo": {"method": "ppo", "behaviour_eps": 1.0, "clip_eps": 0.2},
+    },
+    "quick": {"checkpoints": [0, 50, 200], "n_minibatches": 32, "seeds": [0, 1]},
+}
+
+
 def _training_row(name: str, entry: str, task: str, method: str, extra: dict) -> Experiment:
     config = {**copy.deepcopy(TRAIN), "task": task, "method": method,
               "data": dict(DATA), **copy.deepcopy(extra)}
+    if task == "categorical":
+        config["seeds"] = list(CATEGORICAL_SEEDS)
     return Experiment(name, entry, config)
 
 
@@ -77,10 +118,26 @@ def _build() -> list[Experiment]:
     for task in TASKS:
         for method, (entry, extra) in METHODS.items():
             rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
-    for method, (entry, extra) in DIAL_METHODS.items():
-        rows.append(_training_row(f"dial-{method}", entry, "binary", method,
-                                  {**extra, "dial_eps": list(DIAL_EPS),
-                                   "quick": {**TRAIN["quick"], "dial_eps": [0.0, 1.0]}}))
+    for task in TASKS:
+        for method, (entry, extra) in SCIENCE_METHODS.items():
+            if method in REMEDIES and task == "binary":
+                continue  # the binary task drops no class: nothing to remedy
+            rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
+        for method, clip in PPO_CLIPS.items():
+            rows.append(_training_row(f"{task}-{method}", "experiments.methods.ppo", task,
+                                      method, {"clip_eps": clip}))
+    # dial-<method> is the binary task (its name predates the categorical dial)
+    for task in TASKS:
+        for method, (entry, extra) in DIAL_METHODS.items():
+            name = f"dial-{method}" if task == "binary" else f"dial-{task}-{method}"
+            row = _training_row(name, entry, task, method,
+                                {**extra, "dial_eps": list(DIAL_EPS),
+                                 "quick": {**TRAIN["quick"], "dial_eps": [0.0, 0.02, 1.0]}})
+            row.config["seeds"] = list(TRAIN["seeds"])  # 12 trainings per seed: 5 seeds
+            rows.append(row)
+    for task in TASKS:
+        rows.append(Experiment(f"estimators-{task}", "experiments.estimators",
+                               {**copy.deepcopy(ESTIMATORS), "task": task, "data": dict(DATA)}))
     return rows
 
 
@@ -106,9 +163,10 @@ class SuiteError(ValueError):
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
-for _table in (METHODS, DIAL_METHODS):
+for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS):
     for _method, (_entry, _) in _table.items():
         ENTRY_METHODS.setdefault(_entry, set()).add(_method)
+ENTRY_METHODS["experiments.methods.ppo"].update(PPO_CLIPS)
 
 
 def _positive(value, integer: bool) -> bool:

@@ -65,6 +65,23 @@ GRADIENTS = {
     "required": ["grids"],
     "properties": {"grids": {"type": "object", "additionalProperties": _grid}},
 }
+ESTIMATORS = {  # experiments/estimators.py: metric stats, one value per checkpoint
+    "type": "object",
+    "required": ["task", "seeds", "checkpoints", "estimators", "offpolicy_expected_cos",
+                 "accuracy"],
+    "properties": {
+        "task": {"enum": ["binary", "categorical"]},
+        "seeds": {"type": "array", "items": {"type": "integer"}},
+        "checkpoints": {"type": "array", "items": {"type": "integer"}},
+        "estimators": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["cos_minibatch", "cos_mean", "rel_variance",
+                                           "rel_bias"],
+            "additionalProperties": _stat}},
+        "offpolicy_expected_cos": _stat, "accuracy": _stat,
+        "n_minibatches": {"type": "integer"}, "batch_size": {"type": "integer"},
+        "wall_time_s": {"type": "number"},
+    },
+}
 FILE = {
     "type": "object",
     "required": ["schema", "experiment", "inputs_hash", "inputs", "provenance",
@@ -87,6 +104,8 @@ def payload_schema(result: dict) -> dict:
         return GRADIENTS
     if "runs" in result:
         return DIAL
+    if "estimators" in result:
+        return ESTIMATORS
     return TRAINING
 
 

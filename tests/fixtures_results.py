@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import statistics
 
+from tests.fixtures_science import science_results
+
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
 TASKS = ["binary", "categorical"]
@@ -101,6 +103,17 @@ def fake_results() -> dict[str, dict]:
     for method in DIAL_METHODS:
         results[f"dial-{method}"] = dial_payload(method)
     results["gradients"] = {"grids": {g: grid(g) for g in GRID_IDS}}
+
+    def science_training(task, method, final=0.9, logit_end=None, **_):
+        payload = training_payload(task, method, skill=final)
+        if logit_end is not None:  # the dial's broken runs need logits past the threshold
+            top = max(v for row in payload["logit_abs_max"]["per_seed"] for v in row if v)
+            payload["logit_abs_max"] = _stat([[None if v is None else v * logit_end / top
+                                               for v in row]
+                                              for row in payload["logit_abs_max"]["per_seed"]])
+        return payload
+
+    results.update(science_results(science_training, {"binary": 0.97, "categorical": 0.93}))
     return results
 
 

@@ -27,6 +27,7 @@ from experiments.suite import EXPERIMENTS, effective_config
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
+from tests.fixtures_science import science_results
 
 ARTICLE_DIR = ROOT / "site_src" / "article"   # the page, its facts.py and its figures.py
 facts_module = {file.name: module for file, module in import_folder(ARTICLE_DIR)}["facts.py"]
@@ -59,9 +60,10 @@ def _stat(per_seed: list[list]) -> dict:
 def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every: int = 50,
                   seeds=(0, 1, 2, 3, 4), final: float = 0.95, nonfinite=None,
                   logit_end: float = 12.0, collapse: float | None = None,
-                  behaviour_eps: float = 1.0) -> dict:
+                  behaviour_eps: float = 1.0, dropped: dict[int, int] | None = None) -> dict:
     """One training payload. nonfinite: per-seed first non-finite step (None = never).
-    collapse: share of eval inputs that seed s sends to action s % K at the end."""
+    collapse: share of eval inputs that seed s sends to action s % K at the end.
+    dropped: {seed: digit} that seed stops choosing from the first third of training on."""
     k = 2 if task == "binary" else 10
     steps = list(range(0, steps_total + 1, eval_every))
     nonfinite = list(nonfinite or [None] * len(seeds))
@@ -76,7 +78,8 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
                 a_row.append(None), m_row.append(None), mm_row.append(None)
                 s_row.append([None] * k)  # as the trainer writes a dead seed's shares
                 continue
-            a_row.append(start_acc + (final + 0.001 * seed - start_acc) * min(1.0, 3 * t))
+            top = final + 0.001 * seed - (0.09 if dropped and seed in dropped else 0.0)
+            a_row.append(start_acc + (top - start_acc) * min(1.0, 3 * t))
             m_row.append(0.1 + (logit_end - 0.1) * t)
             mm_row.append(0.05 + 0.4 * (logit_end - 0.1) * t)
             if collapse is None:
@@ -85,6 +88,10 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
                 top = 1 / k + (collapse - 1 / k) * t
                 share = [(1 - top) / (k - 1)] * k
                 share[seed % k] = top
+            if dropped and seed in dropped and t > 1 / 3:
+                lost = dropped[seed]
+                share = [v + share[lost] / (k - 1) for v in share]
+                share[lost] = 0.0
             s_row.append(share)
         acc.append(a_row), lmax.append(m_row), lmean.append(mm_row), shares.append(s_row)
     share_mean = []
@@ -130,22 +137,6 @@ def fake_gradients(x_range=(-8.0, 8.0), n_x=81, n_r=41, n_y=21) -> dict:
     return {"grids": grids}
 
 
-def fake_dial(method: str, eps=(0.0, 0.25, 0.5, 0.75, 0.9, 1.0)) -> dict:
-    runs = []
-    for e in eps:
-        if method == "pg":
-            runs.append(fake_training("binary", "pg", final=0.96 - 0.2 * e,
-                                      logit_end=10 + 300 * e, behaviour_eps=e))
-        else:
-            runs.append(fake_training("binary", method, final=0.95 - 0.01 * e, logit_end=6,
-                                      behaviour_eps=e))
-    return {"task": "binary", "method": method, "eps": list(eps), "runs": runs,
-            "final_accuracy": {key: [r["final_accuracy"][key] for r in runs]
-                               for key in ("mean", "lo", "hi")},
-            "nonfinite_seeds": [sum(s is not None for s in r["first_nonfinite_step"])
-                                for r in runs]}
-
-
 def fake_results() -> dict[str, dict]:
     """Every experiment of the suite, with the outcome the article expects."""
     out: dict[str, dict] = {"gradients": fake_gradients()}
@@ -159,14 +150,15 @@ def fake_results() -> dict[str, dict]:
         out[f"{task}-pg_random_stable"] = fake_training(
             task, "pg_random_stable", final=sup - 0.05 if task == "binary" else 0.3,
             logit_end=900, collapse=None if task == "binary" else 0.8)
-        out[f"{task}-pg_onpolicy"] = fake_training(task, "pg_onpolicy", final=sup - 0.012,
-                                                   logit_end=14, behaviour_eps=0.0)
+        out[f"{task}-pg_onpolicy"] = fake_training(
+            task, "pg_onpolicy", final=sup - 0.012, logit_end=14, behaviour_eps=0.0,
+            **({} if task == "binary" else {"seeds": tuple(range(20)),
+                                            "dropped": {1: 9, 2: 4, 7: 3}}))
         out[f"{task}-ppo_random"] = fake_training(task, "ppo_random", final=sup - 0.02,
                                                   logit_end=3)
         out[f"{task}-is_random"] = fake_training(task, "is_random", final=sup - 0.015,
                                                  logit_end=9)
-    for method in ("pg", "ppo", "is"):
-        out[f"dial-{method}"] = fake_dial(method)
+    out.update(science_results(fake_training, {"binary": 0.97, "categorical": 0.93}))
     return out
 
 
@@ -224,6 +216,31 @@ def _expected_training_facts(payload: dict) -> dict:
     return out
 
 
+def check_cliff_facts(prefix: str, payload: dict, facts: dict) -> None:
+    """Seeds whose largest logit passed the threshold, per eps, and the first eps where all
+    did, recomputed here."""
+    threshold = facts["logit_fail"]
+    failed = [sum(1 for series, nf in zip(run["logit_abs_max"]["per_seed"],
+                                          run["first_nonfinite_step"])
+                  if nf is not None or any(v is not None and v > threshold for v in series))
+              for run in payload["runs"]]
+    assert facts[f"{prefix}_fail_seeds"] == failed
+    everyone = [e for e, k, run in zip(payload["eps"], failed, payload["runs"])
+                if e > 0 and k == len(run["seeds"])]
+    assert facts.get(f"{prefix}_cliff_eps") == (everyone[0] if everyone else None)
+
+
+def check_dropped_facts(prefix: str, payload: dict, facts: dict) -> None:
+    finals = [next(r for r in reversed(seed) if r is not None and None not in r)
+              for seed in payload["action_share"]["per_seed"]]
+    dropped = [s for s, row in zip(payload["seeds"], finals)
+               if min(row) < facts["drop_share"]]
+    assert facts[f"{prefix}_dropped_seeds"] == len(dropped)
+    assert sorted(facts[f"{prefix}_dropped_digits"]) == dropped
+    xs = sorted(v for v in payload["final_accuracy"]["per_seed"] if v is not None)
+    assert facts[f"{prefix}_final_median"] == pytest.approx(statistics.median(xs))
+
+
 def check_facts(results: dict, facts: dict) -> None:
     for name, payload in results.items():
         prefix = name.replace("-", "_")
@@ -242,6 +259,13 @@ def check_facts(results: dict, facts: dict) -> None:
                 assert facts[f"{prefix}_drop_found"] == bool(broken)
                 if broken:
                     assert facts[f"{prefix}_drop_eps"] == broken[0]
+            check_cliff_facts(prefix, payload, facts)
+            continue
+        if "estimators" in payload:
+            task = payload["task"]
+            for est, metrics in payload["estimators"].items():
+                for metric, stat in metrics.items():
+                    assert facts[f"est_{task}_{est}_{metric}_last"] == stat["mean"][-1]
             continue
         if "grids" in payload:
             errors = [g["max_abs_error"] for g in payload["grids"].values()
@@ -251,6 +275,8 @@ def check_facts(results: dict, facts: dict) -> None:
             continue
         for key, value in _expected_training_facts(payload).items():
             assert facts[f"{prefix}_{key}"] == pytest.approx(value), (name, key)
+        if payload["task"] == "categorical" and payload["action_share"].get("per_seed"):
+            check_dropped_facts(prefix, payload, facts)
         task = payload["task"]
         sup = results.get(f"{task}-supervised", {}).get("final_accuracy", {}).get("mean")
         mine = payload["final_accuracy"]["mean"]
@@ -272,6 +298,14 @@ def test_facts_match_fake_payloads():
     assert facts["binary_pg_random_stable_logit_still_rising"] is True
     assert facts["categorical_pg_random_stable_collapse_share"] == pytest.approx(0.8)
     assert facts["dial_pg_drop_found"] is True
+    assert facts["dial_pg_cliff_eps"] == 0.02 and facts["dial_pg_cliff_prev_eps"] == 0.01
+    assert facts["dial_is_fail_seeds"] == [0] * 7
+    assert facts["categorical_pg_onpolicy_dropped_seeds"] == 3
+    assert facts["categorical_pg_onpolicy_dropped_digits"] == {1: [9], 2: [4], 7: [3]}
+    assert facts["categorical_pg_onpolicy_barrier_dropped_seeds"] == 0
+    assert facts["categorical_pg_onpolicy_dropped_from_start"] == 0  # dropped at a third
+    assert facts["est_binary_is_var_ratio_last"] == pytest.approx(40.0 / 5.0)
+    assert facts["binary_clip_widths"] == [0.05, 0.1, 0.2, 0.4]
 
 
 def test_facts_skip_missing_inputs():
@@ -281,7 +315,8 @@ def test_facts_skip_missing_inputs():
     assert facts["binary_pg_random_nonfinite_seeds"] == 4
     assert "binary_pg_random_gap_pp" not in facts          # no supervised result
     constants = {"dial_drop_fraction": facts_module.DIAL_DROP_FRACTION,
-                 "near_pp": facts_module.NEAR_PP, "learned_skill": facts_module.LEARNED_SKILL}
+                 "near_pp": facts_module.NEAR_PP, "learned_skill": facts_module.LEARNED_SKILL,
+                 "logit_fail": 1000.0, "drop_share": 0.01}
     assert not any(k.startswith(("dial_", "grad_", "categorical_")) for k in facts
                    if k not in constants)
     assert facts_module.compute({}) == constants

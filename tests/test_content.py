@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
+from tests.fixtures_results import fake_results
 from tests.test_render import build, page, render_error
 
 FACTS = textwrap.dedent("""\
@@ -41,7 +42,8 @@ def test_folder_page_with_its_own_facts_and_figures(tmp_path):
                                      "demo/facts.py": FACTS, "demo/figures.py": FIGURES},
                           article_modules=False)
     html = (out / "a-demo/index.html").read_text()          # the slug, not the folder name
-    assert "Twice: 36." in html and 'href="../p/"' in html   # 18 fake results
+    doubled = 2 * len(fake_results())                          # the facts.py above
+    assert f"Twice: {doubled}." in html and 'href="../p/"' in html
     assert 'data-chart-src="../data/charts/demo-bars.js"' in html
     assert (out / "data/charts/demo-bars.json").is_file()
     assert 'href="../data/results/binary-supervised.json"' in html  # need() recorded it

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from experiments import trainer
-from experiments.model import action_log_probs
+from experiments.model import action_log_probs, action_probs
 
 
 def n_outputs(task: str) -> int:
@@ -36,14 +36,32 @@ def stable_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tenso
     return action_log_probs(outputs).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
 
+def entropy(outputs: torch.Tensor) -> torch.Tensor:
+    """H(pi(.|x)) = -sum_a pi(a|x) log pi(a|x), per sample."""
+    return -(action_probs(outputs) * action_log_probs(outputs)).sum(-1)
+
+
 def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
     """THE VANILLA POLICY-GRADIENT LOSS, per sample: -r * log pi(a|x).
-    config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default)."""
+    config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default).
+    Remedies for a policy that rules an action out for good (both default 0: the loss above,
+    exactly):
+    config["entropy_bonus"] = beta subtracts beta * H(pi(.|x)); its gradient for action k
+      carries a factor pi(k|x), so it fades for an action already ruled out.
+    config["log_barrier"] = beta adds -beta * mean_a log pi(a|x) (KL(uniform || pi) up to a
+      constant); its gradient beta * (pi(k|x) - 1/K) does not fade as pi(k|x) -> 0."""
     mode = config.get("log_prob", "stable")
     if mode not in ("naive", "stable"):
         raise ValueError(f"log_prob must be 'naive' or 'stable', not {mode!r}")
     log_prob = (naive_log_prob if mode == "naive" else stable_log_prob)(outputs, batch.actions)
-    return -batch.rewards * log_prob
+    loss = -batch.rewards * log_prob
+    entropy_beta = float(config.get("entropy_bonus", 0.0))
+    if entropy_beta:
+        loss = loss - entropy_beta * entropy(outputs)
+    barrier_beta = float(config.get("log_barrier", 0.0))
+    if barrier_beta:
+        loss = loss - barrier_beta * action_log_probs(outputs).mean(-1)
+    return loss
 
 
 METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)

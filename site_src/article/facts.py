@@ -25,6 +25,7 @@ Key naming, for a training experiment "<task>-<method>" the prefix is "<task>_<m
   <p>_nonfinite_median/_min/_max           ... summarised (only when some seed went)
   <p>_nonfinite_median_frac                median as a fraction of training
   <p>_peak_acc, <p>_peak_acc_step          best mean eval accuracy over training, and when
+  <p>_peak_acc_n                           seeds the mean at that step is over (finite ones)
   <p>_logit_max_initial/_final             mean over seeds of max |logit| on the eval set,
   <p>_logit_max_final_step                 at the first / last eval step where it is finite
   <p>_logit_growth                         _final / _initial
@@ -58,6 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import science_facts
 from .payload_facts import dial_facts, finite, gradient_facts, is_dial, is_training, training_facts
 
 # The off-policy dial: "vanilla PG breaks" = final accuracy below this fraction of eps = 0.
@@ -113,4 +115,5 @@ def compute(results: dict[str, dict]) -> dict:
         working = [m for m in WORKING_METHODS if f"{task}-{m}" in results]
         if working and len(gaps) == len(working):
             facts[f"{task}_working_max_gap_pp"] = max(gaps)
+    facts.update(science_facts.compute(results))  # the cliff, dropped digits, estimators
     return facts

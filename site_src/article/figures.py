@@ -11,6 +11,10 @@ import plotly.graph_objects as go
 
 from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
                                     figure, need, rgba, surface_figure, zoom_panel)
+# imported for their @figure registration: the cliff, dropped digits, bias, estimators, PPO
+from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
+                              dropped_categorical, estimators_cos, estimators_variance,
+                              ppo_clip, seeds_categorical)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
@@ -38,9 +42,6 @@ METHOD_DASHES = {
 ACCURACY_TITLE = "greedy accuracy"   # the greedy action on held-out digits, as the captions say
 ZOOM_RANGE = [0.9, 1.0]
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
-DIAL_LABELS = {"pg": ("policy gradient", METHOD_COLOURS["pg_random_stable"]),
-               "ppo": ("PPO", METHOD_COLOURS["ppo_random"]),
-               "is": ("importance-weighted PG", METHOD_COLOURS["is_random"])}
 
 
 def _value_before(steps: list, values: list, step: int) -> float | None:
@@ -201,29 +202,6 @@ def slices_categorical(results: Results) -> go.Figure:
                 x=grid["x"], y=grid["z"][j], mode="lines", name=name, legendgroup=grid_id,
                 line=dict(color=colour, width=2, dash=SLICE_DASHES[n % len(SLICE_DASHES)]),
                 hovertemplate="%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>"))
-    return fig
-
-
-@figure("dial")
-def dial(results: Results) -> go.Figure:
-    fig = base_figure(xaxis=dict(title=dict(text="ε: share of uniform actions in the behaviour "
-                                                  "policy (0 = on-policy)"), range=[-0.03, 1.03]),
-                       yaxis=dict(title=dict(text=f"final {ACCURACY_TITLE}"), tickformat=".0%",
-                                  range=[0, 1.02]))
-    for method, (label, colour) in DIAL_LABELS.items():
-        payload = need(results, f"dial-{method}")
-        final = payload["final_accuracy"]
-        band(fig, payload["eps"], final["lo"], final["hi"], colour, method, label)
-        nonfinite = payload.get("nonfinite_seeds") or [0] * len(payload["eps"])
-        fig.add_trace(go.Scatter(
-            x=payload["eps"], y=final["mean"], mode="lines+markers", name=label,
-            legendgroup=method, marker=dict(size=7),
-            line=dict(color=colour, width=2, dash=METHOD_DASHES[{"pg": "pg_random_stable",
-                                                                "ppo": "ppo_random",
-                                                                "is": "is_random"}[method]]),
-            customdata=nonfinite,
-            hovertemplate=("ε = %{x}: %{y:.1%}<br>%{customdata} seed(s) non-finite<extra>"
-                           + label + "</extra>")))
     return fig
 
 

@@ -104,6 +104,9 @@ def training_facts(p: str, payload: dict) -> dict:
         f[f"{p}_peak_acc"] = best
         if idx < len(steps):
             f[f"{p}_peak_acc_step"] = steps[idx]
+        counts = (payload.get("accuracy") or {}).get("n") or []
+        if idx < len(counts):
+            f[f"{p}_peak_acc_n"] = counts[idx]  # seeds still finite at that step
 
     lmax = (payload.get("logit_abs_max") or {}).get("mean") or []
     first, last = _first_finite(lmax), _last_finite(lmax)

@@ -1,0 +1,203 @@
+"""Figures of the article's deeper sections: the cliff on a log-eps dial, per-seed outcomes of
+categorical on-policy PG, the bias control, the estimator measurements and PPO's clip width.
+figures.py imports them, which registers them."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+
+from onpolicy.render.figkit import Results, band, base_figure, figure, need
+
+from .science_facts import CLIP_ROWS, LOGIT_FAIL, dropped_digits, fail_step
+
+# the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
+DIAL_LABELS = {"pg": ("policy gradient", "#E69F00", "solid"),
+               "ppo": ("PPO", "#D55E00", "longdash"),
+               "is": ("importance-weighted PG", "#0072B2", "longdashdot")}
+ACCURACY = "greedy accuracy"
+TASK_DASH = {"binary": "solid", "categorical": "dash"}
+ESTIMATOR_LABELS = {"pg_onpolicy": ("on-policy PG", "#009E73"),
+                    "pg_offpolicy": ("vanilla PG, uniform actions", "#E69F00"),
+                    "is": ("importance-weighted PG, uniform actions", "#0072B2"),
+                    "ppo": ("PPO (clip 0.2), uniform actions", "#D55E00")}
+EPS_AXIS = dict(title=dict(text="ε: share of uniform actions in the behaviour policy "
+                                "(log scale)"), type="log")
+
+
+def _dial_name(task: str, method: str) -> str:
+    return f"dial-{method}" if task == "binary" else f"dial-{task}-{method}"
+
+
+def _cliff(task: str) -> Callable[[Results], go.Figure]:
+    """Final accuracy against eps > 0 on a log axis; eps = 0 (on-policy) as a dotted level."""
+    def build(results: Results) -> go.Figure:
+        fig = base_figure(xaxis=EPS_AXIS, yaxis=dict(title=dict(text=f"final {ACCURACY}"),
+                                                     tickformat=".0%", range=[0, 1.02]))
+        for method, (label, colour, dash) in DIAL_LABELS.items():
+            payload = need(results, _dial_name(task, method))
+            eps, final = payload["eps"], payload["final_accuracy"]
+            keep = [i for i, e in enumerate(eps) if e > 0]
+            pick = lambda values: [values[i] for i in keep]  # noqa: E731
+            band(fig, pick(eps), pick(final["lo"]), pick(final["hi"]), colour, method, label)
+            fig.add_trace(go.Scatter(
+                x=pick(eps), y=pick(final["mean"]), mode="lines+markers", name=label,
+                legendgroup=method, line=dict(color=colour, width=2, dash=dash),
+                marker=dict(size=7),
+                hovertemplate="ε = %{x}: %{y:.1%}<extra>" + label + "</extra>"))
+            if 0.0 in eps:
+                on = final["mean"][eps.index(0.0)]
+                fig.add_trace(go.Scatter(
+                    x=[min(pick(eps)), max(pick(eps))], y=[on, on], mode="lines",
+                    name=f"{label}, on-policy (ε = 0)", legendgroup=method,
+                    line=dict(color=colour, width=1, dash="dot"),
+                    hovertemplate="ε = 0: %{y:.1%}<extra>" + label + "</extra>"))
+        return fig
+    return build
+
+
+@figure("cliff-time")
+def cliff_time(results: Results) -> go.Figure:
+    """Vanilla PG: the median step at which the largest logit passes LOGIT_FAIL, per eps."""
+    fig = base_figure(xaxis=EPS_AXIS, yaxis=dict(title=dict(
+        text=f"step at which the largest |logit| passes {LOGIT_FAIL:,.0f} (median over seeds)")))
+    for task in ("binary", "categorical"):
+        payload = need(results, _dial_name(task, "pg"))
+        xs, ys = [], []
+        for e, run in zip(payload["eps"], payload["runs"]):
+            steps = sorted(s for s in (fail_step(run["steps"], series, nf) for series, nf in zip(
+                run["logit_abs_max"]["per_seed"], run["first_nonfinite_step"])) if s is not None)
+            if e > 0 and 2 * len(steps) >= len(run["seeds"]):
+                xs.append(e)
+                ys.append(steps[len(steps) // 2] if len(steps) % 2 else
+                          (steps[len(steps) // 2 - 1] + steps[len(steps) // 2]) / 2)
+        name = f"vanilla PG, {task} task"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
+                                 line=dict(color="#E69F00", width=2, dash=TASK_DASH[task]),
+                                 hovertemplate="ε = %{x}: step %{y}<extra>" + name + "</extra>"))
+    return fig
+
+
+@figure("seeds-categorical")
+def seeds_categorical(results: Results) -> go.Figure:
+    """Every seed's accuracy curve, categorical on-policy PG and the log-barrier remedy; seeds
+    that end up never choosing some digit are drawn in red."""
+    fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                      yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
+                                 range=[0, 1.02]))
+    for row, label, width in (("categorical-pg_onpolicy", "on-policy PG", 1.5),
+                              ("categorical-pg_onpolicy_barrier", "with a log barrier", 1.0)):
+        payload = need(results, row)
+        dropped = dropped_digits(payload)
+        shown = set()
+        for seed, series, lost in zip(payload["seeds"], payload["accuracy"]["per_seed"], dropped):
+            kind = f"{label}: seed dropped digit(s)" if lost else f"{label}: seed kept all ten"
+            colour = "#D55E00" if lost else ("#009E73" if "barrier" not in row else "#56B4E9")
+            fig.add_trace(go.Scatter(
+                x=payload["steps"], y=series, mode="lines", name=kind, legendgroup=kind,
+                showlegend=kind not in shown,
+                line=dict(color=colour, width=width, dash="dot" if "barrier" in row else None),
+                hovertemplate=(f"seed {seed}" + (f", never outputs {lost}" if lost else "")
+                               + ": step %{x}, %{y:.1%}<extra>" + label + "</extra>")))
+            shown.add(kind)
+    return fig
+
+
+DROP_METHODS = [("pg_onpolicy", "on-policy PG"), ("pg_onpolicy_entropy", "+ entropy bonus"),
+                ("pg_onpolicy_barrier", "+ log barrier"), ("is_random", "IS, uniform actions"),
+                ("ppo_random", "PPO, uniform actions"), ("supervised", "supervised")]
+
+
+@figure("dropped-categorical")
+def dropped_categorical(results: Results) -> go.Figure:
+    """Each seed's final accuracy as a dot per method; red when it dropped a digit."""
+    fig = base_figure(xaxis=dict(title=dict(text="method (categorical task)")),
+                      yaxis=dict(title=dict(text=f"final {ACCURACY}, one dot per seed"),
+                                 tickformat=".0%"))
+    for lost_kind, colour in ((False, "#009E73"), (True, "#D55E00")):
+        xs, ys, text = [], [], []
+        for method, label in DROP_METHODS:
+            payload = need(results, f"categorical-{method}")
+            for seed, acc, lost in zip(payload["seeds"], payload["final_accuracy"]["per_seed"],
+                                       dropped_digits(payload)):
+                if bool(lost) == lost_kind and acc is not None:
+                    xs.append(label)
+                    ys.append(acc)
+                    text.append(f"seed {seed}" + (f", never outputs {lost}" if lost else ""))
+        name = "seed that dropped a digit" if lost_kind else "seed that kept all ten digits"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=name, text=text,
+                                 marker=dict(color=colour, size=7, opacity=0.75),
+                                 hovertemplate="%{text}: %{y:.1%}<extra>%{x}</extra>"))
+    return fig
+
+
+@figure("bias-control")
+def bias_control(results: Results) -> go.Figure:
+    """Sampled vanilla PG on uniform actions against its exact expectation (no sampling)."""
+    fig = base_figure(xaxis=dict(title=dict(text="training step")),
+                      yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
+                                 range=[0, 1.02]))
+    for task in ("binary", "categorical"):
+        for method, label, colour in (
+                ("pg_random_stable", "vanilla PG, sampled uniform actions", "#E69F00"),
+                ("pg_expected", "its exact expectation over actions (no sampling)", "#0072B2"),
+                ("pg_onpolicy", "on-policy PG (reference)", "#009E73")):
+            payload = need(results, f"{task}-{method}")
+            name = f"{label}, {task}"
+            acc = payload["accuracy"]
+            band(fig, payload["steps"], acc["lo"], acc["hi"], colour, name, name)
+            fig.add_trace(go.Scatter(
+                x=payload["steps"], y=acc["mean"], mode="lines", name=name, legendgroup=name,
+                line=dict(color=colour, width=2, dash=TASK_DASH[task]),
+                hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+    return fig
+
+
+def _estimators(metric: str, title: str, log: bool) -> Callable[[Results], go.Figure]:
+    def build(results: Results) -> go.Figure:
+        fig = base_figure(xaxis=dict(title=dict(text="training step of the on-policy PG "
+                                                     "run the gradients are taken at")),
+                          yaxis=dict(title=dict(text=title), type="log" if log else None))
+        for task in ("binary", "categorical"):
+            payload = need(results, f"estimators-{task}")
+            for name, (label, colour) in ESTIMATOR_LABELS.items():
+                stat = payload["estimators"][name][metric]
+                trace = f"{label}, {task}"
+                fig.add_trace(go.Scatter(
+                    x=payload["checkpoints"], y=stat["mean"], mode="lines+markers", name=trace,
+                    line=dict(color=colour, width=2, dash=TASK_DASH[task]),
+                    hovertemplate="step %{x}: %{y:.3g}<extra>" + trace + "</extra>"))
+        return fig
+    return build
+
+
+@figure("ppo-clip")
+def ppo_clip(results: Results) -> go.Figure:
+    """Final accuracy against PPO's clip width on uniform actions; no clip = importance
+    weights, drawn as a dotted level."""
+    fig = base_figure(xaxis=dict(title=dict(text="clip width δ (log scale)"), type="log"),
+                      yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%"))
+    for task in ("binary", "categorical"):
+        widths = sorted(CLIP_ROWS)
+        finals = [need(results, f"{task}-{CLIP_ROWS[w]}")["final_accuracy"] for w in widths]
+        name = f"PPO, {task}"
+        band(fig, widths, [f["lo"] for f in finals], [f["hi"] for f in finals], "#D55E00",
+             name, name)
+        fig.add_trace(go.Scatter(x=widths, y=[f["mean"] for f in finals], mode="lines+markers",
+                                 name=name, legendgroup=name,
+                                 line=dict(color="#D55E00", width=2, dash=TASK_DASH[task]),
+                                 hovertemplate="clip %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+        is_final = need(results, f"{task}-is_random")["final_accuracy"]["mean"]
+        fig.add_trace(go.Scatter(x=[widths[0], widths[-1]], y=[is_final, is_final],
+                                 mode="lines", name=f"no clip (importance weights), {task}",
+                                 line=dict(color="#0072B2", width=1.5, dash="dot"),
+                                 hovertemplate="%{y:.1%}<extra>no clip</extra>"))
+    return fig
+
+
+dial = figure("dial")(_cliff("binary"))
+dial_categorical = figure("dial-categorical")(_cliff("categorical"))
+estimators_cos = figure("estimators-cos")(_estimators(
+    "cos_minibatch", "cosine between one minibatch's step and the exact ∇J", False))
+estimators_variance = figure("estimators-variance")(_estimators(
+    "rel_variance", "minibatch gradient variance / |∇J|² (log scale)", True))
