@@ -30,8 +30,10 @@ def suite_pairs(steps: int, data: dict | None = None):
     from onpolicy import freeze
 
     pairs = []
+    from onpolicy import fusion
+
     for exp in EXPERIMENTS:
-        if exp.entry == "experiments.gradients":
+        if fusion.fusable_method(exp.entry) is None:  # gradient grids, estimators: never fused
             continue
         inputs = copy.deepcopy(freeze.inputs_for(exp, ROOT))
         inputs["config"].update(steps=steps, eval_every=min(50, steps))
