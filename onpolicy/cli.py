@@ -99,6 +99,9 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
                              "an earlier build's output (marked by a .onpolicy-site file)")
     parser.add_argument("--base-url", type=site_url, metavar="URL",
                         help="the site's absolute URL, for feed, sitemap, canonical and OG links")
+    parser.add_argument("--source-url", type=site_url, metavar="URL",
+                        help="the source repository's URL for the footer's source link "
+                             "(default: source_url in site_src/_site.yaml)")
     parser.add_argument("--drafts", action="store_true", help="also render pages marked draft")
     parser.add_argument("--no-fuse", action="store_true",
                         help="train each run unit as its own model instead of fusing the "
@@ -150,6 +153,7 @@ def config_from(args: argparse.Namespace) -> BuildConfig:
                   frozen=getattr(args, "frozen", False),
                   train=not getattr(args, "no_train", False),
                   base_url=getattr(args, "base_url", "") or "",
+                  source_url=getattr(args, "source_url", "") or "",
                   drafts=getattr(args, "drafts", False),
                   executor=getattr(args, "executor", "local"),
                   ray_address=getattr(args, "ray_address", None))

@@ -25,6 +25,7 @@ class BuildConfig:
     cache_dir: Path = ROOT / ".cache"      # KaTeX formula cache and other rebuildable state
     node_modules: Path = ROOT / "node_modules"
     base_url: str = ""                     # absolute site URL for feed/sitemap/canonical/OG
+    source_url: str = ""                   # the source repository (footer); overrides _site.yaml
     quick: bool = False                    # tiny runs, cached apart from the frozen results
     frozen: bool = False                   # never train; fail if anything is stale or missing
     train: bool = True                     # False: render only, report stale experiments
