@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 BUILD_ARGS ?=
 
-.PHONY: site test serve status bench clean install
+.PHONY: site test serve status bench clean install install-render
 
 site: install  ## install everything, then build public/ (trains only stale experiments)
 	$(PY) build.py build $(BUILD_ARGS)
@@ -27,7 +27,16 @@ install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[train,test]'
+	touch $@
+
+# Render from frozen results only (GitHub Pages): the generator without torch/torchvision.
+install-render: $(VENV)/.installed-render node_modules/.installed
+
+$(VENV)/.installed-render: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

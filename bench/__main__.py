@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): run the benchmarks, then print a summary.
 
-    python -m bench                       all three (a few minutes each)
-    python -m bench --only throughput     one of: throughput, rebuild, pages (repeatable)
+    python -m bench                       all four (a few minutes each)
+    python -m bench --only fused          one of: fused, throughput, rebuild, pages (repeatable)
     python -m bench --quick               fewer steps and repeats: a smoke run
     python -m bench --repeats 7           more repeats (medians get steadier)
     python -m bench --json out.json       also write every number as JSON
@@ -18,10 +18,13 @@ import traceback
 
 from bench import machine_header
 
-BENCHMARKS = ("throughput", "rebuild", "pages")
+BENCHMARKS = ("fused", "throughput", "rebuild", "pages")
 
 
 def run(name: str, repeats: int | None, quick: bool) -> dict:
+    if name == "fused":
+        from bench import fused
+        return fused.main(repeats, quick)
     if name == "throughput":
         from bench import throughput
         return throughput.main(repeats, quick)

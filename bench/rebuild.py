@@ -463,7 +463,8 @@ def main(repeats: int | None = None, quick: bool = False, keep: bool = False) ->
             f"{verdict(noop < TARGET_NOOP_S)}), prose edit {prose:.2f} s (target < "
             f"{TARGET_PROSE_S:g} s: {verdict(prose < TARGET_PROSE_S)}), template edit "
             f"{tmpl:.2f} s, one --quick experiment {retrain:.2f} s; peak RSS "
-            f"{fmt_bytes(result['scenarios']['no-op']['peak_rss'])} (no-op)",
+            f"{fmt_bytes(result['scenarios']['no-op']['peak_rss'])} (no-op); floor: "
+            f"`python -c pass` {imp['startup_s']:.2f} s",
             "torch imported by render-only build: "
             + str("torch" in (list(probes.values())[0].get("imported") or ["?"])),
         ]

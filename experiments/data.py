@@ -5,7 +5,9 @@ Labels are always the digit (0..9); `task_labels` turns them into the label of a
 """
 from __future__ import annotations
 
+import functools
 import gzip
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +151,16 @@ def make_synthetic(data_config: dict) -> Dataset:
 
 
 def load(data_config: dict, device="cpu") -> Dataset:
-    """The dataset named by `data_config`, with every tensor on `device`."""
+    """The dataset named by `data_config`, with every tensor on `device`. Kept for the next
+    call with the same config and device (a build trains many groups on the same data; the
+    tensors are only ever read)."""
+    return _load_cached(json.dumps(data_config, sort_keys=True), str(device),
+                        os.environ.get(mnist_files.ENV_VAR))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(data_json: str, device: str, mnist_dir: str | None) -> Dataset:
+    data_config = json.loads(data_json)
     name = data_config.get("name")
     if name == "mnist":
         data = load_mnist(data_config)

@@ -99,7 +99,16 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
                              "an earlier build's output (marked by a .onpolicy-site file)")
     parser.add_argument("--base-url", type=site_url, metavar="URL",
                         help="the site's absolute URL, for feed, sitemap, canonical and OG links")
+    parser.add_argument("--source-url", type=site_url, metavar="URL",
+                        help="the source repository's URL for the footer's source link "
+                             "(default: source_url in site_src/_site.yaml)")
     parser.add_argument("--drafts", action="store_true", help="also render pages marked draft")
+    parser.add_argument("--no-fuse", action="store_true",
+                        help="train each run unit as its own model instead of fusing the "
+                             "stale experiments' compatible runs into one (slower; a reference)")
+    parser.add_argument("--results-dir", type=Path, metavar="DIR",
+                        help="read and write frozen results here instead of results/ (e.g. a "
+                             "scratch directory for a timing run that must not touch results/)")
     parser.add_argument("--executor", choices=["local", "ray"], default="local",
                         help="run stale experiments here (local) or as Ray tasks")
     parser.add_argument("--ray-address", metavar="ADDR",
@@ -144,9 +153,13 @@ def config_from(args: argparse.Namespace) -> BuildConfig:
                   frozen=getattr(args, "frozen", False),
                   train=not getattr(args, "no_train", False),
                   base_url=getattr(args, "base_url", "") or "",
+                  source_url=getattr(args, "source_url", "") or "",
                   drafts=getattr(args, "drafts", False),
                   executor=getattr(args, "executor", "local"),
                   ray_address=getattr(args, "ray_address", None))
+    cfg = replace(cfg, fuse=not getattr(args, "no_fuse", False))
+    if getattr(args, "results_dir", None):
+        cfg = replace(cfg, results_dir=args.results_dir.resolve())
     if getattr(args, "out", None):
         cfg = replace(cfg, out_dir=Path(os.path.abspath(args.out)))  # a link is not followed
     return cfg

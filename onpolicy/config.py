@@ -25,12 +25,14 @@ class BuildConfig:
     cache_dir: Path = ROOT / ".cache"      # KaTeX formula cache and other rebuildable state
     node_modules: Path = ROOT / "node_modules"
     base_url: str = ""                     # absolute site URL for feed/sitemap/canonical/OG
+    source_url: str = ""                   # the source repository (footer); overrides _site.yaml
     quick: bool = False                    # tiny runs, cached apart from the frozen results
     frozen: bool = False                   # never train; fail if anything is stale or missing
     train: bool = True                     # False: render only, report stale experiments
     rerun: tuple[str, ...] = ()            # experiment names to force ("all" expands to every one)
     device: str = "auto"                   # auto | cpu | cuda
     threads: int | None = None             # CPU threads for torch (None: torch's default)
+    fuse: bool = True                      # train compatible run units as one model
     executor: str = "local"                # local | ray
     ray_address: str | None = None         # None: start or join a local Ray instance
     mnist_dir: Path | None = None          # offline MNIST: directory of the IDX .gz files

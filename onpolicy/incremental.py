@@ -76,7 +76,8 @@ def results_digest(found) -> str:
 
 
 def render_settings(cfg) -> dict:
-    return {"base_url": cfg.base_url, "quick": cfg.quick, "drafts": cfg.drafts}
+    return {"base_url": cfg.base_url, "source_url": cfg.source_url, "quick": cfg.quick,
+            "drafts": cfg.drafts}
 
 
 def source_commit(cfg) -> str | None:

@@ -1,7 +1,8 @@
 """Runs stale experiments as Ray tasks (the Ray executor: `python build.py --executor ray`).
 
-The run units are the local executor's (`runner.unit_plan`, `runner.run_unit`): each one is a
-Ray task (ray_worker.execute_unit), and nothing else changes. The driver (the machine running
+The run units are the local executor's (`runner.unit_plan`), fused into the local executor's
+jobs (`fusion.plan`: compatible units train as one model); each job is one Ray task
+(ray_worker.execute_job), and nothing else changes. The driver (the machine running
 build.py) hashes, plans, ships the project code to the cluster (ray_cluster.py), gathers the
 parts, merges each experiment with its own `merge` and freezes it with `freeze.write_result`
 as soon as its last unit has arrived. An experiment with a failed unit is never frozen, so
@@ -21,10 +22,10 @@ from tqdm.auto import tqdm
 
 from experiments.suite import Experiment
 
-from . import freeze
+from . import freeze, fusion
 from .config import BuildConfig, shown
 from .ray_cluster import RayRunError, cluster_device, connect, import_ray, mnist_payloads
-from .ray_worker import execute_unit
+from .ray_worker import execute_job
 from .runner import RunUnit, git_commit, merge_units, unit_plan
 
 MAX_RETRIES = 2  # reruns of a unit whose worker process or node died (never for an exception)
@@ -97,6 +98,15 @@ def _provenance(job: _Job, ray_version: str, commit: str | None, merge_s: float)
     }
 
 
+def _time_shares(group, seconds: float) -> list[tuple[int, float]]:
+    """A task's run time shared out over its run units by seeds (lane by lane)."""
+    if group.solo:
+        return [(group.units[0], seconds)]
+    sizes = [(u, len(lane.seeds)) for lane, (u, _) in zip(group.lanes, group.owners)]
+    total = sum(n for _, n in sizes)
+    return [(u, seconds * n / total) for u, n in sizes]
+
+
 def _say(log, message: str) -> None:
     with tqdm.external_write_mode(file=sys.stderr):
         log(message)
@@ -133,54 +143,71 @@ def _run(ray, cfg, pairs, threads, payloads, commit, log) -> list[Path]:
             raise RayRunError("the Ray cluster has no node with a CPU to run tasks on")
         # reserve the threads a unit will use, but never more than the largest node offers
         options = {"num_cpus": min(threads, int(biggest))}
-    task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(execute_unit).options(
+    task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(execute_job).options(
         scheduling_strategy="SPREAD", **options)
 
     jobs = [_Job(exp, inputs, unit_plan(exp, inputs["config"], device)) for exp, inputs in pairs]
     empty = [job.exp.name for job in jobs if not job.units]
     if empty:
         raise RayRunError(f"no run units (the config lists no seeds): {', '.join(empty)}")
+    # the local executor's fusion plan: each fused group (or solo unit) is one Ray task
+    units = [unit for job in jobs for unit in job.units]
+    where = [(i, j) for i, job in enumerate(jobs) for j in range(len(job.units))]
+    groups = fusion.plan(units, fuse=cfg.fuse)
+    collected = fusion.Parts(groups, units)
+    unit_seconds: dict[int, float] = {}  # each unit's share of its tasks' run times
     refs = {split: ray.put(files) for split, files in payloads.items()}
-    total = sum(len(job.units) for job in jobs)
+    total = len(units)
     log(f"Ray: {len(nodes)} node(s), {resources.get('CPU', 0):g} CPU(s), "
         f"{resources.get('GPU', 0):g} GPU(s); {total} run unit(s) of {len(jobs)} "
-        f"experiment(s) on {device}, {threads} torch thread(s) each")
+        f"experiment(s) in {len(groups)} task(s) on {device}, {threads} torch thread(s) each")
 
-    pending: dict = {}  # ObjectRef -> (job index, unit index)
+    pending: dict = {}  # ObjectRef -> group index
     written, frozen, done = [], [], 0
     bar = tqdm(total=total, desc="run units across the cluster", unit="unit", disable=None,
                dynamic_ncols=True)
     try:
-        for i, job in enumerate(jobs):
-            data = job.inputs["config"].get("data") or {}
-            mnist = refs.get(data.get("split", "test10k")) if data.get("name") == "mnist" else None
-            for j, unit in enumerate(job.units):
-                pending[task.remote(unit, threads, job.inputs["sources"], mnist)] = (i, j)
+        for g, group in enumerate(groups):
+            sources, mnist = {}, None
+            for u in group.units:
+                job = jobs[where[u][0]]
+                sources.update(job.inputs["sources"])
+                data = job.inputs["config"].get("data") or {}
+                if data.get("name") == "mnist":
+                    mnist = refs.get(data.get("split", "test10k"))
+            pending[task.remote(group, units, threads, sources, mnist)] = g
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
             for ref in ready:
-                i, j = pending.pop(ref)
-                job, unit = jobs[i], jobs[i].units[j]
+                group = groups[pending.pop(ref)]
                 try:
                     out = ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    raise _failure(ray, err, unit, len(pending), frozen) from err
-                job.outs[j] = out
-                done += 1
-                bar.update(1)
-                _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "
-                          f"{out['seconds']:.1f} s on a worker")
-                if all(o is not None for o in job.outs):  # its last unit: merge and freeze
-                    start = time.perf_counter()
-                    result = merge_units(job.exp, job.inputs["config"],
-                                         [o["part"] for o in job.outs])
-                    merge_s = time.perf_counter() - start
-                    path = freeze.write_result(cfg.store_dir, job.exp, job.inputs, result,
-                                               _provenance(job, ray.__version__, commit, merge_s))
-                    written.append(path)
-                    frozen.append(job.exp.name)
-                    _say(log, f"{job.exp.name}: {len(job.units)} unit(s) on Ray ({device}) "
-                              f"-> {shown(path, cfg.root)}")
+                    raise _failure(ray, err, units[group.units[0]], len(pending),
+                                   frozen) from err
+                for u, share in _time_shares(group, out["seconds"]):
+                    unit_seconds[u] = unit_seconds.get(u, 0.0) + share
+                for u in collected.add(group, out["outputs"]):
+                    i, j = where[u]
+                    job, unit = jobs[i], jobs[i].units[j]
+                    job.outs[j] = {**out, "part": collected.parts[u],
+                                   "seconds": unit_seconds[u]}
+                    done += 1
+                    bar.update(1)
+                    _say(log, f"[{done}/{total} units] {_unit_name(unit)}: "
+                              f"{unit_seconds[u]:.1f} s on a worker")
+                    if all(o is not None for o in job.outs):  # its last unit: merge, freeze
+                        start = time.perf_counter()
+                        result = merge_units(job.exp, job.inputs["config"],
+                                             [o["part"] for o in job.outs])
+                        merge_s = time.perf_counter() - start
+                        path = freeze.write_result(
+                            cfg.store_dir, job.exp, job.inputs, result,
+                            _provenance(job, ray.__version__, commit, merge_s))
+                        written.append(path)
+                        frozen.append(job.exp.name)
+                        _say(log, f"{job.exp.name}: {len(job.units)} unit(s) on Ray ({device}) "
+                                  f"-> {shown(path, cfg.root)}")
     except BaseException:  # a failed unit, a bad result, Ctrl-C: stop the rest of the work
         _cancel(ray, list(pending))
         raise

@@ -1,4 +1,4 @@
-"""The worker side of the Ray executor: one run unit in a Ray task (see ray_executor.py).
+"""The worker side of the Ray executor: one task (a fused group or a run unit; see ray_executor.py).
 
 A task pins torch to the driver's intra-op thread count (Ray would otherwise set
 OMP_NUM_THREADS to the task's CPU count, and large CPU reductions depend on it), checks that
@@ -19,7 +19,7 @@ from pathlib import Path
 from experiments import mnist_files
 
 from . import freeze
-from .runner import RunUnit, machine_info, run_unit
+from .runner import RunUnit, machine_info
 
 _HERE_ROOT = Path(__file__).resolve().parent.parent  # on a worker: its copy of the working dir
 
@@ -99,17 +99,33 @@ def worker_info(device: str) -> dict:
 def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
                  mnist: dict[str, bytes] | None = None) -> dict:
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
+    from . import fusion
+
+    job = fusion.Job([0], owners=[(0, 0)], solo=True)
+    out = execute_job(job, [unit], threads, sources, mnist)
+    return {**out, "part": out["outputs"][0]}
+
+
+def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
+                mnist: dict[str, bytes] | None = None) -> dict:
+    """One fusion job (a fused group of lanes, or a solo run unit) on a Ray worker: the same
+    call the local executor makes (fusion.run_job), so the outputs are the local run's, bit
+    for bit."""
     import torch
 
+    from . import fusion
+
     torch.set_num_threads(threads)  # Ray sets OMP_NUM_THREADS to the task's CPUs; undo that
-    if unit.device == "cuda" and not torch.cuda.is_available():
+    device = units[job.units[0]].device
+    if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"Ray gave this task a GPU, but torch {torch.__version__} on this "
                            "worker sees no CUDA device")
     with staged_mnist(mnist):
-        importlib.import_module(unit.entry)
+        for i in job.units:
+            importlib.import_module(units[i].entry)
         check_sources(sources)
         start = time.perf_counter()
-        part = run_unit(unit)
+        outputs = fusion.run_job(job, units)
         seconds = time.perf_counter() - start
-    return {"part": part, "seconds": seconds, "info": worker_info(unit.device),
+    return {"outputs": outputs, "seconds": seconds, "info": worker_info(device),
             "node": _node_id()}

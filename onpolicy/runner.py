@@ -116,7 +116,11 @@ def _step_bar(name: str, position: int):
 
 
 def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) -> list[Path]:
-    """Run each (experiment, inputs) in turn and freeze its result as soon as it is done."""
+    """Train every stale experiment's run units, fused into groups (onpolicy/fusion.py) unless
+    cfg.fuse is off, and freeze each experiment as soon as its last unit is done: an
+    interrupted build keeps every experiment whose groups finished."""
+    from . import fusion
+
     if cfg.mnist_dir:
         os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
     mnist_dir = os.environ.get("MNIST_DIR")
@@ -124,25 +128,39 @@ def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) 
         raise ConfigError(f"MNIST_DIR={mnist_dir} is a file, not a directory: give the "
                           "directory that holds the MNIST IDX .gz files")
     device = resolve_device(cfg.device, cfg.threads)
-    written = []
-    outer = tqdm(todo, desc="experiments", unit="exp", disable=None, dynamic_ncols=True)
-    for exp, inputs in outer:
-        outer.set_postfix_str(exp.name)
-        config = inputs["config"]
+    units, owner = [], []
+    for k, (exp, inputs) in enumerate(todo):
+        for unit in unit_plan(exp, inputs["config"], device):
+            units.append(unit)
+            owner.append(k)
+    jobs = fusion.plan(units, fuse=cfg.fuse)
+    parts = fusion.Parts(jobs, units)
+    seconds = [0.0] * len(todo)  # each experiment's share of the jobs' wall time
+    written, frozen = [], set()
+    outer = tqdm(jobs, desc="training", unit="job", disable=None, dynamic_ncols=True)
+    for job in outer:
+        outer.set_postfix_str(job.describe(units)[:60])
         start = time.perf_counter()
-        parts = []
-        for unit in unit_plan(exp, config, device):
-            bar, progress = _step_bar(f"{exp.name} seeds {list(unit.seeds)}", 1)
-            try:
-                parts.append(run_unit(unit, progress))
-            finally:
-                bar.close()
-        result = merge_units(exp, config, parts)
+        bar, progress = _step_bar(job.describe(units)[:60], 1)
+        try:
+            parts.add(job, fusion.run_job(job, units, progress))
+        finally:
+            bar.close()
         wall = time.perf_counter() - start
-        path = freeze.write_result(cfg.store_dir, exp, inputs, result,
-                                   provenance(cfg.root, device, wall))
-        written.append(path)
-        log(f"{exp.name}: {wall:.1f} s on {device} -> {shown(path, cfg.root)}")
+        shares = ([(job.units[0], 1)] if job.solo else
+                  [(u, len(lane.seeds)) for lane, (u, _) in zip(job.lanes, job.owners)])
+        for u, n in shares:  # the job's time, shared out by seeds
+            seconds[owner[u]] += wall * n / sum(n for _, n in shares)
+        for k, (exp, inputs) in enumerate(todo):
+            mine = [i for i, o in enumerate(owner) if o == k]
+            if k in frozen or not all(i in parts.parts for i in mine):
+                continue
+            result = merge_units(exp, inputs["config"], [parts.parts[i] for i in mine])
+            path = freeze.write_result(cfg.store_dir, exp, inputs, result,
+                                       provenance(cfg.root, device, seconds[k]))
+            frozen.add(k)
+            written.append(path)
+            log(f"{exp.name}: {seconds[k]:.1f} s on {device} -> {shown(path, cfg.root)}")
     outer.close()
     sys.stdout.flush()
     return written

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from experiments import model, trainer
+from experiments import fused, model, trainer
 from experiments.methods import policy_gradient, q_regression, supervised
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -27,18 +27,12 @@ def config(**overrides) -> dict:
     return {**BASE, **overrides}
 
 
-def run_capturing_params(module, cfg, seeds, monkeypatch):
-    """Run and also return the trained weights (the dict init_params hands the trainer,
-    which Adam updates in place)."""
+def run_capturing_params(module, cfg, seeds, monkeypatch=None):
+    """Run one unit and also return its trained weights."""
     captured = {}
-
-    def init_and_keep(*args, **kwargs):
-        captured.update(model.init_params(*args, **kwargs))
-        return captured
-
-    monkeypatch.setattr(trainer, "init_params", init_and_keep)
-    part = module.run(cfg, seeds, "cpu")
-    return part, {k: v.detach().clone() for k, v in captured.items()}
+    (part,) = fused.train_lanes(trainer.lanes(module.METHOD, cfg, seeds), "cpu",
+                                params_out=captured)
+    return part, captured[0]
 
 
 def test_init_is_per_seed_and_like_nn_linear():

@@ -53,6 +53,8 @@ class SiteBuild:
         self.results_meta = NamedMapping(results_meta, "result")
         self.warnings: list[str] = []
         self.settings = load_settings(cfg.src_dir, cfg.root)
+        if cfg.source_url:
+            self.settings["source_url"] = cfg.source_url
         self.pages = load_pages(cfg.src_dir, cfg.root, cfg.drafts)
         if not self.pages:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
@@ -256,9 +258,10 @@ class SiteBuild:
         finally:
             if self._katex is not None:
                 self._katex.close()
-        if not (self.settings["source_url"] and self.settings["license"]):
-            self.warn(f"{SETTINGS_FILE}: source_url and license are not both set: the footer "
-                      "has no source link or licence")
+        publishing = bool(self.cfg.base_url)  # a local preview needs no source link
+        if not self.settings["license"] or (publishing and not self.settings["source_url"]):
+            self.warn(f"{SETTINGS_FILE}: source_url (or --source-url) and license are not both "
+                      "set: the footer has no source link or licence")
         self.write_feeds()
         (self.out_dir / ".nojekyll").write_text("", encoding="utf-8")
         return self.warnings
