@@ -68,6 +68,20 @@ REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
 # method label (clip width in hundredths) -> clip width
 PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
 
+# Stale data, the regime PPO is built for: the behaviour policy is the policy's own snapshot,
+# refreshed every k updates (a lag of 1..k updates; experiments/fused.py), with no random
+# actions. Method label "<method>_lag<k>".
+STALE_LAGS = [1, 10, 100]
+STALE_METHODS = {
+    f"{method}_lag{lag}": (entry, {**extra, "behaviour_eps": 0.0, "behaviour_lag": lag})
+    for lag in STALE_LAGS
+    for method, (entry, extra) in {
+        "pg": ("experiments.methods.policy_gradient", {"log_prob": "stable"}),
+        "is": ("experiments.methods.importance", {}),
+        "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
+    }.items()
+}
+
 # The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
 # dense near zero, where vanilla PG breaks.
 DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
@@ -123,6 +137,9 @@ def _build() -> list[Experiment]:
             if method in REMEDIES and task == "binary":
                 continue  # the binary task drops no class: nothing to remedy
             rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
+        for method, (entry, extra) in STALE_METHODS.items():
+            if task == "binary":  # the categorical task's stale rows: not trained yet
+                rows.append(_training_row(f"{task}-{method}", entry, task, method, extra))
         for method, clip in PPO_CLIPS.items():
             rows.append(_training_row(f"{task}-{method}", "experiments.methods.ppo", task,
                                       method, {"clip_eps": clip}))
@@ -163,7 +180,7 @@ class SuiteError(ValueError):
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
-for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS):
+for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS):
     for _method, (_entry, _) in _table.items():
         ENTRY_METHODS.setdefault(_entry, set()).add(_method)
 ENTRY_METHODS["experiments.methods.ppo"].update(PPO_CLIPS)

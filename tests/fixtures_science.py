@@ -65,6 +65,11 @@ def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
             name = f"dial-{method}" if task == "binary" else f"dial-{task}-{method}"
             out[name] = dial(fake_training, task, method)
         out[f"estimators-{task}"] = estimators(task)
+        for method in ("pg", "is", "ppo") if task == "binary" else ():
+            for lag in (1, 10, 100):
+                out[f"{task}-{method}_lag{lag}"] = fake_training(
+                    task, f"{method}_lag{lag}", final=top - 0.01 - 0.0001 * lag,
+                    logit_end=12 + (0.2 * lag if method == "pg" else 0.0), behaviour_eps=0.0)
     seeds = tuple(range(20))
     out["categorical-pg_onpolicy_entropy"] = fake_training(
         "categorical", "pg_onpolicy_entropy", final=sup["categorical"] - 0.02, seeds=seeds,

@@ -160,6 +160,10 @@ def test_suite_has_the_science_rows():
             eps = exp.config["dial_eps"]
             assert eps[0] == 0.0 and eps[-1] == 1.0 and sum(e <= 0.02 for e in eps) >= 5
     assert BY_NAME["categorical-pg_onpolicy_barrier"].config["log_barrier"] > 0
+    for method in ("pg", "is", "ppo"):
+        lags = [BY_NAME[f"binary-{method}_lag{k}"].config for k in (1, 10, 100)]
+        assert [c["behaviour_lag"] for c in lags] == [1, 10, 100]
+        assert all(c["behaviour_eps"] == 0.0 for c in lags)
     quick = effective_config(BY_NAME["estimators-binary"], quick=True)
     assert quick["n_minibatches"] < BY_NAME["estimators-binary"].config["n_minibatches"]
 

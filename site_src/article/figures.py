@@ -14,7 +14,7 @@ from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_
 # imported for their @figure registration: the cliff, dropped digits, bias, estimators, PPO
 from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
                               dropped_categorical, estimators_cos, estimators_variance,
-                              ppo_clip, seeds_categorical)
+                              ppo_clip, seeds_categorical, stale)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]

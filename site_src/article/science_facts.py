@@ -29,6 +29,8 @@ Estimators "estimators-<task>" (prefix "est_<task>"): for each estimator e and m
   (exact, per checkpoint) and _last; est_<task>_is_var_ratio_last (IS over on-policy
   variance at the last checkpoint).
 PPO clip sweep: <task>_clip_widths (0.05 ... 0.4) and <task>_clip_finals (their accuracies).
+Stale behaviour ("<task>-<m>_lag<k>", behaviour = the policy's snapshot, 1..k updates old):
+<task>_stale_lags and <task>_stale_<m>_finals / _logits for m in pg, is, ppo.
 """
 from __future__ import annotations
 
@@ -173,6 +175,24 @@ def clip_facts(task: str, results: dict) -> dict:
             f"{task}_clip_finals": [r["final_accuracy"]["mean"] for _, r in rows]}
 
 
+STALE_LAGS = (1, 10, 100)
+STALE_METHODS = ("pg", "is", "ppo")
+
+
+def stale_facts(task: str, results: dict) -> dict:
+    """<task>_stale_lags and, per method m, <task>_stale_<m>_finals / _logits (one per lag),
+    only when every stale row of the task is there."""
+    rows = {(m, k): results.get(f"{task}-{m}_lag{k}") for m in STALE_METHODS for k in STALE_LAGS}
+    if any(r is None for r in rows.values()):
+        return {}
+    f: dict[str, Any] = {f"{task}_stale_lags": list(STALE_LAGS)}
+    for m in STALE_METHODS:
+        f[f"{task}_stale_{m}_finals"] = [rows[m, k]["final_accuracy"]["mean"] for k in STALE_LAGS]
+        f[f"{task}_stale_{m}_logits"] = [rows[m, k]["logit_abs_max"]["mean"][-1]
+                                         for k in STALE_LAGS]
+    return f
+
+
 def compute(results: dict[str, dict]) -> dict:
     f: dict[str, Any] = {"logit_fail": LOGIT_FAIL, "drop_share": DROP_SHARE}
     for name, payload in sorted(results.items()):
@@ -187,6 +207,7 @@ def compute(results: dict[str, dict]) -> dict:
             f.update(estimator_facts(name.split("-", 1)[1], payload))
     for task in ("binary", "categorical"):
         f.update(clip_facts(task, results))
+        f.update(stale_facts(task, results))
     eps = results.get("dial-pg", {}).get("eps") or []
     small = [e for e in eps if e > 0]
     if small:

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 
 from onpolicy.render.figkit import Results, band, base_figure, figure, need
 
-from .science_facts import CLIP_ROWS, LOGIT_FAIL, dropped_digits, fail_step
+from .science_facts import (CLIP_ROWS, LOGIT_FAIL, STALE_LAGS, STALE_METHODS, dropped_digits,
+                            fail_step)
 
 # the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
 DIAL_LABELS = {"pg": ("policy gradient", "#E69F00", "solid"),
@@ -192,6 +193,35 @@ def ppo_clip(results: Results) -> go.Figure:
                                  mode="lines", name=f"no clip (importance weights), {task}",
                                  line=dict(color="#0072B2", width=1.5, dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>no clip</extra>"))
+    return fig
+
+
+@figure("stale")
+def stale(results: Results) -> go.Figure:
+    """Final accuracy against the behaviour's staleness k (a snapshot refreshed every k
+    updates), per method; on-policy PG (k = 0) as a dotted level."""
+    fig = base_figure(xaxis=dict(title=dict(text="k: the behaviour policy is the policy's own "
+                                                 "snapshot, refreshed every k updates (log scale)"),
+                                 type="log"),
+                      yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%"))
+    for task in ("binary",):  # the suite has stale rows for the binary task only
+        for method in STALE_METHODS:
+            label, colour, _ = DIAL_LABELS[method]
+            name = f"{label}, {task}"
+            finals = [need(results, f"{task}-{method}_lag{k}")["final_accuracy"]
+                      for k in STALE_LAGS]
+            band(fig, list(STALE_LAGS), [f["lo"] for f in finals], [f["hi"] for f in finals],
+                 colour, name, name)
+            fig.add_trace(go.Scatter(
+                x=list(STALE_LAGS), y=[f["mean"] for f in finals], mode="lines+markers",
+                name=name, legendgroup=name, marker=dict(size=7),
+                line=dict(color=colour, width=2, dash=TASK_DASH[task]),
+                hovertemplate="k = %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+        on = need(results, f"{task}-pg_onpolicy")["final_accuracy"]["mean"]
+        fig.add_trace(go.Scatter(x=[STALE_LAGS[0], STALE_LAGS[-1]], y=[on, on], mode="lines",
+                                 name=f"on-policy PG (k = 0), {task}",
+                                 line=dict(color="#009E73", width=1.5, dash="dot"),
+                                 hovertemplate="%{y:.1%}<extra>on-policy</extra>"))
     return fig
 
 
