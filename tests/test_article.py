@@ -238,7 +238,10 @@ def check_dropped_facts(prefix: str, payload: dict, facts: dict) -> None:
     assert facts[f"{prefix}_dropped_seeds"] == len(dropped)
     assert sorted(facts[f"{prefix}_dropped_digits"]) == dropped
     xs = sorted(v for v in payload["final_accuracy"]["per_seed"] if v is not None)
-    assert facts[f"{prefix}_final_median"] == pytest.approx(statistics.median(xs))
+    if len(xs) >= 2:  # quartiles need two finite seeds (naive PG's may all go non-finite)
+        assert facts[f"{prefix}_final_median"] == pytest.approx(statistics.median(xs))
+    else:
+        assert f"{prefix}_final_median" not in facts
 
 
 def check_facts(results: dict, facts: dict) -> None:
