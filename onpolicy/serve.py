@@ -226,7 +226,8 @@ class PreviewServer:
         self.watcher.start()
 
     def serve_forever(self) -> None:
-        self.start_watching()
+        if self.watcher is None:
+            self.start_watching()
         self.httpd.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:
@@ -244,6 +245,9 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
     The port is bound first, then the site is built once; a failed build (one of `errors`)
     is shown on every page, and the previous site stays served."""
     server = PreviewServer(cfg, host, port, rebuild)
+    # Watch before the first build: an edit made while it runs (or right after the "serving"
+    # line) is seen, instead of racing the watcher's start-up.
+    server.start_watching()
     if rebuild is not None:
         try:
             rebuild()
