@@ -28,6 +28,12 @@ def _is_project_package(root: Path, top: str) -> bool:
     return (root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file()
 
 
+def _project_packages(root: Path) -> set[str]:
+    """Top-level names that are the project's own: one directory listing, not a stat per import."""
+    return {p.name if p.is_dir() else p.stem for p in root.iterdir()
+            if _is_project_package(root, p.stem if p.suffix == ".py" else p.name)}
+
+
 def _parents(module: str) -> list[str]:
     """Importing a.b.c runs a/__init__.py and a/b/__init__.py first."""
     parts = module.split(".")
@@ -70,6 +76,7 @@ def _imports_of(path: str, module: str, mtime_ns: int, size: int) -> frozenset[s
 def project_modules(root: Path, entry: str) -> dict[str, Path]:
     """`entry` and every project module it imports, transitively: {module name: file}."""
     root = Path(root)
+    ours = _project_packages(root)
     found: dict[str, Path] = {}
     todo = [entry]
     while todo:
@@ -84,7 +91,7 @@ def project_modules(root: Path, entry: str) -> dict[str, Path]:
         found[module] = path
         imported = _imports_of(str(path), module, path.stat().st_mtime_ns, path.stat().st_size)
         for name in imported | set(_parents(module)):
-            if _is_project_package(root, name.split(".")[0]) and name not in found:
+            if name.split(".")[0] in ours and name not in found:
                 todo.append(name)
     return found
 

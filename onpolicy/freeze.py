@@ -78,7 +78,8 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
     """Load and verify one result file; raise ResultError saying what is wrong with it."""
     where = shown(path, root)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ResultError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
                           f"offset {err.start})") from None
@@ -101,6 +102,11 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
                           f"{json.dumps(version)})")
     if version != schema.SCHEMA_VERSION:
         return document  # an old schema is stale, not corrupt; check() reports it
+    # Bytes verified by an earlier build are not checked again (hashing every document's
+    # canonical JSON is most of a no-op build); any edit changes the bytes, so it is checked.
+    file_digest = hashlib.sha256(f"schema {version}\n".encode() + raw).hexdigest()
+    if file_digest in _verified_digests(root):
+        return document
     # The payload was validated against this schema version when it was written, and
     # document_sha256 proves it is unchanged since; re-validating it on every build is slow.
     issues = schema.problems(document, payload=False)
@@ -116,7 +122,36 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
         raise ResultError(f"{where}: document_sha256 does not match the file: its provenance "
                           "(device, torch version, wall time, ...) or another field was edited "
                           "by hand or is corrupt")
+    _remember_verified(root, file_digest)
     return document
+
+
+# -- verified result files: sha256 of their bytes, one per line, in .cache/ ----------------
+
+VERIFIED_FILE = Path(".cache") / "verified-results.txt"
+_verified: dict[Path, set[str]] = {}
+
+
+def _verified_digests(root: Path) -> set[str]:
+    if root not in _verified:
+        try:
+            lines = (Path(root) / VERIFIED_FILE).read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        _verified[root] = {line for line in lines if re.fullmatch(r"[0-9a-f]{64}", line)}
+    return _verified[root]
+
+
+def _remember_verified(root: Path, digest: str) -> None:
+    """Best effort: a cache that cannot be written only makes the next build slower."""
+    _verified_digests(root).add(digest)
+    try:
+        path = Path(root) / VERIFIED_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="ascii") as f:
+            f.write(digest + "\n")
+    except OSError:
+        pass
 
 
 def seal(document: dict) -> dict:

@@ -5,7 +5,6 @@ Bump SCHEMA_VERSION when a payload's shape changes: every frozen result then rea
 """
 from __future__ import annotations
 
-import jsonschema
 
 SCHEMA_VERSION = 1
 
@@ -120,6 +119,8 @@ def problems(document: dict, payload: bool = True) -> list[str]:
     for schema, doc, prefix in checks:
         if doc is None:
             continue
+        import jsonschema  # here, not at the top: a build that validates nothing never loads it
+
         for err in jsonschema.Draft202012Validator(schema).iter_errors(doc):
             where = "/".join(str(p) for p in [prefix, *err.absolute_path] if p != "")
             found.append(f"{where or '(top)'}: {err.message[:200]}")

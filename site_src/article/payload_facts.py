@@ -44,8 +44,8 @@ def is_dial(payload: dict) -> bool:
 
 def _majority_share(rows: list) -> float | None:
     """rows: one eval step's shares, [n_actions] -> share of the most common action."""
-    vals = [v for v in rows if finite(v)]
-    return max(vals) if vals and len(vals) == len(rows) else None
+    # Result files hold no NaN or infinity (they are stored as null), so None is the only gap.
+    return max(rows) if rows and None not in rows else None
 
 
 def _collapse_series(action_share: dict) -> list[float | None]:

@@ -1,0 +1,42 @@
+"""The link check's fast scan finds exactly what the HTML parser finds."""
+from onpolicy.render.links import PageLinks, _scan
+
+TRICKY = """<!doctype html><html><head>
+<link rel="stylesheet" href="../static/css/site.css?v=1">
+<script src="../static/js/site.js" defer></script>
+<script>var s = '<a href="nope.html" id="fake">';</script>
+<style>a[href="x"] { color: red }</style>
+</head><body>
+<!-- <a href="commented.html" id="gone"> -->
+<h2 id="a-b">Title</h2><a name=old-anchor></a>
+<a href='single.html#frag' class=x>one</a>
+<a href="q.html?a=1&amp;b=2">two</a>
+<img src="../data/x.svg" alt="a > b"><IMG SRC="UPPER.png">
+<source src=bare.mp4>
+<span data-href="not-a-link" id='s1'>text</span>
+<a href="">empty</a><a id="no-href">no link</a>
+</body></html>"""
+
+
+def reference(text: str) -> PageLinks:
+    parser = PageLinks()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def test_scan_matches_the_html_parser():
+    ref, fast = reference(TRICKY), _scan(TRICKY)
+    assert fast.ids == ref.ids
+    assert fast.links == ref.links
+    assert "fake" not in fast.ids and "nope.html" not in fast.links
+    assert "q.html?a=1&b=2" in fast.links and "single.html#frag" in fast.links
+
+
+def test_scan_matches_the_html_parser_on_the_built_site(built_site):
+    pages = sorted(built_site.rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        ref, fast = reference(text), _scan(text)
+        assert (fast.ids, fast.links) == (ref.ids, ref.links), page
