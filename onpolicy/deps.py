@@ -24,14 +24,10 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def _is_project_package(root: Path, top: str) -> bool:
-    return (root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file()
-
-
 def _project_packages(root: Path) -> set[str]:
     """Top-level names that are the project's own: one directory listing, not a stat per import."""
-    return {p.name if p.is_dir() else p.stem for p in root.iterdir()
-            if _is_project_package(root, p.stem if p.suffix == ".py" else p.name)}
+    return ({p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+            | {p.stem for p in root.glob("*.py")})
 
 
 def _parents(module: str) -> list[str]:

@@ -218,7 +218,7 @@ class PreviewServer:
         return [cfg.src_dir, cfg.templates_dir, cfg.static_dir, cfg.root / "experiments"]
 
     def start_watching(self) -> None:
-        if self.rebuild is None:
+        if self.rebuild is None or self.watcher is not None:
             return
         self.watcher = threading.Thread(
             target=partial(watch_and_rebuild, self.watched_paths(), self.rebuild, self.events,
@@ -226,8 +226,7 @@ class PreviewServer:
         self.watcher.start()
 
     def serve_forever(self) -> None:
-        if self.watcher is None:
-            self.start_watching()
+        self.start_watching()
         self.httpd.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:

@@ -14,7 +14,7 @@ TRICKY = """<!doctype html><html><head>
 <img src="../data/x.svg" alt="a > b"><IMG SRC="UPPER.png">
 <source src=bare.mp4>
 <span data-href="not-a-link" id='s1'>text</span>
-<a href="">empty</a><a id="no-href">no link</a>
+<a href="">empty</a><a href>bare</a><a id="no-href">no link</a>
 </body></html>"""
 
 

@@ -44,7 +44,7 @@ class PageLinks(HTMLParser):
 # for the prose-edit rebuild. Comments and the inside of <script>/<style> are not markup.
 _NOT_MARKUP = re.compile(r"<!--.*?-->|(<(script|style)\b[^>]*>).*?</\2\s*>", re.S | re.I)
 _START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>")
-_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
 
 def _scan(text: str) -> PageLinks:
@@ -54,15 +54,10 @@ def _scan(text: str) -> PageLinks:
         tag, rest = tag_match.group(1).lower(), tag_match.group(2)
         if "=" not in rest:
             continue
-        attrs = {}
-        for name, double, single, bare in _ATTRIBUTE.findall(rest):
-            attrs.setdefault(name.lower(), html.unescape(double or single or bare))
-        for name in ("id", "name") if tag == "a" else ("id",):
-            if attrs.get(name):
-                found.ids.add(attrs[name])
-        url = attrs.get(LINK_ATTRIBUTES.get(tag, ""))
-        if url is not None:
-            found.links.append(url)
+        # (name, value) pairs as HTMLParser gives them: lower-case names, None without a value
+        attrs = [(name.lower(), html.unescape(double or single or bare) if equals else None)
+                 for name, equals, double, single, bare in _ATTRIBUTE.findall(rest)]
+        found.handle_starttag(tag, attrs)
     return found
 
 
