@@ -73,21 +73,34 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
     return [*solo, *jobs]
 
 
-def _split(job: Job, units: list) -> list[Job]:
-    """A CPU group as jobs of at most _cpu_max_slots() slots; a lane is never split. Lanes
-    are taken in loss order, so a job's lanes mostly share one loss call."""
+def cpu_bucket(lane) -> tuple[str, bool]:
+    """Lanes that may share a CPU job: one loss call, and all or none acting from a lagged
+    snapshot (a lagged lane makes the step run a second forward and refresh a snapshot of
+    every slot in the job)."""
     from experiments import fused
 
+    return fused.loss_key(lane), int(lane.config.get("behaviour_lag", 0)) > 0
+
+
+def _split(job: Job, units: list) -> list[Job]:
+    """A CPU group as jobs of at most _cpu_max_slots() slots whose lanes share a cpu_bucket;
+    a lane is never split. On the CPU the work per slot is the same fused or not, so a job
+    only saves per-step overhead; mixing losses or lags would add work (docs/BENCHMARKS.md)."""
     limit, parts = _cpu_max_slots(), []
-    pairs = sorted(zip(job.lanes, job.owners), key=lambda pair: fused.loss_key(pair[0]))
-    for lane, owner in pairs:
-        if not parts or sum(len(l.seeds) for l in parts[-1].lanes) + len(lane.seeds) > limit:
-            parts.append(Job([]))
-        part = parts[-1]
-        if owner[0] not in part.units:
-            part.units.append(owner[0])
-        part.lanes.append(lane)
-        part.owners.append(owner)
+    buckets: dict[tuple, list] = {}
+    for lane, owner in zip(job.lanes, job.owners):
+        buckets.setdefault(cpu_bucket(lane), []).append((lane, owner))
+    for key in sorted(buckets):
+        first = len(parts)
+        for lane, owner in buckets[key]:
+            if len(parts) == first or (sum(len(l.seeds) for l in parts[-1].lanes)
+                                       + len(lane.seeds) > limit):
+                parts.append(Job([]))
+            part = parts[-1]
+            if owner[0] not in part.units:
+                part.units.append(owner[0])
+            part.lanes.append(lane)
+            part.owners.append(owner)
     return parts
 
 
