@@ -17,6 +17,7 @@ from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
+from .render_cache import FactsCache
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
@@ -58,8 +59,8 @@ class SiteBuild:
         self.pages = load_pages(cfg.src_dir, cfg.root, cfg.drafts)
         if not self.pages:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
-        self.body_env = body_environment()
-        self.layout_env = layout_environment(cfg.templates_dir)
+        self.body_env = body_environment(cfg.cache_dir)
+        self.layout_env = layout_environment(cfg.templates_dir, cfg.cache_dir)
         self.reuse = reuse
         self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
         self._content: Content | None = None
@@ -86,8 +87,16 @@ class SiteBuild:
 
     @property
     def facts(self) -> NamedMapping:
+        """Computed by the content modules, or read from the facts cache when neither they nor
+        the results changed (then no result is parsed for them)."""
         if self._facts is None:
-            self._facts = NamedMapping(self.content.compute_facts(self.results), "fact")
+            cache = FactsCache(self.cfg.cache_dir) if self.keys else None
+            facts = cache.load(self.keys.facts) if cache else None
+            if facts is None:
+                facts = self.content.compute_facts(self.results)
+                if cache:
+                    cache.store(self.keys.facts, facts)
+            self._facts = NamedMapping(facts, "fact")
         return self._facts
 
     def _reused(self, unit: str, key: str) -> dict | None:
