@@ -17,6 +17,7 @@ from experiments.mnist_files import dataset_identity
 from experiments.suite import Experiment, effective_config
 
 from . import atomic, schema
+from .stale_reasons import explain
 from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
 from .deps import project_modules
@@ -36,16 +37,27 @@ def sha256(text: str) -> str:
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
 
-def inputs_for(exp: Experiment, root: Path, quick: bool = False) -> dict:
-    """Everything the result depends on; its canonical hash is the freeze key."""
+def source_digests(root: Path, entry: str, known: dict[str, str] | None = None) -> dict:
+    """{path: sha256 of its text} of the entry module and every project module it imports.
+    known: digests already read in this build, by path (a suite's rows share most modules)."""
+    known = {} if known is None else known
+    digests = {}
+    for path in project_modules(root, entry).values():
+        rel = path.relative_to(root).as_posix()
+        if rel not in known:
+            known[rel] = sha256(path.read_text(encoding="utf-8"))
+        digests[rel] = known[rel]
+    return dict(sorted(digests.items()))
+
+
+def inputs_for(exp: Experiment, root: Path, quick: bool = False,
+               sources: dict | None = None) -> dict:
+    """Everything the result depends on; its canonical hash is the freeze key. sources: the
+    entry's source_digests, when the caller has them already."""
     config = effective_config(exp, quick)
-    sources = {
-        path.relative_to(root).as_posix(): sha256(path.read_text(encoding="utf-8"))
-        for path in project_modules(root, exp.entry).values()
-    }
     return {
         "config": config,
-        "sources": dict(sorted(sources.items())),
+        "sources": dict(sources if sources is not None else source_digests(root, exp.entry)),
         "data": dataset_identity(config.get("data", {"name": "none"})),
         "schema": schema.SCHEMA_VERSION,
     }
@@ -227,42 +239,20 @@ class Status:
         return self.file.document() if self.file else None
 
 
-def _config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    changes = []
-    for key in sorted(set(old) | set(new)):
-        where = f"{prefix}{key}"
-        if key not in old:
-            changes.append(f"{where} added")
-        elif key not in new:
-            changes.append(f"{where} removed")
-        elif isinstance(old[key], dict) and isinstance(new[key], dict):
-            changes.extend(_config_changes(old[key], new[key], f"{where}."))
-        elif old[key] != new[key]:
-            changes.append(f"{where} {json.dumps(old[key])} -> {json.dumps(new[key])}")
-    return changes
+def check_all(experiments: list[Experiment], root: Path, store: Path,
+              quick: bool = False) -> list[Status]:
+    """check() of each row, reading each entry's import graph and each source file once."""
+    known: dict[str, str] = {}
+    by_entry: dict[str, dict] = {}
+    for exp in experiments:
+        if exp.entry not in by_entry:
+            by_entry[exp.entry] = source_digests(root, exp.entry, known)
+    return [check(exp, root, store, quick, by_entry[exp.entry]) for exp in experiments]
 
 
-def explain(old: dict, new: dict) -> list[str]:
-    """Why two input sets differ, in words: which config keys, modules, data, schema."""
-    reasons = []
-    if old.get("schema") != new["schema"]:
-        reasons.append(f"schema version {old.get('schema')} -> {new['schema']}")
-    reasons += [f"config: {c}" for c in _config_changes(old.get("config", {}), new["config"])]
-    old_src, new_src = old.get("sources", {}), new["sources"]
-    for path in sorted(set(old_src) | set(new_src)):
-        if path not in old_src:
-            reasons.append(f"source: {path} now imported")
-        elif path not in new_src:
-            reasons.append(f"source: {path} no longer imported")
-        elif old_src[path] != new_src[path]:
-            reasons.append(f"source: {path} changed")
-    if old.get("data") != new["data"]:
-        reasons.append("data: dataset identity changed")
-    return reasons
-
-
-def check(exp: Experiment, root: Path, store: Path, quick: bool = False) -> Status:
-    inputs = inputs_for(exp, root, quick)
+def check(exp: Experiment, root: Path, store: Path, quick: bool = False,
+          sources: dict | None = None) -> Status:
+    inputs = inputs_for(exp, root, quick, sources)
     path = result_path(store, exp.name)
     if not path.exists():
         return Status(exp.name, "missing", [f"no result file {shown(path, root)}"], inputs)

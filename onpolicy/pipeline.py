@@ -61,7 +61,7 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
     rows = suite(cfg) if every else selected(cfg)
-    return [freeze.check(e, cfg.root, cfg.store_dir, cfg.quick) for e in rows]
+    return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:
