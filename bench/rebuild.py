@@ -90,8 +90,8 @@ proc = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - start
 with open(sys.argv[1], "w") as f:
-    json.dump({"wall_s": wall, "maxrss": usage.ru_maxrss * 1024,
-               "rc": os.waitstatus_to_exitcode(status)}, f)
+    json.dump({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+               "maxrss": usage.ru_maxrss * 1024, "rc": os.waitstatus_to_exitcode(status)}, f)
 """
 
 
@@ -105,7 +105,8 @@ def timed(cmd: list[str], cwd: Path, log: Path) -> dict:
         proc = subprocess.run([python_exe(), "-c", LAUNCHER, str(side), *cmd], cwd=cwd,
                               env=build_env(), stdout=out, stderr=out)
     if not side.is_file():
-        return {"wall_s": float("nan"), "maxrss": 0, "rc": proc.returncode or 1}
+        return {"wall_s": float("nan"), "cpu_s": float("nan"), "maxrss": 0,
+                "rc": proc.returncode or 1}
     return json.loads(side.read_text())
 
 
@@ -211,23 +212,30 @@ def main(repeats: int | None = None, quick: bool = False, keep: bool = False) ->
         rows, result = [], {"mode": mode, "setup": setup, "flags": flags, "repeats": repeats,
                             "first_build": first, "scenarios": {}}
         for name, rs in runs.items():
-            walls = [x["wall_s"] for x in rs]
+            walls, cpus = [x["wall_s"] for x in rs], [x["cpu_s"] for x in rs]
             rss = max(x["maxrss"] for x in rs)
             result["scenarios"][name] = {"wall_s": walls, "median_s": median(walls),
+                                         "cpu_s": cpus, "median_cpu_s": median(cpus),
                                          "peak_rss": rss}
-            rows.append([name, f"{median(walls):.2f} s", spread(walls), len(rs), fmt_bytes(rss)])
+            rows.append([name, f"{median(walls):.2f} s", spread(walls), f"{median(cpus):.2f} s",
+                         len(rs), fmt_bytes(rss)])
         print()
-        print(table(rows, ["scenario", "median wall", "range (s)", "runs", "peak RSS"]))
+        print(table(rows, ["scenario", "median wall", "range (s)", "median CPU", "runs",
+                           "peak RSS"]))
+        print("(CPU: user + system seconds of the build and the processes it waited for; "
+              "on a busy machine it moves less than the wall time)")
 
         result["where"] = where_time_goes(repo, py, build_env(), flags, {
             "no-op": None, "prose edit": lambda n: prose_edit(repo, n)})
 
         medians = {name: v["median_s"] for name, v in result["scenarios"].items()}
+        cpu = {name: v["median_cpu_s"] for name, v in result["scenarios"].items()}
         noop, prose = medians["no-op"], medians["prose edit (article.md)"]
         result["summary"] = [
             f"rebuild ({'quick results' if '--quick' in flags else 'frozen results'}): "
-            f"no-op {noop:.2f} s (target < {TARGET_NOOP_S:g} s: "
-            f"{verdict(noop < TARGET_NOOP_S)}), prose edit {prose:.2f} s (target < "
+            f"no-op {noop:.2f} s wall, {cpu['no-op']:.2f} s CPU (target < {TARGET_NOOP_S:g} s: "
+            f"{verdict(noop < TARGET_NOOP_S)}), prose edit {prose:.2f} s wall, "
+            f"{cpu['prose edit (article.md)']:.2f} s CPU (target < "
             f"{TARGET_PROSE_S:g} s: {verdict(prose < TARGET_PROSE_S)}), template edit "
             f"{medians['template edit (base.html)']:.2f} s, one --quick experiment "
             f"{medians[retrain_name]:.2f} s; peak RSS "

@@ -23,7 +23,7 @@ from bench import median
 STAGES = [
     ("freeze check of every result (pipeline.statuses)", "onpolicy.pipeline", "statuses"),
     ("  check a result file (freeze.open_result)", "onpolicy.freeze", "open_result"),
-    ("  freeze inputs: import graph, hashes (inputs_for)", "onpolicy.freeze", "inputs_for"),
+    ("  import graphs, source hashes (source_digests)", "onpolicy.freeze", "source_digests"),
     ("site key (incremental.site_key)", "onpolicy.incremental", "site_key"),
     ("render into a new directory (pipeline._render)", "onpolicy.pipeline", "_render"),
     ("  parse result payloads (ResultFile.document)", "onpolicy.freeze", "ResultFile.document"),
