@@ -189,3 +189,16 @@ def test_well_formed_but_altered_entries_are_not_used(site, verified_dir, tmp_pa
     page.write_text(page.read_text() + "\nA sentence after the caches were altered.\n")
     build(site)
     assert contents(site.out_dir) == contents(uncached_build(site, tmp_path, monkeypatch))
+
+
+def test_the_template_line_lookup_equals_jinjas():
+    """templating._template_line memoises Template.get_corresponding_lineno's line map."""
+    from onpolicy.render.pages import load_pages
+    from onpolicy.render.templating import _template_line, body_environment, compile_body
+
+    article = next(p for p in load_pages(ROOT / "site_src", ROOT, False) if p.is_article)
+    template = compile_body(body_environment(), article.body, article.display_path)
+    last = max(code for _, code in template.debug_info) + 3
+    assert len(template.debug_info) > 100
+    assert [_template_line(template, n) for n in range(last)] == \
+        [template.get_corresponding_lineno(n) for n in range(last)]

@@ -1,10 +1,12 @@
 """Jinja: the page-body environment, number filters, and mapping errors back to source lines."""
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
 import sys
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -184,9 +186,23 @@ def current_template_line(template: jinja2.Template) -> int | None:
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == template.filename:
-            return template.get_corresponding_lineno(frame.f_lineno)
+            return _template_line(template, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+_LINE_MAPS: "weakref.WeakKeyDictionary[jinja2.Template, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _template_line(template: jinja2.Template, code_line: int) -> int:
+    """template.get_corresponding_lineno(code_line), without parsing the template's line
+    map again on every call (a long page asks for its line at every chart)."""
+    if template not in _LINE_MAPS:
+        pairs = template.debug_info  # (template line, code line), code lines ascending
+        _LINE_MAPS[template] = ([code for _, code in pairs], [line for line, _ in pairs])
+    code_lines, template_lines = _LINE_MAPS[template]
+    at = bisect.bisect_right(code_lines, code_line)
+    return template_lines[at - 1] if at else 1
 
 
 def traceback_line(error: BaseException, filename: str) -> int | None:
