@@ -43,11 +43,14 @@ class PageLinks(HTMLParser):
 # parser, kept as the reference in tests) ten times faster on math-heavy pages, which matters
 # for the prose-edit rebuild. Comments and the inside of <script>/<style> are not markup.
 _NOT_MARKUP = re.compile(r"<!--.*?-->|(<(script|style)\b[^>]*>).*?</\2\s*>", re.S | re.I)
-_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>")
+# A start tag that can matter: a linking tag, or any tag with an id (a link makes no link and
+# has no id: most of a math page's tags, KaTeX's spans, are passed over inside the regex).
+# A tag runs to the first ">" (no "<" or ">" inside), so leaving the others out changes
+# nothing about where these match.
+_START_TAG = re.compile(
+    r"<(?=(?:a|img|link|script|source)[\s/>]|[a-zA-Z][a-zA-Z0-9-]*\s[^<>]*?id\s*=)"
+    r"([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>", re.I)
 _ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-# A tag that makes no link can only matter through an id; most of a math page's tags (KaTeX's
-# spans) have none and are skipped before their attributes are parsed.
-_ID_ATTRIBUTE = re.compile(r"id\s*=", re.I)
 
 
 def _scan(text: str) -> PageLinks:
@@ -55,7 +58,7 @@ def _scan(text: str) -> PageLinks:
     text = _NOT_MARKUP.sub(lambda m: m.group(1) or "", text)
     for tag_match in _START_TAG.finditer(text):
         tag, rest = tag_match.group(1).lower(), tag_match.group(2)
-        if "=" not in rest or (tag not in LINK_ATTRIBUTES and not _ID_ATTRIBUTE.search(rest)):
+        if "=" not in rest:
             continue
         # (name, value) pairs as HTMLParser gives them: lower-case names, None without a value
         attrs = [(name.lower(), html.unescape(double or single or bare) if equals else None)
