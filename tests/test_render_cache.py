@@ -15,7 +15,7 @@ from onpolicy import freeze, verified_results
 from onpolicy.config import ROOT
 from onpolicy.render import render_cache
 from onpolicy.render.content import Content
-from tests.test_incremental import ARTICLE, build, contents, site  # noqa: F401 - fixture
+from tests.test_incremental import ARTICLE, build, contents, site, tree  # noqa: F401 - fixture
 
 ARTICLE_HTML = "why-policy-gradients-are-on-policy/index.html"
 
@@ -60,9 +60,11 @@ def recording_json(monkeypatch) -> list[bytes]:
 def test_a_no_op_build_parses_no_result_file(site, verified_dir, monkeypatch):
     build(site)
     assert len(list(verified_dir.glob("*.json"))) == len(result_texts())
+    caches = {folder: tree(folder) for folder in (site.cache_dir, verified_dir)}
     parsed = recording_json(monkeypatch)
     report = build(site)
     assert report.site_unchanged
+    assert {folder: tree(folder) for folder in caches} == caches   # no cache written either
     results = result_texts()
     assert not [text for text in parsed if text in results]
     assert sum(map(len, parsed)) < sum(map(len, results)) / 20   # headers and the manifest
