@@ -114,7 +114,8 @@ class SiteBuild:
                 self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
-        files = write_chart(chart_id, figure, used, self.out_dir)
+        files = write_chart(chart_id, figure, used, self.out_dir,
+                            self.content.figures[chart_id].where)
         written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
                    if Path(f).with_suffix("").name == chart_id]
         key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
