@@ -97,7 +97,14 @@
         if (labels.indexOf(String(v)) < 0) labels.push(String(v)); }); });
       s.labels = labels;
       s.ticks.autoSkip = false;
-      s.ticks.callback = function (value) { return F.wrap(this.getLabelForValue(value), 12); };
+      // words wrap to the room each label has; on a phone the labels stand upright instead
+      // (chart-layout.js's panelHeights gives them the height)
+      var chars = Math.max(8, Math.floor((look.width - 70) / labels.length / 6.5));
+      if (look.small) s.ticks.minRotation = s.ticks.maxRotation = 90;
+      s.ticks.callback = function (value) {
+        var text = this.getLabelForValue(value);
+        return look.small ? text : F.wrap(text, chars);
+      };
       return s;
     }
     var range = axis.range;

@@ -113,7 +113,11 @@
       var xKey = p.x === "x" ? "xaxis" : "xaxis" + p.x.slice(1);
       var title = axisTitle(layout[xKey] || {});
       var lines = title ? [].concat(wrap(String(title), narrow ? Math.floor(width / 8) : 90)).length : 0;
-      return Math.round(plot * spans[i] / total) + 34 + 17 * lines;
+      var upright = 0;   // category labels stand upright on a phone (chart-2d.js)
+      if (narrow) p.traces.forEach(function (t) { (t.x || []).forEach(function (v) {
+        if (typeof v === "string") upright = Math.max(upright, v.length * 6);
+      }); });
+      return Math.round(plot * spans[i] / total) + 34 + 17 * lines + upright;
     });
     var sum = heights.reduce(function (a, b) { return a + b; }, 0);
     if (legendHeight > (sum + legendHeight) / 3 - 2) {
