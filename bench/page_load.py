@@ -223,7 +223,3 @@ def weigh(files: dict[str, Path]) -> dict:
              "raw": sum(k["raw"] for k in per_kind.values()),
              "gzip": sum(k["gzip"] for k in per_kind.values())}
     return {"per_kind": per_kind, "total": total, "biggest": sorted(biggest, reverse=True)[:5]}
-
-
-def _s(v) -> str:
-    return "n/a" if v is None or v != v else f"{v:.2f} s"

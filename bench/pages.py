@@ -39,6 +39,11 @@ from bench.page_load import (CHROMIUM, CHROMIUM_ARGS, GZIP_LEVEL, KINDS, VIEWPOR
 TARGET_ARTICLE_GZIP = 450_000     # bytes: the article, everything it loads, gzipped
 TARGET_LONG_TASKS_S = 3.0         # total long-task time while scrolling through every chart
 
+
+def _s(v) -> str:
+    return "n/a" if v is None or v != v else f"{v:.2f} s"
+
+
 # -- the benchmark -----------------------------------------------------------------------------
 
 def article_path(site: Path) -> str:
