@@ -11,7 +11,7 @@
   var script = document.currentScript;
   var L = window.onpolicyChartLayout;   // chart-layout.js: sizes, slices, 3D scene
   var C2 = window.onpolicyChart2d;      // chart-2d.js: 2D charts with Chart.js
-  var GL3D_SRC = script.getAttribute("data-bundle-3d");
+  var GL3D_SRC = script.getAttribute("data-gl3d-src");
   var gl3d = null;           // Promise of plotly.js gl3d's namespace, once asked for
   var figures = {};          // chart id -> Promise of its figure JSON
   var drawn = [];            // elements drawn at least once
