@@ -38,7 +38,7 @@
     });
   }
 
-  function dataset(trace, category) {
+  function dataset(trace, category, logY) {
     var mode = trace.mode || "lines", line = trace.line || {}, marker = trace.marker || {};
     var colour = line.color || marker.color || "#0072B2";
     var lines = mode.indexOf("lines") >= 0, markers = mode.indexOf("markers") >= 0;
@@ -50,7 +50,8 @@
     return {
       label: trace.name || "", trace: trace,
       data: (trace.x || []).map(function (x, i) {
-        return { x: category ? String(x) : x, y: ys[i] == null ? null : ys[i] };
+        var y = ys[i] == null || (logY && ys[i] <= 0) ? null : ys[i];
+        return { x: category ? String(x) : x, y: y };
       }),
       showLine: lines, spanGaps: false, tension: 0,
       borderColor: colour, borderWidth: lines ? (line.width == null ? 2 : line.width) : 0,
@@ -112,8 +113,14 @@
       s.min = type === "logarithmic" ? Math.pow(10, range[0]) : range[0];
       s.max = type === "logarithmic" ? Math.pow(10, range[1]) : range[1];
     } else if (letter === "x") {
-      var span = extent(traces, "x");   // lines end at the plot's edges, as in plotly
-      if (span && span[1] > span[0]) { s.min = span[0]; s.max = span[1]; }
+      // lines end at the plot's edges, as in plotly; markers get a little room to be whole
+      var span = extent(traces, "x"), log = type === "logarithmic";
+      var marked = traces.some(function (t) { return /markers/.test(t.mode || ""); });
+      if (span && span[1] > span[0] && !(log && span[0] <= 0)) {
+        var pad = marked ? 0.03 * (log ? Math.log10(span[1] / span[0]) : span[1] - span[0]) : 0;
+        s.min = log ? span[0] / Math.pow(10, pad) : span[0] - pad;
+        s.max = log ? span[1] * Math.pow(10, pad) : span[1] + pad;
+      }
     }
     s.ticks.callback = F.tickFormatter(axis, type);
     if (type === "logarithmic") s.afterBuildTicks = F.logTicks;
@@ -246,8 +253,9 @@
       holder.appendChild(frame);
       var opts = options(figure.layout, panel, look, shared);
       var category = opts.scales.x.type === "category";
+      var logY = opts.scales.y.type === "logarithmic";
       return new Chart(canvas, { type: "line", options: opts, data: {
-        datasets: panel.traces.map(function (t) { return dataset(t, category); }) } });
+        datasets: panel.traces.map(function (t) { return dataset(t, category, logY); }) } });
     });
     if (shared) box.charts.forEach(function (chart) { chart.update("none"); });
     return box.charts;
