@@ -47,6 +47,7 @@
     var open = /-open$/.test(marker.symbol || "");
     var fill = trace.stackFill || (trace.fill === "tonexty" ? "-1" :
                trace.fill === "tozeroy" ? "origin" : false);
+    var radius = [].concat(size).reduce(function (a, b) { return Math.max(a, b / 2); }, 0);
     return {
       label: trace.name || "", trace: trace,
       data: (trace.x || []).map(function (x, i) {
@@ -65,6 +66,8 @@
       pointBackgroundColor: open ? "rgba(0,0,0,0)" : alpha(marker.color || colour, marker.opacity),
       pointBorderColor: (marker.line || {}).color || marker.color || colour,
       pointBorderWidth: (marker.line || {}).width == null ? 1 : marker.line.width,
+      // markers on the plot's edge are drawn whole (lines stay clipped to the plot)
+      clip: markers ? Math.ceil(radius) + 2 : 0,
       hidden: trace.visible === false || trace.visible === "legendonly"
     };
   }
@@ -115,11 +118,12 @@
     } else if (letter === "x") {
       // lines end at the plot's edges, as in plotly; markers get a little room to be whole
       var span = extent(traces, "x"), log = type === "logarithmic";
-      var marked = traces.some(function (t) { return /markers/.test(t.mode || ""); });
+      var marks = extent(traces.filter(function (t) { return /markers/.test(t.mode || ""); }), "x");
       if (span && span[1] > span[0] && !(log && span[0] <= 0)) {
-        var pad = marked ? 0.03 * (log ? Math.log10(span[1] / span[0]) : span[1] - span[0]) : 0;
-        s.min = log ? span[0] / Math.pow(10, pad) : span[0] - pad;
-        s.max = log ? span[1] * Math.pow(10, pad) : span[1] + pad;
+        var pad = 0.03 * (log ? Math.log10(span[1] / span[0]) : span[1] - span[0]);
+        var lo = marks && marks[0] === span[0] ? pad : 0, hi = marks && marks[1] === span[1] ? pad : 0;
+        s.min = log ? span[0] / Math.pow(10, lo) : span[0] - lo;
+        s.max = log ? span[1] * Math.pow(10, hi) : span[1] + hi;
       }
     }
     s.ticks.callback = F.tickFormatter(axis, type);
