@@ -13,6 +13,7 @@ Screenshots of each figure at each screen: test-artifacts/figures/<screen>-<char
 """
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -148,8 +149,25 @@ def test_figures_fit_the_screen(browser, site_url, built_site, screen):  # noqa:
         ctx.close()
 
 
+def _blank_rows(element) -> tuple[float, float]:
+    """Shares of the element's height, at its top and at its bottom, where nothing differs
+    from its background (its most common colour; faint grid lines count as ink)."""
+    from PIL import Image  # Pillow comes with torchvision
+    image = Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+    background = max(image.getcolors(1 << 20) or [(0, (0, 0, 0))])[1]
+    width, height = image.size
+    pixels = image.load()
+    inked = [sum(1 for x in range(0, width, 2)
+                 if sum(abs(a - b) for a, b in zip(pixels[x, y], background)) > 30) > width // 200
+             for y in range(height)]
+    if True not in inked:
+        return 1.0, 1.0
+    return inked.index(True) / height, inked[::-1].index(True) / height
+
+
 def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F811
-    """The 3D button loads the gl3d bundle and paints a WebGL scene; only one scene is live."""
+    """The 3D button loads the gl3d bundle and paints a WebGL scene that fills its box (no band
+    of empty space above it); only one scene is live."""
     url = _article_url(site_url, built_site)
     ctx = _context(browser, "desktop-light")
     try:
@@ -169,6 +187,9 @@ def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F8
                                    timeout=CHART_TIMEOUT_MS)
             assert chart.locator("canvas").count() > 0
             page.mouse.move(0, 0)   # no hover toolbar in the picture
+            top, bottom = _blank_rows(chart.locator(".chart-scene"))
+            assert top < 0.14, f"{top:.0%} of the 3D scene's height is empty above it"
+            assert bottom < 0.14, f"{bottom:.0%} of the 3D scene's height is empty below it"
             name = f"desktop-light-3d-{chart.get_attribute('data-chart-id')}.png"
             chart.locator("xpath=ancestor::figure").screenshot(
                 path=str(ARTIFACTS / "figures" / name))

@@ -176,7 +176,7 @@
     var c = copy(camera || {});
     var eye = c.eye || { x: 1.25, y: 1.25, z: 1.25 };
     c.eye = { x: eye.x * ZOOM_3D, y: eye.y * ZOOM_3D, z: eye.z * ZOOM_3D };
-    if (!c.center) c.center = { x: 0, y: 0, z: -0.12 };
+    if (!c.center) c.center = { x: 0, y: 0, z: -0.21 };
     return c;
   }
 
