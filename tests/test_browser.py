@@ -208,7 +208,8 @@ CHART_STATE = """e => {
     container: charts.length > 0 || !!(scene && scene.querySelector(".plot-container")),
     canvases: e.querySelectorAll("canvas").length,
     painted: painted,
-    traces: charts.reduce((n, ch) => n + ch.data.datasets.length, 0) + (scene && scene._fullData || []).length,
+    traces: charts.reduce((n, ch) => n + ch.data.datasets.length, 0) +
+            (scene && scene._fullData || []).length,
     is3d: !!(fl && fl.scene && fl._has && fl._has("gl3d")),
     width: e.getBoundingClientRect().width, height: e.getBoundingClientRect().height,
   };
@@ -504,7 +505,8 @@ def test_theme_toggle_recolours_page_and_charts(context, article):
                })""", list(charts0[cid]))
     charts1 = chart_colours()
     for cid in picks:
-        assert charts1[cid][:2] != charts0[cid][:2], f"chart {cid} kept its colours {charts0[cid][:2]}"
+        assert charts1[cid][:2] != charts0[cid][:2], \
+            f"chart {cid} kept its colours {charts0[cid][:2]}"
         # a 2D chart is really painted again in the new colours, not just reconfigured
         assert charts1[cid][2] != charts0[cid][2] or not charts0[cid][2], f"{cid}: same pixels"
     # The choice is remembered: a reload keeps it, and toggling again restores the first look.

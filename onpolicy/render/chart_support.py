@@ -11,7 +11,8 @@ import re
 
 ANY = object()
 FORMAT = re.compile(r",?(?:\.\d+)?[%fge]?")          # the d3-format subset chart-layout.js reads
-DASH = re.compile(r"solid|dot|dash|longdash|dashdot|longdashdot|\d+(?:\.\d+)?px(?:,\s*\d+(?:\.\d+)?px)*")
+DASH = re.compile(r"solid|dot|dash|longdash|dashdot|longdashdot"
+                  r"|\d+(?:\.\d+)?px(?:,\s*\d+(?:\.\d+)?px)*")
 PLACEHOLDER = re.compile(r"%\{([^}:]*)(?::([^}]*))?\}")
 
 AXIS = {
@@ -73,7 +74,8 @@ def _hover_problems(template: str, where: str) -> list[str]:
         if field not in HOVER_FIELDS:
             problems.append(f"{where}: %{{{field}}} (only %{{x}}, %{{y}} and %{{text}} are filled)")
         elif spec and not FORMAT.fullmatch(spec):
-            problems.append(f"{where}: format {spec!r} (supported: ',', '.Nf', '.N%', '.Ng', '.Ne')")
+            problems.append(f"{where}: format {spec!r} "
+                            "(supported: ',', '.Nf', '.N%', '.Ng', '.Ne')")
     return problems
 
 

@@ -1,4 +1,5 @@
-"""Chart files (plotly figure JSON, the chart's spec, + CSV) and the numbered <figure> the chart() macro puts in a page."""
+"""Chart files (plotly figure JSON, the chart's spec, + CSV) and the numbered <figure> the
+chart() macro puts in a page."""
 from __future__ import annotations
 
 import csv

@@ -121,7 +121,8 @@
       var marks = extent(traces.filter(function (t) { return /markers/.test(t.mode || ""); }), "x");
       if (span && span[1] > span[0] && !(log && span[0] <= 0)) {
         var pad = 0.03 * (log ? Math.log10(span[1] / span[0]) : span[1] - span[0]);
-        var lo = marks && marks[0] === span[0] ? pad : 0, hi = marks && marks[1] === span[1] ? pad : 0;
+        var lo = marks && marks[0] === span[0] ? pad : 0;
+        var hi = marks && marks[1] === span[1] ? pad : 0;
         s.min = log ? span[0] / Math.pow(10, lo) : span[0] - lo;
         s.max = log ? span[1] * Math.pow(10, hi) : span[1] + hi;
       }

@@ -112,7 +112,8 @@
     var heights = panels.map(function (p, i) {
       var xKey = p.x === "x" ? "xaxis" : "xaxis" + p.x.slice(1);
       var title = axisTitle(layout[xKey] || {});
-      var lines = title ? [].concat(wrap(String(title), narrow ? Math.floor(width / 8) : 90)).length : 0;
+      var chars = narrow ? Math.floor(width / 8) : 90;
+      var lines = title ? [].concat(wrap(String(title), chars)).length : 0;
       var upright = 0;   // category labels stand upright on a phone (chart-2d.js)
       if (narrow) p.traces.forEach(function (t) { (t.x || []).forEach(function (v) {
         if (typeof v === "string") upright = Math.max(upright, v.length * 6);

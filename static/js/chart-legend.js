@@ -37,7 +37,8 @@
   function legend(figure, box, dashOf) {
     if (figure.layout.showlegend === false) return null;
     var entries = figure.data.filter(function (t) {
-      return t.showlegend !== false && !F.isBand(t) && t.name && !(t.meta && t.meta.role === "zoom");
+      var zoomCopy = t.meta && t.meta.role === "zoom";
+      return t.showlegend !== false && !F.isBand(t) && t.name && !zoomCopy;
     });
     if (!entries.length) return null;
     var list = document.createElement("ul");

@@ -188,7 +188,8 @@
         if (v.view === "slices") showSlices(element, figure);
         else if (v.view === "3d") show3d(element, figure).catch(function (e) { fail(element, e); });
         else if (live3d === element) {
-          window.Plotly.relayout(element.querySelector(".chart-scene"), { "scene.camera": L.framed(v.camera) });
+          window.Plotly.relayout(element.querySelector(".chart-scene"),
+                                 { "scene.camera": L.framed(v.camera) });
         }
       });
       bar.appendChild(button);
