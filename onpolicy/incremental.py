@@ -28,7 +28,7 @@ from pathlib import Path
 from . import atomic
 
 RENDER_ENGINE = Path(__file__).resolve().parent / "render"
-JS_PACKAGES = ("katex", "plotly.js-gl3d-dist-min")
+JS_PACKAGES = ("katex", "chart.js", "plotly.js-gl3d-dist-min")
 MANIFEST_VERSION = 1
 
 

@@ -9,7 +9,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..config import shown
-from .assets import copy_assets, plotly_bundle_names
+from .assets import chart_bundle_names, copy_assets
 from .body import PageBody, RenderedBody
 from .content import Content, load_content
 from .datasets import examples
@@ -71,7 +71,7 @@ class SiteBuild:
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
-        self.plotly = plotly_bundle_names(cfg.node_modules)
+        self.bundles = chart_bundle_names(cfg.node_modules)
 
     def updated(self, page: Page):
         """Articles: the last commit date of their source (None outside a git checkout)."""
@@ -126,7 +126,8 @@ class SiteBuild:
                 self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
-        files = write_chart(chart_id, figure, used, self.out_dir)
+        files = write_chart(chart_id, figure, used, self.out_dir,
+                            self.content.figures[chart_id].where)
         written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
                    if Path(f).with_suffix("").name == chart_id]
         key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
@@ -169,8 +170,8 @@ class SiteBuild:
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
             "asset": lambda path: self.asset(root, path),
-            "plotly_2d": f"{root}static/{self.plotly['2d']}",
-            "plotly_3d": f"{root}static/{self.plotly['3d']}",
+            "bundle_2d": f"{root}static/{self.bundles['2d']}",
+            "bundle_3d": f"{root}static/{self.bundles['3d']}",
             "base_path": base_path(base) if page.is_404 else None,
             "canonical_url": canonical,
             "feed_url": relative_url(root, "feed.xml") if base else "",
