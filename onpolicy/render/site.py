@@ -12,11 +12,13 @@ from ..config import shown
 from .assets import chart_bundle_names, copy_assets
 from .body import PageBody, RenderedBody
 from .content import Content, load_content
+from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
+from .render_cache import FactsCache
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
@@ -50,7 +52,9 @@ class SiteBuild:
         self.cfg = cfg
         self.out_dir = Path(out_dir)
         self.results = NamedMapping(results, "result")
-        self.results_meta = NamedMapping(results_meta, "result")
+        self.results_meta = NamedMapping({name: {**meta, "examples": examples(
+            meta.get("inputs", {}).get("data"))} for name, meta in results_meta.items()},
+            "result")
         self.warnings: list[str] = []
         self.settings = load_settings(cfg.src_dir, cfg.root)
         if cfg.source_url:
@@ -58,8 +62,8 @@ class SiteBuild:
         self.pages = load_pages(cfg.src_dir, cfg.root, cfg.drafts)
         if not self.pages:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
-        self.body_env = body_environment()
-        self.layout_env = layout_environment(cfg.templates_dir)
+        self.body_env = body_environment(cfg.cache_dir)
+        self.layout_env = layout_environment(cfg.templates_dir, cfg.cache_dir)
         self.reuse = reuse
         self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
         self._content: Content | None = None
@@ -86,8 +90,16 @@ class SiteBuild:
 
     @property
     def facts(self) -> NamedMapping:
+        """Computed by the content modules, or read from the facts cache when neither they nor
+        the results changed (then no result is parsed for them)."""
         if self._facts is None:
-            self._facts = NamedMapping(self.content.compute_facts(self.results), "fact")
+            cache = FactsCache(self.cfg.cache_dir) if self.keys else None
+            facts = cache.load(self.keys.facts) if cache else None
+            if facts is None:
+                facts = self.content.compute_facts(self.results)
+                if cache:
+                    cache.store(self.keys.facts, facts)
+            self._facts = NamedMapping(facts, "fact")
         return self._facts
 
     def _reused(self, unit: str, key: str) -> dict | None:
