@@ -192,9 +192,9 @@ def print_status(cfg: BuildConfig) -> int:
     print(f"{'experiment':<{width}}  {'state':<8}  why")
     for s in rows:
         why = "; ".join(s.reasons) if s.reasons else "inputs unchanged"
-        if s.fresh and s.document:
-            wall = s.document["provenance"].get("wall_time_s")
-            why += f" (trained on {s.document['provenance'].get('device')}, {wall} s)"
+        if s.fresh and s.header:
+            wall = s.header["provenance"].get("wall_time_s")
+            why += f" (trained on {s.header['provenance'].get('device')}, {wall} s)"
         print(f"{s.name:<{width}}  {s.state:<8}  {why}")
     counts = {state: sum(s.state == state for s in rows)
               for state in ("fresh", "stale", "missing", "corrupt")}

@@ -17,6 +17,8 @@ from experiments.mnist_files import dataset_identity
 from experiments.suite import Experiment, effective_config
 
 from . import atomic, schema
+from .stale_reasons import explain
+from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
 from .deps import project_modules
 
@@ -35,16 +37,27 @@ def sha256(text: str) -> str:
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
 
-def inputs_for(exp: Experiment, root: Path, quick: bool = False) -> dict:
-    """Everything the result depends on; its canonical hash is the freeze key."""
+def source_digests(root: Path, entry: str, known: dict[str, str] | None = None) -> dict:
+    """{path: sha256 of its text} of the entry module and every project module it imports.
+    known: digests already read in this build, by path (a suite's rows share most modules)."""
+    known = {} if known is None else known
+    digests = {}
+    for path in project_modules(root, entry).values():
+        rel = path.relative_to(root).as_posix()
+        if rel not in known:
+            known[rel] = sha256(path.read_text(encoding="utf-8"))
+        digests[rel] = known[rel]
+    return dict(sorted(digests.items()))
+
+
+def inputs_for(exp: Experiment, root: Path, quick: bool = False,
+               sources: dict | None = None) -> dict:
+    """Everything the result depends on; its canonical hash is the freeze key. sources: the
+    entry's source_digests, when the caller has them already."""
     config = effective_config(exp, quick)
-    sources = {
-        path.relative_to(root).as_posix(): sha256(path.read_text(encoding="utf-8"))
-        for path in project_modules(root, exp.entry).values()
-    }
     return {
         "config": config,
-        "sources": dict(sorted(sources.items())),
+        "sources": dict(sources if sources is not None else source_digests(root, exp.entry)),
         "data": dataset_identity(config.get("data", {"name": "none"})),
         "schema": schema.SCHEMA_VERSION,
     }
@@ -74,17 +87,20 @@ def _reject_constant(name: str):
     raise ValueError(name)
 
 
-def read_result(path: Path, root: Path = ROOT) -> dict:
-    """Load and verify one result file; raise ResultError saying what is wrong with it."""
-    where = shown(path, root)
+def _read_bytes(path: Path, where: str) -> bytes:
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise ResultError(f"{where}: cannot read: {err.strerror}") from err
+
+
+def _parse(raw: bytes, where: str) -> dict:
+    """The document of a result file's bytes: JSON, an object, a whole-number schema."""
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ResultError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
                           f"offset {err.start})") from None
-    except OSError as err:
-        raise ResultError(f"{where}: cannot read: {err.strerror}") from err
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
@@ -100,15 +116,12 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
     if not isinstance(version, int) or isinstance(version, bool):
         raise ResultError(f"{where}: \"schema\" must be a whole number (got "
                           f"{json.dumps(version)})")
-    if version != schema.SCHEMA_VERSION:
-        return document  # an old schema is stale, not corrupt; check() reports it
-    # Bytes verified by an earlier build are not checked again (hashing every document's
-    # canonical JSON is most of a no-op build); any edit changes the bytes, so it is checked.
-    file_digest = hashlib.sha256(f"schema {version}\n".encode() + raw).hexdigest()
-    if file_digest in _verified_digests(root):
-        return document
-    # The payload was validated against this schema version when it was written, and
-    # document_sha256 proves it is unchanged since; re-validating it on every build is slow.
+    return document
+
+
+def _verify(document: dict, where: str) -> None:
+    """The checks of a current-schema document; the payload was validated against this schema
+    when it was written, and result_sha256 proves it is unchanged since."""
     issues = schema.problems(document, payload=False)
     if issues:
         raise ResultError(f"{where}: does not match the result schema: " + "; ".join(issues[:5]))
@@ -122,36 +135,57 @@ def read_result(path: Path, root: Path = ROOT) -> dict:
         raise ResultError(f"{where}: document_sha256 does not match the file: its provenance "
                           "(device, torch version, wall time, ...) or another field was edited "
                           "by hand or is corrupt")
-    _remember_verified(root, file_digest)
-    return document
 
 
-# -- verified result files: sha256 of their bytes, one per line, in .cache/ ----------------
-
-VERIFIED_FILE = Path(".cache") / "verified-results.txt"
-_verified: dict[Path, set[str]] = {}
-
-
-def _verified_digests(root: Path) -> set[str]:
-    if root not in _verified:
-        try:
-            lines = (Path(root) / VERIFIED_FILE).read_text(encoding="ascii").split()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        _verified[root] = {line for line in lines if re.fullmatch(r"[0-9a-f]{64}", line)}
-    return _verified[root]
+def header_of(document: dict) -> dict:
+    """Every field of a result document but its payload ("result"): what the status, the
+    site key and results_meta read."""
+    return {k: v for k, v in document.items() if k != "result"}
 
 
-def _remember_verified(root: Path, digest: str) -> None:
-    """Best effort: a cache that cannot be written only makes the next build slower."""
-    _verified_digests(root).add(digest)
-    try:
-        path = Path(root) / VERIFIED_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="ascii") as f:
-            f.write(digest + "\n")
-    except OSError:
-        pass
+@dataclass
+class ResultFile:
+    """A checked result file: its header now, its whole document parsed when first asked for
+    (a build that renders nothing never parses the payloads, most of the bytes)."""
+    path: Path
+    where: str                       # how messages name it
+    key: str                         # sha256 of the bytes that were checked (and the schema)
+    header: dict
+    parsed: dict | None = None
+
+    def document(self) -> dict:
+        if self.parsed is None:
+            raw = _read_bytes(self.path, self.where)
+            if _file_key(raw) != self.key:
+                raise ResultError(f"{self.where}: changed during the build, after it was "
+                                  "checked; build again")
+            self.parsed = _parse(raw, self.where)
+        return self.parsed
+
+
+def _file_key(raw: bytes) -> str:
+    return hashlib.sha256(f"schema {schema.SCHEMA_VERSION}\n".encode() + raw).hexdigest()
+
+
+def open_result(path: Path, root: Path = ROOT) -> ResultFile:
+    """Check one result file; raise ResultError saying what is wrong with it. Files whose bytes
+    an earlier build verified are not parsed: their header comes from the verified cache."""
+    where = shown(path, root)
+    raw = _read_bytes(path, where)
+    key = _file_key(raw)
+    header = verified_header(root, key)
+    if header is not None:
+        return ResultFile(Path(path), where, key, header)
+    document = _parse(raw, where)
+    if document["schema"] == schema.SCHEMA_VERSION:  # an old schema is stale, not corrupt
+        _verify(document, where)
+        remember_verified(root, key, header_of(document))
+    return ResultFile(Path(path), where, key, header_of(document), document)
+
+
+def read_result(path: Path, root: Path = ROOT) -> dict:
+    """Load and verify one result file; raise ResultError saying what is wrong with it."""
+    return open_result(path, root).document()
 
 
 def seal(document: dict) -> dict:
@@ -188,62 +222,51 @@ class Status:
     state: str                  # fresh | stale | missing | corrupt
     reasons: list[str] = field(default_factory=list)
     inputs: dict | None = None  # the current inputs (what a rerun would be keyed by)
-    document: dict | None = None
+    file: ResultFile | None = None  # the result file, when it could be read
 
     @property
     def fresh(self) -> bool:
         return self.state == "fresh"
 
+    @property
+    def header(self) -> dict | None:
+        """The result file's fields but its payload, without parsing the payload."""
+        return self.file.header if self.file else None
 
-def _config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    changes = []
-    for key in sorted(set(old) | set(new)):
-        where = f"{prefix}{key}"
-        if key not in old:
-            changes.append(f"{where} added")
-        elif key not in new:
-            changes.append(f"{where} removed")
-        elif isinstance(old[key], dict) and isinstance(new[key], dict):
-            changes.extend(_config_changes(old[key], new[key], f"{where}."))
-        elif old[key] != new[key]:
-            changes.append(f"{where} {json.dumps(old[key])} -> {json.dumps(new[key])}")
-    return changes
+    @property
+    def document(self) -> dict | None:
+        """The whole result file, parsed on first use."""
+        return self.file.document() if self.file else None
 
 
-def explain(old: dict, new: dict) -> list[str]:
-    """Why two input sets differ, in words: which config keys, modules, data, schema."""
-    reasons = []
-    if old.get("schema") != new["schema"]:
-        reasons.append(f"schema version {old.get('schema')} -> {new['schema']}")
-    reasons += [f"config: {c}" for c in _config_changes(old.get("config", {}), new["config"])]
-    old_src, new_src = old.get("sources", {}), new["sources"]
-    for path in sorted(set(old_src) | set(new_src)):
-        if path not in old_src:
-            reasons.append(f"source: {path} now imported")
-        elif path not in new_src:
-            reasons.append(f"source: {path} no longer imported")
-        elif old_src[path] != new_src[path]:
-            reasons.append(f"source: {path} changed")
-    if old.get("data") != new["data"]:
-        reasons.append("data: dataset identity changed")
-    return reasons
+def check_all(experiments: list[Experiment], root: Path, store: Path,
+              quick: bool = False) -> list[Status]:
+    """check() of each row, reading each entry's import graph and each source file once."""
+    known: dict[str, str] = {}
+    by_entry: dict[str, dict] = {}
+    for exp in experiments:
+        if exp.entry not in by_entry:
+            by_entry[exp.entry] = source_digests(root, exp.entry, known)
+    return [check(exp, root, store, quick, by_entry[exp.entry]) for exp in experiments]
 
 
-def check(exp: Experiment, root: Path, store: Path, quick: bool = False) -> Status:
-    inputs = inputs_for(exp, root, quick)
+def check(exp: Experiment, root: Path, store: Path, quick: bool = False,
+          sources: dict | None = None) -> Status:
+    inputs = inputs_for(exp, root, quick, sources)
     path = result_path(store, exp.name)
     if not path.exists():
         return Status(exp.name, "missing", [f"no result file {shown(path, root)}"], inputs)
     try:
-        document = read_result(path, root)
+        found = open_result(path, root)
     except ResultError as err:
         return Status(exp.name, "corrupt", [str(err)], inputs)
-    if (document.get("schema") == schema.SCHEMA_VERSION
-            and document.get("inputs_hash") == inputs_hash(inputs)):
-        return Status(exp.name, "fresh", [], inputs, document)
-    reasons = explain(document.get("inputs", {}), inputs)
-    if document.get("schema") != schema.SCHEMA_VERSION and not reasons[:1] == [
-            f"schema version {document.get('schema')} -> {schema.SCHEMA_VERSION}"]:
-        reasons.insert(0, f"schema version {document.get('schema')} -> {schema.SCHEMA_VERSION}")
+    header = found.header
+    if (header.get("schema") == schema.SCHEMA_VERSION
+            and header.get("inputs_hash") == inputs_hash(inputs)):
+        return Status(exp.name, "fresh", [], inputs, found)
+    reasons = explain(header.get("inputs", {}), inputs)
+    if header.get("schema") != schema.SCHEMA_VERSION and not reasons[:1] == [
+            f"schema version {header.get('schema')} -> {schema.SCHEMA_VERSION}"]:
+        reasons.insert(0, f"schema version {header.get('schema')} -> {schema.SCHEMA_VERSION}")
     reasons = reasons or ["inputs hash differs"]
-    return Status(exp.name, "stale", reasons, inputs, document)
+    return Status(exp.name, "stale", reasons, inputs, found)

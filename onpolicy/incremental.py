@@ -8,8 +8,9 @@
   build wrote (size and mtime of each), renders nothing and writes nothing.
 * Otherwise the site is rendered into a new directory and swapped in as before, but each unit
   (the static assets, the raw results, one chart, one page) whose own key is unchanged is
-  copied from the current output instead of being rendered again: a prose edit re-renders
-  that one page, and a chart is rebuilt only when its results or its builder changed.
+  hard-linked (or copied) from the current output instead of being rendered again: a prose
+  edit re-renders that one page, and a chart is rebuilt only when its results or its builder
+  changed.
 
 The manifest (what was built, with which keys) lives in .cache/render/, never in public/.
 This module imports nothing heavy: a no-op build never loads the renderer.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from pathlib import Path
 from . import atomic
 
 RENDER_ENGINE = Path(__file__).resolve().parent / "render"
-JS_PACKAGES = ("katex", "plotly.js-gl3d-dist-min")
+JS_PACKAGES = ("katex", "chart.js", "plotly.js-gl3d-dist-min")
 MANIFEST_VERSION = 1
 
 
@@ -63,12 +65,13 @@ def package_versions(node_modules: Path) -> dict[str, str | None]:
 
 def result_digests(found) -> dict[str, str]:
     """What the render reads of each loaded result: its content hash, inputs hash, provenance
-    and staleness (found: freeze.Status list, as the pipeline loaded them)."""
-    return {status.name: digest(status.document.get("result_sha256"),
-                                status.document.get("inputs_hash"),
-                                status.document.get("provenance"),
-                                status.document.get("schema"), not status.fresh)
-            for status in found if status.document is not None}
+    and staleness (found: freeze.Status list, as the pipeline loaded them). Headers only: no
+    payload is parsed."""
+    return {status.name: digest(status.header.get("result_sha256"),
+                                status.header.get("inputs_hash"),
+                                status.header.get("provenance"),
+                                status.header.get("schema"), not status.fresh)
+            for status in found if status.header is not None}
 
 
 def results_digest(found) -> str:
@@ -149,6 +152,16 @@ def unchanged(cfg, key: str, manifest: Manifest) -> bool:
         return False
 
 
+def _place(src: Path, target: Path) -> None:
+    """A reused file in the new site: a hard link to the current site's file (the same bytes
+    and mtime without copying them; the current site is removed at the swap), or a copy
+    where the filesystem cannot link. Nothing writes into a placed file afterwards."""
+    try:
+        os.link(src, target)
+    except OSError:
+        shutil.copy2(src, target)  # keeps the mtime: the signature stays valid
+
+
 class Reuse:
     """Per-unit reuse during one render: `take` copies a unit's files from the current output
     (previous) into the new one when its key is unchanged and its files are the ones that
@@ -169,6 +182,7 @@ class Reuse:
         if not entry or entry.get("key") != key:
             return None
         sources = {rel: self.previous_dir / rel for rel in entry["files"]}
+        placed: list[Path] = []
         try:
             if any(signature(src) != self.previous.outputs.get(rel)
                    for rel, src in sources.items()):
@@ -176,8 +190,11 @@ class Reuse:
             for rel, src in sources.items():
                 target = Path(out_dir) / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, target)  # keeps the mtime: the signature stays valid
+                _place(src, target)
+                placed.append(target)
         except OSError:
+            for target in placed:  # the unit is rendered instead: its writes must not reach
+                target.unlink(missing_ok=True)  # a file linked to the current site
             return None
         self.units[unit] = entry
         self.reused.append(unit)

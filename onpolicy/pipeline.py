@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
     rows = suite(cfg) if every else selected(cfg)
-    return [freeze.check(e, cfg.root, cfg.store_dir, cfg.quick) for e in rows]
+    return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:
@@ -86,18 +87,41 @@ def _train(cfg: BuildConfig, todo: list[freeze.Status], report: BuildReport, log
     report.trained = [s.name for s in todo]
 
 
+class LoadedResults(Mapping):
+    """Experiment name -> result payload, each file parsed when a fact, chart or page first
+    reads it: a build that reuses every unit parses none of them."""
+
+    def __init__(self, found: list[freeze.Status]):
+        self._status = {s.name: s for s in found}
+        self._payloads: dict[str, dict] = {}
+
+    def __getitem__(self, name: str) -> dict:
+        if name not in self._payloads:
+            self._payloads[name] = self._status[name].document["result"]
+        return self._payloads[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._status
+
+    def __iter__(self):
+        return iter(self._status)
+
+    def __len__(self) -> int:
+        return len(self._status)
+
+
 def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildReport):
-    results, meta = {}, {}
+    usable, meta = [], {}
     for s in found:
-        doc = s.document
-        if doc is None or doc.get("schema") != freeze.schema.SCHEMA_VERSION:
+        header = s.header
+        if header is None or header.get("schema") != freeze.schema.SCHEMA_VERSION:
             continue  # missing, corrupt or old-schema: pages that need it fail by name
         if not s.fresh:
             report.stale_used.append(s.name)
-        results[s.name] = doc["result"]
-        meta[s.name] = {"provenance": doc["provenance"], "inputs_hash": doc["inputs_hash"],
-                        "inputs": doc["inputs"], "stale": not s.fresh}
-    return results, meta
+        usable.append(s)
+        meta[s.name] = {"provenance": header["provenance"], "inputs_hash": header["inputs_hash"],
+                        "inputs": header["inputs"], "stale": not s.fresh}
+    return LoadedResults(usable), meta
 
 
 def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str]) -> list[str]:

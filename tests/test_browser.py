@@ -3,7 +3,8 @@
 The site is the real one (`built_site`: `build.py --frozen`), served under a sub-path,
 http://127.0.0.1:PORT/onpolicy/, as GitHub Pages serves a project site. For every page:
 no console error, no request leaving the local origin (nor the site's path), math typeset by
-KaTeX with no raw TeX left, every chart drawn by Plotly once scrolled into view, the theme
+KaTeX with no raw TeX left, every chart drawn once scrolled into view (2D: Chart.js canvases with
+pixels painted; 3D: a plotly.js gl3d WebGL scene), the theme
 toggle recolouring the page and the charts, TOC links landing on their headings, and the 404
 page rendering with its assets at any depth.
 
@@ -191,17 +192,36 @@ def _open(context, url: str, expect_status: int = 200):
 
 
 CHART_STATE = """e => {
-  const fl = e._fullLayout || null;
+  const scene = e.querySelector(".chart-scene");
+  const fl = scene && scene._fullLayout || null;
+  const charts = Array.from(e.querySelectorAll(".chart-2d canvas"))
+    .map(c => window.Chart && Chart.getChart(c)).filter(Boolean);
+  // share of sampled pixels that are not transparent, per 2D canvas
+  const painted = charts.map(ch => {
+    const d = ch.canvas.getContext("2d").getImageData(0, 0, ch.canvas.width, ch.canvas.height).data;
+    let inked = 0, seen = 0;
+    for (let i = 3; i < d.length; i += 64) { seen++; if (d[i]) inked++; }
+    return inked / Math.max(1, seen);
+  });
   return {
     drawn: e.getAttribute("data-drawn"), error: e.getAttribute("data-error"),
-    container: !!e.querySelector(".plot-container"),
-    svgs: e.querySelectorAll("svg.main-svg").length,
+    container: charts.length > 0 || !!(scene && scene.querySelector(".plot-container")),
     canvases: e.querySelectorAll("canvas").length,
-    traces: (e._fullData || []).length,
+    painted: painted,
+    traces: charts.reduce((n, ch) => n + ch.data.datasets.length, 0) +
+            (scene && scene._fullData || []).length,
     is3d: !!(fl && fl.scene && fl._has && fl._has("gl3d")),
-    font: fl ? fl.font.color : null, paper: fl ? fl.paper_bgcolor : null,
     width: e.getBoundingClientRect().width, height: e.getBoundingClientRect().height,
   };
+}"""
+# A chart's colours as drawn: text and grid of the first 2D panel, or of the 3D scene.
+CHART_COLOURS = """e => {
+  const scene = e.querySelector(".chart-scene");
+  if (scene && scene._fullLayout) {
+    return [scene._fullLayout.font.color, scene._fullLayout.scene.xaxis.gridcolor, ""];
+  }
+  const chart = Chart.getChart(e.querySelector(".chart-2d canvas"));
+  return [chart.options.color, chart.options.scales.x.grid.color, chart.canvas.toDataURL()];
 }"""
 
 
@@ -354,8 +374,8 @@ def _screenshots(page) -> None:
 
 def test_every_page_loads_clean(visits):
     """No console error, no failed or 4xx/5xx request, nothing fetched from another origin or
-    from outside the site's path, with every chart drawn (so the chart JSON and the Plotly
-    bundle are fetched too)."""
+    from outside the site's path, with every chart drawn (so the chart data and both chart
+    bundles are fetched too)."""
     problems = [f"{v.rel}: {p}" for v in visits.values() for p in v.problems]
     problems += [f"{v.rel}: no request recorded" for v in visits.values() if not v.requests]
     assert not problems, "\n".join(problems)
@@ -401,11 +421,14 @@ def test_charts_draw_when_scrolled_into_view(visits, built_site):
             if state["error"]:
                 problems.append(f"{where}: {state['error']}")
             if state["drawn"] != "true" or not state["container"]:
-                problems.append(f"{where}: no .plot-container / data-drawn: {state}")
+                problems.append(f"{where}: no Chart.js chart or plotly scene / data-drawn: {state}")
             if state["traces"] == 0:
                 problems.append(f"{where}: no data traces")
-            if state["svgs"] == 0 and state["canvases"] == 0:
-                problems.append(f"{where}: neither svg nor canvas inside")
+            if state["canvases"] == 0:
+                problems.append(f"{where}: no canvas inside")
+            if any(share < 0.01 for share in state["painted"]):
+                problems.append(f"{where}: a 2D canvas with (almost) nothing painted: "
+                                f"{state['painted']}")
             if state["width"] < 100 or state["height"] < 100:
                 problems.append(f"{where}: drawn at {state['width']}x{state['height']} px")
             if state["is3d"]:
@@ -442,7 +465,7 @@ def test_theme_toggle_recolours_page_and_charts(context, article):
     page, rec = _open(context, article)
     toggle = page.locator(".theme-toggle")
     assert toggle.count() >= 1 and toggle.first.is_visible(), "no visible theme toggle"
-    # One 2D chart (SVG) and one 3D chart (WebGL scene): both kinds must follow the theme.
+    # One 2D chart (Chart.js canvas) and one 3D chart (WebGL scene): both must follow the theme.
     kinds = page.evaluate("""() => Array.from(document.querySelectorAll('.chart[data-chart-src]'))
         .map(e => [e.getAttribute('data-chart-id'),
                    e.closest('figure') && e.closest('figure').classList.contains('chart-3d')])""")
@@ -454,8 +477,8 @@ def test_theme_toggle_recolours_page_and_charts(context, article):
     assert picks and len(picks) == len(states), f"charts not drawn: {states}"
 
     def chart_colours() -> dict[str, tuple]:
-        return {cid: tuple(page.locator(f'.chart[data-chart-id="{cid}"]').evaluate(
-            "e => [e._fullLayout.font.color, e._fullLayout.paper_bgcolor]")) for cid in picks}
+        return {cid: tuple(page.locator(f'.chart[data-chart-id="{cid}"]').evaluate(CHART_COLOURS))
+                for cid in picks}
 
     theme0 = page.evaluate("document.documentElement.getAttribute('data-theme')")
     bg0, charts0 = _background(page), chart_colours()
@@ -472,8 +495,9 @@ def test_theme_toggle_recolours_page_and_charts(context, article):
         page.locator(f'.chart[data-chart-id="{cid}"]').evaluate(
             """(e, old) => new Promise((resolve, reject) => {
                  const t0 = Date.now();
+                 const colours = """ + CHART_COLOURS + """;
                  (function poll() {
-                   const now = [e._fullLayout.font.color, e._fullLayout.paper_bgcolor];
+                   const now = colours(e);
                    if (now[0] !== old[0] || now[1] !== old[1]) return resolve(true);
                    if (Date.now() - t0 > 10000) return reject(new Error("colours unchanged"));
                    setTimeout(poll, 50);
@@ -481,7 +505,10 @@ def test_theme_toggle_recolours_page_and_charts(context, article):
                })""", list(charts0[cid]))
     charts1 = chart_colours()
     for cid in picks:
-        assert charts1[cid] != charts0[cid], f"chart {cid} kept its colours {charts0[cid]}"
+        assert charts1[cid][:2] != charts0[cid][:2], \
+            f"chart {cid} kept its colours {charts0[cid][:2]}"
+        # a 2D chart is really painted again in the new colours, not just reconfigured
+        assert charts1[cid][2] != charts0[cid][2] or not charts0[cid][2], f"{cid}: same pixels"
     # The choice is remembered: a reload keeps it, and toggling again restores the first look.
     page.reload(wait_until="load")
     assert page.evaluate("document.documentElement.getAttribute('data-theme')") == theme1

@@ -2,7 +2,9 @@
 
 Under the sub-path /onpolicy/ (conftest's server), with Debian's Chromium: at 1280x800 light
 and dark, 390x844 and 320x568 (touch, phone), every chart is drawn; no legend takes more than a
-third of its chart; the page never overflows sideways; touch screens get no Plotly toolbar; no
+third of its chart; the page never overflows sideways; touch screens get no toolbar (2D charts
+are Chart.js canvases, which have none; 3D scenes hide plotly's); each canvas is role=img with a
+label and nothing focusable inside; no
 chart offers to send its data anywhere. axe-core (pinned in package.json, injected here) finds no
 serious or critical violation on any page in either theme. The 404 page works at any depth
 built with and without --base-url, and the site opened from disk (file://) navigates and draws.
@@ -11,6 +13,7 @@ Screenshots of each figure at each screen: test-artifacts/figures/<screen>-<char
 """
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +37,10 @@ OFF_SITE = r"cloud|share|chart studio|plotly\.com|edit in"
 
 CHART_CHECK = """(e) => {
   const r = e.getBoundingClientRect();
-  const legend = e.querySelector(".legend");
+  const scene = e.querySelector(".chart-scene");
+  const legend = e.querySelector(".chart-legend, .chart-scene .legend");
+  const canvases = Array.from(e.querySelectorAll(".chart-2d canvas"));
+  const charts = canvases.map(c => Chart.getChart(c)).filter(Boolean);
   const offSite = Array.from(e.querySelectorAll("[data-title], [title], a[href]"))
     .map(x => [x.getAttribute("data-title"), x.getAttribute("title"), x.getAttribute("href")]
       .join(" ")).filter(t => new RegExp(OFF_SITE, "i").test(t));
@@ -43,8 +49,14 @@ CHART_CHECK = """(e) => {
     mode: e.getAttribute("data-mode"), height: r.height, width: r.width,
     legend: legend ? legend.getBoundingClientRect().height : 0,
     modebar: !!e.querySelector(".modebar"),
-    sendToCloud: !!(e._context && e._context.showSendToCloud),
-    offSite: offSite, traces: (e._fullData || []).length,
+    sendToCloud: !!(scene && scene._context && scene._context.showSendToCloud),
+    offSite: offSite,
+    traces: charts.reduce((n, ch) => n + ch.data.datasets.length, 0) +
+            (scene && scene._fullData || []).length,
+    unnamedCanvases: canvases.filter(c => c.getAttribute("role") !== "img" ||
+                                          !(c.getAttribute("aria-label") || "").trim()).length,
+    focusableInImg: e.querySelectorAll("[role=img] a, [role=img] button, [role=img] [tabindex]")
+      .length,
   };
 }""".replace("OFF_SITE", repr(OFF_SITE))
 
@@ -105,6 +117,9 @@ def test_figures_fit_the_screen(browser, site_url, built_site, screen):  # noqa:
                                 f"{state['height']:.0f} px")
             if SCREENS[screen][3] and state["modebar"]:
                 problems.append(f"{where}: a toolbar on a touch screen")
+            if state["unnamedCanvases"] or state["focusableInImg"]:
+                problems.append(f"{where}: a canvas without role=img and a label, or focusable "
+                                f"elements inside role=img: {state}")
             if state["sendToCloud"] or state["offSite"]:
                 problems.append(f"{where}: offers to send data off the site: {state['offSite']}")
             chart.locator("xpath=ancestor::figure").screenshot(
@@ -134,8 +149,25 @@ def test_figures_fit_the_screen(browser, site_url, built_site, screen):  # noqa:
         ctx.close()
 
 
+def _blank_rows(element) -> tuple[float, float]:
+    """Shares of the element's height, at its top and at its bottom, where nothing differs
+    from its background (its most common colour; faint grid lines count as ink)."""
+    from PIL import Image  # Pillow comes with torchvision
+    image = Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+    background = max(image.getcolors(1 << 20) or [(0, (0, 0, 0))])[1]
+    width, height = image.size
+    pixels = image.load()
+    inked = [sum(1 for x in range(0, width, 2)
+                 if sum(abs(a - b) for a, b in zip(pixels[x, y], background)) > 30) > width // 200
+             for y in range(height)]
+    if True not in inked:
+        return 1.0, 1.0
+    return inked.index(True) / height, inked[::-1].index(True) / height
+
+
 def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F811
-    """The 3D button loads the gl3d bundle and paints a WebGL scene; only one scene is live."""
+    """The 3D button loads the gl3d bundle and paints a WebGL scene that fills its box (no band
+    of empty space above it); only one scene is live."""
     url = _article_url(site_url, built_site)
     ctx = _context(browser, "desktop-light")
     try:
@@ -155,6 +187,9 @@ def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F8
                                    timeout=CHART_TIMEOUT_MS)
             assert chart.locator("canvas").count() > 0
             page.mouse.move(0, 0)   # no hover toolbar in the picture
+            top, bottom = _blank_rows(chart.locator(".chart-scene"))
+            assert top < 0.14, f"{top:.0%} of the 3D scene's height is empty above it"
+            assert bottom < 0.14, f"{bottom:.0%} of the 3D scene's height is empty below it"
             name = f"desktop-light-3d-{chart.get_attribute('data-chart-id')}.png"
             chart.locator("xpath=ancestor::figure").screenshot(
                 path=str(ARTIFACTS / "figures" / name))

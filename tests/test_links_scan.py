@@ -15,6 +15,10 @@ TRICKY = """<!doctype html><html><head>
 <source src=bare.mp4>
 <span data-href="not-a-link" id='s1'>text</span>
 <a href="">empty</a><a href>bare</a><a id="no-href">no link</a>
+<A HREF="upper.html">caps</A><abbr title="a tag starting with a">x</abbr>
+<areax href="not-a-link-tag.html">x</areax><custom-el data-x="1" ID = "cust">y</custom-el>
+<div
+  id="multi-line">z</div><span class="id = in a value">w</span><p id>valueless</p>
 </body></html>"""
 
 
@@ -31,6 +35,8 @@ def test_scan_matches_the_html_parser():
     assert fast.links == ref.links
     assert "fake" not in fast.ids and "nope.html" not in fast.links
     assert "q.html?a=1&b=2" in fast.links and "single.html#frag" in fast.links
+    assert {"cust", "multi-line"} <= fast.ids and "upper.html" in fast.links
+    assert "not-a-link-tag.html" not in fast.links
 
 
 def test_scan_matches_the_html_parser_on_the_built_site(built_site):

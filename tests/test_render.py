@@ -14,12 +14,12 @@ import pytest
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render import RenderError, render_site
 from onpolicy.render import katex as katex_module
-from onpolicy.render.assets import plotly_bundle_names
+from onpolicy.render.assets import chart_bundle_names
 from onpolicy.render.content import load_content
 from onpolicy.render.templating import num, percent, sci
 from tests.fixtures_results import fake_results, fake_results_meta
 
-ALLOWED_TRACES = {"scatter", "scatter3d", "surface"}  # what the gl3d partial bundle draws
+ALLOWED_TRACES = {"scatter", "scatter3d", "surface"}  # Chart.js (scatter) and gl3d draw these
 ARTICLE_DIR = ROOT / "site_src" / "article"            # the real article's content modules
 CHARTS = load_content(ROOT / "site_src", ROOT).figures  # its figures: id -> FigureDef
 
@@ -241,7 +241,7 @@ def test_chart_placeholders_json_csv_and_numbering(tmp_path):
     assert f'href="#fig-dial">Figure {list(CHARTS).index("dial") + 1}</a>' in html
     assert html.count('class="katex"') >= len(CHARTS)        # captions' math is typeset
     assert "charts.js" in html and all(f'"../static/{name}"' in html
-                                     for name in plotly_bundle_names(ROOT / 'node_modules').values())
+                                     for name in chart_bundle_names(ROOT / 'node_modules').values())
     assert not any("alt text" in w for w in warnings)
 
 
@@ -253,7 +253,7 @@ def test_missing_alt_text_warns(tmp_path):
 def test_pages_without_charts_do_not_load_chart_code(tmp_path):
     out, _ = build(tmp_path, {"p.md": page("Text.\n")})
     html = (out / "p/index.html").read_text()
-    assert "charts.js" not in html and "plotly" not in html
+    assert "charts.js" not in html and "plotly" not in html and "chartjs" not in html
 
 
 def test_raw_results_are_published(tmp_path):
@@ -399,18 +399,22 @@ def test_number_filters():
         percent(float("nan"))
 
 
-def test_plotly_bundle_matches_plotly_py_bundled_version(tmp_path):
+def test_chart_bundles_are_the_pinned_versions(tmp_path):
+    """Chart.js (2D) at its package.json pin; plotly.js gl3d (3D) at the version plotly.py
+    writes figure JSON for."""
     import plotly
 
     bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     header = re.compile(r"plotly\.js(?: \([^)]*\))? v(\d+\.\d+\.\d+)")
     python_version = header.search(bundled.read_text(encoding="utf-8")[:400]).group(1)
+    pins = json.loads((ROOT / "package.json").read_text())["dependencies"]
     out, _ = build(tmp_path, {"p.md": page("x\n")})
-    shipped = sorted((out / "static").glob("plotly-*.min.js"))
-    assert [p.name for p in shipped] == [f"plotly-basic-{python_version}.min.js",
-                                         f"plotly-gl3d-{python_version}.min.js"]
-    for bundle in shipped:
-        assert header.search(bundle.read_text(encoding="utf-8")[:400]).group(1) == python_version
+    shipped = sorted(p.name for p in (out / "static").glob("*.min.js"))
+    assert shipped == [f"chartjs-{pins['chart.js']}.min.js", f"plotly-gl3d-{python_version}.min.js"]
+    assert f"Chart.js v{pins['chart.js']}" in (out / "static" / shipped[0]).read_text()[:200]
+    gl3d = (out / "static" / shipped[1]).read_text(encoding="utf-8")[:400]
+    assert header.search(gl3d).group(1) == python_version
+    assert "plotly.js-basic-dist-min" not in pins
 
 
 def test_katex_fonts_are_woff2_only(tmp_path):

@@ -24,7 +24,7 @@ import pytest
 from .conftest import SUB_PATH
 
 # Attributes that hold one URL. data-chart-src: the chart JSON the page script fetches;
-# data-plotly-src: the Plotly bundle it loads on demand.
+# data-gl3d-src: the plotly.js gl3d bundle it loads when a surface turns 3D.
 URL_ATTRS = {"href", "src", "poster", "action", "cite", "data", "formaction"}
 SKIP_SCHEMES = ("mailto:", "tel:", "javascript:", "data:", "blob:", "about:")
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")

@@ -10,9 +10,11 @@ every article shares (base layout, 95% bands, surfaces, the palette).
         ...
         return fig
 
-Only scatter, scatter3d and surface traces: 2D charts are drawn with plotly.js's basic bundle,
-surfaces with the gl3d one. Layouts stay minimal: the page's JavaScript decides sizes, legend
-placement and light/dark colours at draw time. A surface figure may carry named camera views
+The plotly figure is the chart's spec. 2D charts are drawn in the page with Chart.js, from the
+subset of plotly's scatter trace and axes listed in onpolicy/render/chart_support.py (the build
+fails, naming the figure and the property, when a 2D figure uses anything else); surfaces and
+their scatter3d marks are drawn with plotly.js's gl3d bundle. Layouts stay minimal: the page's
+JavaScript decides sizes, legend placement and light/dark colours at draw time. A surface figure may carry named camera views
 and marked points (see surface_figure); a line chart may add a zoomed second panel (zoom_panel).
 """
 from __future__ import annotations

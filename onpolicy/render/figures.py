@@ -1,4 +1,5 @@
-"""Chart files (Plotly JSON + CSV) and the numbered <figure> the chart() macro puts in a page."""
+"""Chart files (plotly figure JSON, the chart's spec, + CSV) and the numbered <figure> the
+chart() macro puts in a page."""
 from __future__ import annotations
 
 import csv
@@ -8,6 +9,9 @@ import math
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+
+from .chart_support import unsupported_2d
+from .errors import RenderError
 
 CHART_DIR = "data/charts"      # relative to the site root
 RESULTS_DIR = "data/results"
@@ -162,10 +166,24 @@ def chart_script(chart_id: str, data: dict) -> str:
             f"[{json.dumps(chart_id)}]={payload};\n")
 
 
-def write_chart(chart_id: str, figure, used: list[str], out_dir: Path) -> ChartFiles:
+def check_drawable(chart_id: str, data: dict, where: str = "") -> None:
+    """RenderError naming the figure and every property the 2D renderer would not draw."""
+    problems = unsupported_2d(data)
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise RenderError(f"{where + ': ' if where else ''}figure {chart_id!r} uses what the "
+                          f"page's 2D charts (Chart.js, static/js/chart-2d.js) do not draw; "
+                          f"remove it or extend the renderer and "
+                          f"onpolicy/render/chart_support.py:\n{lines}")
+
+
+def write_chart(chart_id: str, figure, used: list[str], out_dir: Path,
+                where: str = "") -> ChartFiles:
     """Write a plotly figure as <id>.json, <id>.js (what the page loads) and <id>.csv under
-    out_dir/data/charts/. used: the names of the results it was drawn from."""
+    out_dir/data/charts/. used: the names of the results it was drawn from; where: the
+    builder's file:line, for the message when the figure uses what the page cannot draw."""
     data = figure_dict(figure)
+    check_drawable(chart_id, data, where)
     folder = out_dir / CHART_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{chart_id}.json").write_text(json.dumps(data, separators=(",", ":")),
@@ -213,7 +231,7 @@ def figure_html(files: ChartFiles, number: int, anchor: str, caption_html: str, 
         # inside the figcaption: a figure may only have its caption first or last
         f'<details class="chart-data"><summary>Data</summary>{tables}'
         f'<p class="chart-downloads">Every point: <a href="{base}.csv" download>CSV</a> · '
-        f'<a href="{base}.json" download>Plotly JSON</a>'
+        f'<a href="{base}.json" download>JSON (plotly figure)</a>'
         + (f" · raw results: {raw}" if raw else "") +
         "</p></details></figcaption></figure>"
     )

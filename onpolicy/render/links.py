@@ -43,7 +43,13 @@ class PageLinks(HTMLParser):
 # parser, kept as the reference in tests) ten times faster on math-heavy pages, which matters
 # for the prose-edit rebuild. Comments and the inside of <script>/<style> are not markup.
 _NOT_MARKUP = re.compile(r"<!--.*?-->|(<(script|style)\b[^>]*>).*?</\2\s*>", re.S | re.I)
-_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>")
+# A start tag that can matter: a linking tag, or any tag with an id (a link makes no link and
+# has no id: most of a math page's tags, KaTeX's spans, are passed over inside the regex).
+# A tag runs to the first ">" (no "<" or ">" inside), so leaving the others out changes
+# nothing about where these match.
+_START_TAG = re.compile(
+    r"<(?=(?:a|img|link|script|source)[\s/>]|[a-zA-Z][a-zA-Z0-9-]*\s[^<>]*?id\s*=)"
+    r"([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>", re.I)
 _ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import html
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,9 +211,21 @@ def new_markdown() -> markdown.Markdown:
                              output_format="html")
 
 
+_converters = threading.local()
+
+
+def converter() -> markdown.Markdown:
+    """This thread's Markdown instance, reset for a new document (setting one up with its
+    extensions costs more than converting a caption)."""
+    md = getattr(_converters, "md", None)
+    if md is None:
+        md = _converters.md = new_markdown()
+    return md.reset()
+
+
 def markdown_to_html(text: str) -> tuple[str, list[dict]]:
     """Markdown -> (HTML, toc tokens). Math stays as arithmatex spans/divs."""
-    md = new_markdown()
+    md = converter()
     return md.convert(text), md.toc_tokens
 
 
@@ -220,7 +233,7 @@ def inline_markdown(text: str) -> str:
     """One paragraph of Markdown (a caption) -> HTML without the surrounding <p>."""
     if not isinstance(text, str):
         raise TypeError(f"expected text in quotes, got {type(text).__name__} {text!r}")
-    out = new_markdown().convert(text).strip()
+    out = converter().convert(text).strip()
     if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
         out = out[3:-4]
     return out

@@ -9,14 +9,16 @@ import jinja2
 from markupsafe import Markup
 
 from ..config import shown
-from .assets import copy_assets, plotly_bundle_names
+from .assets import chart_bundle_names, copy_assets
 from .body import PageBody, RenderedBody
 from .content import Content, load_content
+from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
+from .render_cache import FactsCache
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
@@ -50,7 +52,9 @@ class SiteBuild:
         self.cfg = cfg
         self.out_dir = Path(out_dir)
         self.results = NamedMapping(results, "result")
-        self.results_meta = NamedMapping(results_meta, "result")
+        self.results_meta = NamedMapping({name: {**meta, "examples": examples(
+            meta.get("inputs", {}).get("data"))} for name, meta in results_meta.items()},
+            "result")
         self.warnings: list[str] = []
         self.settings = load_settings(cfg.src_dir, cfg.root)
         if cfg.source_url:
@@ -58,8 +62,8 @@ class SiteBuild:
         self.pages = load_pages(cfg.src_dir, cfg.root, cfg.drafts)
         if not self.pages:
             raise RenderError(f"{cfg.src_dir}: no pages (*.md) to render")
-        self.body_env = body_environment()
-        self.layout_env = layout_environment(cfg.templates_dir)
+        self.body_env = body_environment(cfg.cache_dir)
+        self.layout_env = layout_environment(cfg.templates_dir, cfg.cache_dir)
         self.reuse = reuse
         self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
         self._content: Content | None = None
@@ -67,7 +71,7 @@ class SiteBuild:
         self._charts: dict[str, ChartFiles] = {}
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
-        self.plotly = plotly_bundle_names(cfg.node_modules)
+        self.bundles = chart_bundle_names(cfg.node_modules)
 
     def updated(self, page: Page):
         """Articles: the last commit date of their source (None outside a git checkout)."""
@@ -86,8 +90,16 @@ class SiteBuild:
 
     @property
     def facts(self) -> NamedMapping:
+        """Computed by the content modules, or read from the facts cache when neither they nor
+        the results changed (then no result is parsed for them)."""
         if self._facts is None:
-            self._facts = NamedMapping(self.content.compute_facts(self.results), "fact")
+            cache = FactsCache(self.cfg.cache_dir) if self.keys else None
+            facts = cache.load(self.keys.facts) if cache else None
+            if facts is None:
+                facts = self.content.compute_facts(self.results)
+                if cache:
+                    cache.store(self.keys.facts, facts)
+            self._facts = NamedMapping(facts, "fact")
         return self._facts
 
     def _reused(self, unit: str, key: str) -> dict | None:
@@ -114,7 +126,8 @@ class SiteBuild:
                 self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
-        files = write_chart(chart_id, figure, used, self.out_dir)
+        files = write_chart(chart_id, figure, used, self.out_dir,
+                            self.content.figures[chart_id].where)
         written = [f for f in files_under(self.out_dir / CHART_DIR, self.out_dir)
                    if Path(f).with_suffix("").name == chart_id]
         key = self.keys.chart(chart_id, files.used_results) if self.keys else ""
@@ -157,8 +170,8 @@ class SiteBuild:
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
             "asset": lambda path: self.asset(root, path),
-            "plotly_2d": f"{root}static/{self.plotly['2d']}",
-            "plotly_3d": f"{root}static/{self.plotly['3d']}",
+            "bundle_2d": f"{root}static/{self.bundles['2d']}",
+            "bundle_3d": f"{root}static/{self.bundles['3d']}",
             "base_path": base_path(base) if page.is_404 else None,
             "canonical_url": canonical,
             "feed_url": relative_url(root, "feed.xml") if base else "",

@@ -1,24 +1,40 @@
 """Jinja: the page-body environment, number filters, and mapping errors back to source lines."""
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
 import sys
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
 
 from .errors import RenderError
+from .render_cache import template_cache
 
 
-class NamedMapping(dict):
-    """A template global (results, facts) whose missing keys give a readable error."""
+class NamedMapping(Mapping):
+    """A template global (results, facts) whose missing keys give a readable error. It wraps
+    the mapping without copying it: results are parsed only when read (pipeline.LoadedResults)."""
 
     def __init__(self, data: Mapping, what: str):
-        super().__init__(data)
+        self._data = data
         self.what = what
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._data
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class PageUndefined(jinja2.StrictUndefined):
@@ -132,25 +148,36 @@ def sci(value, digits: int = 1, tex: bool = False) -> str:
     return f"{mantissa} × 10{str(power).translate(_SUPERSCRIPT)}"
 
 
-def body_environment() -> jinja2.Environment:
-    """Page bodies are Markdown, so no autoescaping; undefined names are errors."""
+def body_environment(cache_dir: Path | None = None) -> jinja2.Environment:
+    """Page bodies are Markdown, so no autoescaping; undefined names are errors. With
+    cache_dir, compiled bodies are cached there (render_cache.template_cache)."""
     env = SourceLineEnvironment(undefined=PageUndefined, autoescape=False,
                                 keep_trailing_newline=True)
     env.filters.update(percent=percent, num=num, sci=sci)
+    template_cache(env, cache_dir)
     return env
 
 
-def layout_environment(templates_dir: Path) -> jinja2.Environment:
+def layout_environment(templates_dir: Path, cache_dir: Path | None = None) -> jinja2.Environment:
     env = SourceLineEnvironment(loader=jinja2.FileSystemLoader(str(templates_dir)),
                              undefined=PageUndefined, autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, num=num, sci=sci)
+    template_cache(env, cache_dir)
     return env
 
 
 def compile_body(env: jinja2.Environment, source: str, filename: str) -> jinja2.Template:
-    """Compile with `filename` so tracebacks and frames can be mapped back to lines."""
-    code = env.compile(source, name=filename, filename=filename)
+    """Compile with `filename` so tracebacks and frames can be mapped back to lines; through
+    the environment's bytecode cache when it has one (as a loader would)."""
+    cache = env.bytecode_cache
+    bucket = cache.get_bucket(env, filename, filename, source) if cache else None
+    code = bucket.code if bucket else None
+    if code is None:
+        code = env.compile(source, name=filename, filename=filename)
+        if bucket:
+            bucket.code = code
+            cache.set_bucket(bucket)
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -159,9 +186,23 @@ def current_template_line(template: jinja2.Template) -> int | None:
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == template.filename:
-            return template.get_corresponding_lineno(frame.f_lineno)
+            return _template_line(template, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+_LINE_MAPS: "weakref.WeakKeyDictionary[jinja2.Template, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _template_line(template: jinja2.Template, code_line: int) -> int:
+    """template.get_corresponding_lineno(code_line), without parsing the template's line
+    map again on every call (a long page asks for its line at every chart)."""
+    if template not in _LINE_MAPS:
+        pairs = template.debug_info  # (template line, code line), code lines ascending
+        _LINE_MAPS[template] = ([code for _, code in pairs], [line for line, _ in pairs])
+    code_lines, template_lines = _LINE_MAPS[template]
+    at = bisect.bisect_right(code_lines, code_line)
+    return template_lines[at - 1] if at else 1
 
 
 def traceback_line(error: BaseException, filename: str) -> int | None:

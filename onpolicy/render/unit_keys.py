@@ -8,6 +8,8 @@ A key covers everything its unit's output depends on, and nothing else:
   the loaded results and the content of those the chart read when it was last built (so
   retraining one experiment rebuilds only the charts drawn from it), the renderer's code and
   the plotly version;
+* facts: the content modules, the results, the renderer's code, the library and Python
+  versions (a cached fact is reused only when all are unchanged; see render_cache.py);
 * page: its own source text plus what every page shares: the templates, _site.yaml, every
   page's front matter (titles and slugs make the navigation), the content modules (facts),
   the results, the assets, the library versions and the sources' last commit (an article
@@ -15,6 +17,7 @@ A key covers everything its unit's output depends on, and nothing else:
 """
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -46,6 +49,7 @@ class UnitKeys:
         self.assets = digest("assets", tree_digest(cfg.static_dir),
                              package_versions(cfg.node_modules), versions, engine)
         self._chart = digest("chart", self.content, sorted(result_keys), engine, versions)
+        self.facts = digest("facts", self.content, results_key, engine, versions, sys.version)
         fronts = [[p.name, p.display_path, p.meta] for p in pages]
         self._page = digest("page", engine, tree_digest(cfg.templates_dir), settings, fronts,
                             self.content, results_key, self.assets, render_settings(cfg),

@@ -1,71 +1,131 @@
-// Layout rules for the charts, decided at draw time for the width a chart has (used by
-// charts.js): 2D height, margins and a legend under the plot that never takes more than a
-// third of the chart, labels wrapped on phones; a surface's slices (z against x at five values
-// of y, drawn with the light bundle); the 3D scene's size, ticks and framing.
+// Layout and formats for the charts, decided at draw time for the width a chart has (used by
+// chart-2d.js and charts.js): panel heights with the legend under them (never more than a third
+// of the chart), number formats (the d3-format subset plotly figures use: ",", ".1%", ".3g",
+// ".2f"), hover templates, log-axis ticks; a surface's slices (z against x at five values of y);
+// the 3D scene's size, ticks and framing.
 (function () {
   "use strict";
   var SLICE_COLOURS = ["#0072B2", "#56B4E9", "#7f7f7f", "#E69F00", "#D55E00"];
   var SLICE_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
+  var FORMAT = /^(,)?(?:\.(\d+))?([%fge])?$/;   // chart_support.py checks figures against this
+  var SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
-  function legendEntries(data, layout) {
-    if (layout.showlegend === false) return [];
-    return data.filter(function (t) {
-      return t.showlegend !== false && !(t.meta && t.meta.role === "band") && t.name;
-    });
+  function plain(value) {
+    if (Number.isInteger(value)) return value.toLocaleString("en-US");
+    return String(+value.toPrecision(6));
   }
 
-  // Long labels break into lines that fit the width (Plotly does not wrap text itself).
+  function format(value, spec) {
+    if (typeof value !== "number") return value == null ? "" : String(value);
+    if (!isFinite(value)) return "–";
+    var m = FORMAT.exec(spec || "") || [];
+    var digits = m[2] == null ? null : +m[2], type = m[3], out;
+    if (type === "%") out = (value * 100).toFixed(digits == null ? 0 : digits) + "%";
+    else if (type === "f") out = value.toFixed(digits == null ? 6 : digits);
+    else if (type === "g") out = value.toPrecision(digits == null ? 6 : Math.max(1, digits));
+    else if (type === "e") out = value.toExponential(digits == null ? 6 : digits);
+    else out = digits == null ? plain(value) : String(+value.toPrecision(Math.max(1, digits)));
+    if (m[1]) out = out.replace(/^-?\d+/, function (d) { return (+d).toLocaleString("en-US"); });
+    return out.replace("-", "\u2212");
+  }
+
+  function superscript(n) {
+    return String(n).replace("-", "\u207b").replace(/\d/g, function (d) { return SUPERSCRIPT[d]; });
+  }
+
+  // Log axes: ticks at powers of ten (and 2, 5 between them over three decades or fewer).
+  function logTicks(sc) {
+    var decades = Math.log10(sc.max / sc.min);
+    var kept = sc.ticks.filter(function (t) {
+      var mant = t.value / Math.pow(10, Math.floor(Math.log10(t.value) + 1e-9));
+      return Math.abs(mant - 1) < 1e-6 || (decades <= 3 && (Math.abs(mant - 2) < 1e-6 ||
+                                                             Math.abs(mant - 5) < 1e-6));
+    });
+    var room = Math.max(2, Math.floor((sc.isHorizontal() ? sc.width / 60 : sc.height / 22)));
+    var step = Math.ceil(kept.length / room);
+    sc.ticks = kept.filter(function (t, i) { return i % step === 0; });
+  }
+
+  function tickFormatter(axis, type) {
+    return function (value) {
+      if (type !== "logarithmic") return format(value, axis.tickformat);
+      var exp = Math.round(Math.log10(value));
+      if (!axis.tickformat && axis.exponentformat === "power" && Math.abs(exp) > 3 &&
+          Math.abs(value / Math.pow(10, exp) - 1) < 1e-6) return "10" + superscript(exp);
+      return format(value, axis.tickformat);
+    };
+  }
+
+  function fill(template, trace, i) {
+    var values = { x: (trace.x || [])[i], y: (trace.y || [])[i],
+                   text: Array.isArray(trace.text) ? trace.text[i] : trace.text };
+    return template.replace(/%\{(\w+)(?::([^}]*))?\}/g, function (_, name, spec) {
+      return format(values[name], spec);
+    }).replace(/<br>/g, "\n").replace(/<[^>]+>/g, "");
+  }
+
+  // A plotly hovertemplate as tooltip lines: the <extra> part (the series) first.
+  function hoverLines(trace, i) {
+    var template = trace.hovertemplate, extra = "";
+    if (!template) {
+      template = "%{x}: %{y}";
+      extra = trace.name || "";
+    }
+    template = template.replace(/<extra>([\s\S]*?)<\/extra>/, function (_, e) {
+      extra = e;
+      return "";
+    });
+    var lines = fill(template, trace, i).split("\n");
+    if (extra) lines.unshift(fill(extra, trace, i));
+    return lines.filter(function (l) { return l.trim(); });
+  }
+
+  function isBand(trace) { return !!(trace.meta && trace.meta.role === "band"); }
+
+  // Long labels break into lines that fit the width.
   function wrap(text, chars) {
-    if (typeof text !== "string" || text.length <= chars || text.indexOf("<br>") >= 0) return text;
+    if (typeof text !== "string" || text.length <= chars) return text;
     var lines = [""];
     text.split(" ").forEach(function (word) {
       var line = lines[lines.length - 1];
       if (line && (line + " " + word).length > chars) lines.push(word);
       else lines[lines.length - 1] = line ? line + " " + word : word;
     });
-    return lines.join("<br>");
+    return lines;
   }
 
   function axisTitle(axis) {
     return axis && axis.title && (typeof axis.title === "string" ? axis.title : axis.title.text);
   }
 
-  // The x axis drawn at the bottom: the zoomed panel's when there is one.
-  function bottomAxis(layout) { return layout.xaxis2 ? "xaxis2" : "xaxis"; }
-
-  // Height under the plot area taken by tick labels and the (maybe wrapped) x-axis title.
-  function axisBlockOf(layout) {
-    var title = axisTitle(layout[bottomAxis(layout)]);
-    return 58 + 16 * (String(title || "").split("<br>").length - 1);
-  }
-
-  // Height, margins and a legend under the plot (never over a third of the chart's height).
-  function fitLayout2d(layout, data, width, legendHeight) {
+  // Heights of the panels (plot + their x-axis block), sharing the plot height by their y
+  // domains; taller when the legend under them would otherwise take over a third of the chart.
+  function panelHeights(panels, layout, width, legendHeight) {
     var narrow = width < 560;
-    var entries = legendEntries(data, layout);
-    if (narrow) {
-      var chars = Math.max(24, Math.floor((width - 70) / 6.4));
-      entries.forEach(function (t) { t.name = wrap(t.name, chars); });
-      var bottom = bottomAxis(layout), xTitle = axisTitle(layout[bottom]);
-      if (xTitle) layout[bottom].title = { text: wrap(xTitle, Math.floor(width / 8)) };
-    }
-    var perRow = narrow ? 1 : Math.max(1, Math.floor(width / 300));
-    var estimate = entries.length ? Math.ceil(entries.length / perRow) * 19 + 6 : 0;
-    var legend = legendHeight == null ? estimate : legendHeight;
     var plot = narrow ? Math.max(240, Math.round(width * 0.72)) :
       Math.min(460, Math.round(width * 0.5));
-    if (layout.yaxis2) plot = Math.round(plot * 1.45);   // room for the zoomed panel
-    var axisBlock = axisBlockOf(layout);
-    layout.margin = { l: narrow ? 52 : 64, r: 14, t: 14, b: axisBlock + legend,
-                      autoexpand: true };
-    layout.height = Math.max(plot + 14 + axisBlock + legend, 3 * legend + 24);
-    layout.showlegend = entries.length > 0 && layout.showlegend !== false;
-    layout.legend = Object.assign({}, layout.legend || {}, {
-      orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
-      font: { size: narrow ? 11 : 12 }, itemwidth: 30, tracegroupgap: 0 });
-    return layout;
+    if (panels.length > 1) plot = Math.round(plot * 1.45);   // room for the zoomed panel
+    var spans = panels.map(function (p) { return Math.abs(p.domain[1] - p.domain[0]) || 1; });
+    var total = spans.reduce(function (a, b) { return a + b; }, 0);
+    var heights = panels.map(function (p, i) {
+      var xKey = p.x === "x" ? "xaxis" : "xaxis" + p.x.slice(1);
+      var title = axisTitle(layout[xKey] || {});
+      var chars = narrow ? Math.floor(width / 8) : 90;
+      var lines = title ? [].concat(wrap(String(title), chars)).length : 0;
+      var upright = 0;   // category labels stand upright on a phone (chart-2d.js)
+      if (narrow) p.traces.forEach(function (t) { (t.x || []).forEach(function (v) {
+        if (typeof v === "string") upright = Math.max(upright, v.length * 6);
+      }); });
+      return Math.round(plot * spans[i] / total) + 34 + 17 * lines + upright;
+    });
+    var sum = heights.reduce(function (a, b) { return a + b; }, 0);
+    if (legendHeight > (sum + legendHeight) / 3 - 2) {
+      var grow = (2 * legendHeight + 6) / sum;
+      heights = heights.map(function (h) { return Math.ceil(h * grow); });
+    }
+    return heights;
   }
 
   // A surface shown as lines: z against x at a few values of y.
@@ -101,20 +161,33 @@
       });
       data.push({ type: "scatter", mode: "markers+text", x: trace.x, y: trace.z,
                   text: trace.text, textposition: positions, name: trace.name || "marks",
-                  showlegend: false, marker: { size: 9, symbol: "circle-open", line: { width: 2 } },
+                  showlegend: false, marker: { size: 9, symbol: "circle-open", color: "#111111",
+                                               line: { width: 2 } },
                   hovertemplate: "%{text}<extra></extra>" });
     });
-    var layout = { hovermode: "closest", xaxis: { title: { text: title("xaxis", "x") } },
+    var layout = { xaxis: { title: { text: title("xaxis", "x") } },
                    yaxis: { title: { text: title("zaxis", "z") } } };
     return { data: data, layout: layout };
+  }
+
+  // A camera moved closer (the figures' eyes frame the whole box, corners included, which
+  // leaves a band of empty space above and below a wide, flat surface) and aimed a little low.
+  var ZOOM_3D = 0.82;
+  function framed(camera) {
+    var c = copy(camera || {});
+    var eye = c.eye || { x: 1.25, y: 1.25, z: 1.25 };
+    c.eye = { x: eye.x * ZOOM_3D, y: eye.y * ZOOM_3D, z: eye.z * ZOOM_3D };
+    if (!c.center) c.center = { x: 0, y: 0, z: -0.21 };
+    return c;
   }
 
   function layout3d(figure, width) {
     var layout = copy(figure.layout);
     var narrow = width < 560;
-    layout.margin = { l: 0, r: 0, t: 0, b: 0 };
-    layout.height = Math.round(Math.min(Math.max(width * 0.75, 320), 640));
+    layout.margin = { l: 0, r: 0, t: 0, b: 0, pad: 0 };
+    layout.height = Math.round(Math.min(Math.max(width * 0.62, 300), 560));
     layout.scene = layout.scene || {};
+    layout.scene.domain = { x: [0, 1], y: [0, 1] };
     ["xaxis", "yaxis", "zaxis"].forEach(function (axis) {
       var a = layout.scene[axis] = layout.scene[axis] || {};
       a.tickfont = Object.assign({ size: narrow ? 10 : 11 }, a.tickfont || {});
@@ -125,12 +198,14 @@
       layout.scene.aspectmode = "manual";
       layout.scene.aspectratio = { x: 1.25, y: 1.1, z: 0.8 };
     }
-    var camera = layout.scene.camera = layout.scene.camera || {};
-    if (!camera.center) camera.center = { x: 0, y: 0, z: -0.22 };
+    layout.scene.camera = framed(layout.scene.camera);
     if (layout.meta) delete layout.meta.views;
     return layout;
   }
 
-  window.onpolicyChartLayout = { fitLayout2d: fitLayout2d, slicesFigure: slicesFigure,
-                                 layout3d: layout3d, axisBlockOf: axisBlockOf };
+  window.onpolicyChartFormat = { format: format, tickFormatter: tickFormatter, logTicks: logTicks,
+                                 hoverLines: hoverLines, isBand: isBand, wrap: wrap,
+                                 axisTitle: axisTitle };
+  window.onpolicyChartLayout = { panelHeights: panelHeights, slicesFigure: slicesFigure,
+                                 layout3d: layout3d, framed: framed };
 })();

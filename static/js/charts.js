@@ -1,18 +1,18 @@
 // Charts: each <div class="chart" data-chart-src="..."> is drawn when it scrolls near the
-// viewport. 2D charts use the light plotly.js bundle; a 3D surface first shows its slices (lines
-// at a few values of the second axis, same light bundle) and becomes a WebGL scene only when a
-// reader stays on it (wide screens) or asks for it (the "3D" button); the heavy gl3d bundle is
-// fetched then, and only one scene is live at a time. Layout (height, legend, margins) is decided
-// here, for the width the chart has; colours come from the page's CSS variables.
+// viewport. 2D charts are drawn with Chart.js (chart-2d.js translates the figure's plotly JSON);
+// a 3D surface first shows its slices (lines at a few values of the second axis, also Chart.js)
+// and becomes a WebGL scene only when a reader stays on it (wide screens) or asks for it (the
+// "3D" button); plotly.js's gl3d bundle is fetched then, and only one scene is live at a time.
+// Sizes are decided for the width the chart has; colours come from the page's CSS variables.
 // Chart data comes as <script> files (window.onpolicyCharts[id]), which also load from file://.
-// The layout rules (sizes, legend, wrapping, slices, 3D scene) are in chart-layout.js.
+// The layout rules (sizes, formats, slices, 3D scene) are in chart-layout.js.
 (function () {
   "use strict";
   var script = document.currentScript;
-  var L = window.onpolicyChartLayout;   // chart-layout.js: sizes, legends, slices
-  var BUNDLE_SRC = { "2d": script.getAttribute("data-plotly-2d"),
-                     "3d": script.getAttribute("data-plotly-3d") };
-  var bundles = {};          // "2d" | "3d" -> Promise of that bundle's Plotly namespace
+  var L = window.onpolicyChartLayout;   // chart-layout.js: sizes, slices, 3D scene
+  var C2 = window.onpolicyChart2d;      // chart-2d.js: 2D charts with Chart.js
+  var GL3D_SRC = script.getAttribute("data-gl3d-src");
+  var gl3d = null;           // Promise of plotly.js gl3d's namespace, once asked for
   var figures = {};          // chart id -> Promise of its figure JSON
   var drawn = [];            // elements drawn at least once
   var live3d = null;         // the one element showing a WebGL scene
@@ -30,17 +30,12 @@
     });
   }
 
-  // Both bundles define window.Plotly: keep each namespace, and leave the first one global.
-  function loadBundle(kind) {
-    if (!bundles[kind]) {
-      var before = window.Plotly;
-      bundles[kind] = loadScript(BUNDLE_SRC[kind]).then(function () {
-        var ns = window.Plotly;
-        if (before) window.Plotly = before;
-        return ns;
-      }, function (error) { delete bundles[kind]; throw error; });
+  function loadGl3d() {
+    if (!gl3d) {
+      gl3d = loadScript(GL3D_SRC).then(function () { return window.Plotly; },
+                                       function (error) { gl3d = null; throw error; });
     }
-    return bundles[kind];
+    return gl3d;
   }
 
   function loadFigure(element) {
@@ -55,29 +50,26 @@
     return figures[id];
   }
 
-  function palette() {
+  function palette(element) {
     var css = getComputedStyle(document.documentElement);
     var read = function (name) { return css.getPropertyValue(name).trim(); };
+    var width = element ? element.clientWidth : 0;
     return { fg: read("--fg"), muted: read("--muted"), grid: read("--chart-grid"),
-             bg: read("--bg"), font: read("--font-sans") };
+             bg: read("--bg"), font: read("--font-sans"), width: width, small: width < 560 };
   }
 
-  // Plotly.relayout-style updates ("xaxis.gridcolor": ...) for the current theme.
-  function themeUpdate(layout, p) {
+  // Plotly.relayout updates ("scene.xaxis.gridcolor": ...) for the current theme (3D scenes).
+  function themeUpdate(p) {
     var update = {
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-      "font.color": p.fg, "font.family": p.font, "legend.font.color": p.fg,
+      "font.color": p.fg, "font.family": p.font,
       "hoverlabel.bgcolor": p.bg, "hoverlabel.font.color": p.fg, "hoverlabel.bordercolor": p.muted
     };
-    var prefix = layout.scene ? "scene." : "";
-    var axes = layout.scene ? ["xaxis", "yaxis", "zaxis"] :
-      Object.keys(layout).filter(function (k) { return /^[xy]axis\d*$/.test(k); });
-    if (!axes.length) axes = ["xaxis", "yaxis"];
-    axes.forEach(function (axis) {
-      update[prefix + axis + ".gridcolor"] = p.grid;
-      update[prefix + axis + ".zerolinecolor"] = p.muted;
-      update[prefix + axis + ".linecolor"] = p.muted;
-      update[prefix + axis + ".color"] = p.fg;
+    ["xaxis", "yaxis", "zaxis"].forEach(function (axis) {
+      update["scene." + axis + ".gridcolor"] = p.grid;
+      update["scene." + axis + ".zerolinecolor"] = p.muted;
+      update["scene." + axis + ".linecolor"] = p.muted;
+      update["scene." + axis + ".color"] = p.fg;
     });
     return update;
   }
@@ -94,12 +86,10 @@
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
-  function config() {
-    // Nothing may send the chart to a third-party service; no toolbar on touch screens.
-    return { responsive: true, displaylogo: false, showSendToCloud: false, showTips: false,
-             plotlyServerURL: "", displayModeBar: touch ? false : "hover",
-             modeBarButtonsToRemove: ["sendChartToCloud", "select2d", "lasso2d"] };
-  }
+  // Nothing may send the chart to a third-party service; no toolbar on touch screens.
+  var CONFIG_3D = { responsive: true, displaylogo: false, showSendToCloud: false, showTips: false,
+                    plotlyServerURL: "", displayModeBar: touch ? false : "hover",
+                    modeBarButtonsToRemove: ["sendChartToCloud", "toImage"] };
 
   function fail(element, error) {
     var message = String(error && error.message || error);
@@ -111,34 +101,29 @@
     element.appendChild(note);
   }
 
-  function plot(element, kind, data, layout) {
-    return loadBundle(kind).then(function (Plotly) {
-      var update = themeUpdate(layout, palette());
-      Object.keys(update).forEach(function (key) { setPath(layout, key, update[key]); });
-      if (element.plotlyNs && element.plotlyNs !== Plotly) element.plotlyNs.purge(element);
-      element.plotlyNs = Plotly;
-      element.style.height = layout.height + "px";
-      return Plotly.react(element, data, layout, config());
-    });
-  }
-
-  // After drawing: the real legend height replaces the estimate (twice at most: the
-  // legend can reflow once the chart's height changes).
-  function refitLegend(element, data, layout, tries) {
-    var legend = element.querySelector(".legend");
-    if (!legend || !tries) return null;
-    var height = Math.ceil(legend.getBoundingClientRect().height);
-    if (Math.abs(height - (layout.margin.b - L.axisBlockOf(layout))) < 6) return null;
-    return plot(element, "2d", data, L.fitLayout2d(layout, data, element.clientWidth, height))
-      .then(function () { return refitLegend(element, data, layout, tries - 1); });
+  // The element's child for one kind of drawing ("chart-2d" or "chart-scene"); the other goes.
+  function pane(element, kind) {
+    var other = kind === "chart-2d" ? "chart-scene" : "chart-2d";
+    var old = element.querySelector(":scope > ." + other);
+    if (old) {
+      if (other === "chart-2d") C2.destroy(old);
+      else if (window.Plotly) window.Plotly.purge(old);
+      old.remove();
+    }
+    var box = element.querySelector(":scope > ." + kind);
+    if (!box) {
+      box = document.createElement("div");
+      box.className = kind;
+      element.insertBefore(box, element.firstChild);
+    }
+    return box;
   }
 
   function draw2d(element, figure) {
-    var data = copy(figure.data), width = element.clientWidth;
-    var layout = L.fitLayout2d(copy(figure.layout || {}), data, width, null);
-    return plot(element, "2d", data, layout).then(function () {
-      return refitLegend(element, data, layout, 2);
-    });
+    element.style.height = "";
+    var box = pane(element, "chart-2d");
+    C2.draw(box, copy(figure), palette(element), element.getAttribute("aria-label") || "Chart");
+    return Promise.resolve();
   }
 
   function showSlices(element, figure) {
@@ -157,8 +142,16 @@
     element.setAttribute("data-mode", "3d");
     markButtons(element);
     element.setAttribute("aria-busy", "true");
-    return plot(element, "3d", copy(figure.data), L.layout3d(figure, element.clientWidth))
-      .then(function () { element.removeAttribute("aria-busy"); });
+    return loadGl3d().then(function (Plotly) {
+      if (element.getAttribute("data-mode") !== "3d") return null;   // the reader moved on
+      var layout = L.layout3d(figure, element.clientWidth);
+      var update = themeUpdate(palette());
+      Object.keys(update).forEach(function (key) { setPath(layout, key, update[key]); });
+      var box = pane(element, "chart-scene");
+      element.style.height = layout.height + "px";
+      box.style.height = layout.height + "px";
+      return Plotly.react(box, copy(figure.data), layout, CONFIG_3D);
+    }).then(function () { element.removeAttribute("aria-busy"); });
   }
 
   function markButtons(element) {
@@ -194,7 +187,10 @@
       button.addEventListener("click", function () {
         if (v.view === "slices") showSlices(element, figure);
         else if (v.view === "3d") show3d(element, figure).catch(function (e) { fail(element, e); });
-        else if (live3d === element) element.plotlyNs.relayout(element, { "scene.camera": v.camera });
+        else if (live3d === element) {
+          window.Plotly.relayout(element.querySelector(".chart-scene"),
+                                 { "scene.camera": L.framed(v.camera) });
+        }
       });
       bar.appendChild(button);
     });
@@ -243,20 +239,18 @@
     drawn.forEach(function (element) {
       var figure = element.figure;
       if (!figure) return;
-      if (element.getAttribute("data-mode") === "3d") {
-        plot(element, "3d", copy(figure.data), L.layout3d(figure, element.clientWidth));
-      } else if (element.getAttribute("data-mode") === "slices") {
-        draw2d(element, L.slicesFigure(figure));
-      } else {
-        draw2d(element, figure);
-      }
+      if (element.getAttribute("data-mode") === "3d") show3d(element, figure);
+      else if (element.getAttribute("data-mode") === "slices") showSlices(element, figure);
+      else draw2d(element, figure);
     });
   }
 
   function retheme() {
-    var p = palette();
     drawn.forEach(function (element) {
-      if (element.plotlyNs) element.plotlyNs.relayout(element, themeUpdate(element.layout || {}, p));
+      var box = element.querySelector(":scope > .chart-2d");
+      if (box) C2.retheme(box, palette(element));
+      var scene = element.querySelector(":scope > .chart-scene");
+      if (scene && window.Plotly) window.Plotly.relayout(scene, themeUpdate(palette()));
     });
   }
 
