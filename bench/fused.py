@@ -1,8 +1,10 @@
 """Fused vs unfused training of the default suite, and CUDA kernel launches per step.
 
-A = the runner's fused run: every stale experiment's compatible run units as one model (on
-    the CPU in jobs of at most onpolicy.fusion.CPU_MAX_SLOTS slots, for the cache).
-B = the same runner with --no-fuse: one model per run unit, one experiment after another.
+A = the runner's fused run, what a build does by default: every stale experiment's
+    compatible run units as one model; on the CPU only lanes that share one loss and lag
+    (onpolicy.fusion.cpu_bucket), in jobs of at most onpolicy.fusion.CPU_MAX_SLOTS slots.
+B = the same runner with --no-fuse: one model per run unit, one experiment after another
+    (a dial unit still in jobs of at most CPU_MAX_SLOTS slots).
 Both train the default suite's training rows (the gradient grids are not training) on the CPU
 with one torch thread, through onpolicy.runner.run_local into a scratch store, with the steps
 cut to 200 (50 with --quick) so a repeat takes a minute, not ten. Interleaved A, B, B, A, ...;
@@ -56,6 +58,22 @@ def time_suite(fuse: bool, steps: int, device: str = "cpu", threads: int = 1) ->
         return time.perf_counter() - start, time.process_time() - cpu
 
 
+def describe_default(steps: int) -> str:
+    """What a build does on the CPU by default (side A), against --no-fuse (side B)."""
+    from onpolicy import fusion
+    from onpolicy.runner import unit_plan
+
+    units = [u for exp, inputs in suite_pairs(steps)
+             for u in unit_plan(exp, inputs["config"], "cpu")]
+    fused, unfused = fusion.plan(units), fusion.plan(units, fuse=False)
+    slots = lambda job: sum(len(lane.seeds) for lane in job.lanes)  # noqa: E731
+    return (f"default on the CPU (A): fused, jobs of one loss and lag of at most "
+            f"{fusion.cpu_max_slots()} slots: {len(fused)} jobs of "
+            f"{min(map(slots, fused))}-{max(map(slots, fused))} slots; --no-fuse (B): "
+            f"{len(unfused)} jobs of {min(map(slots, unfused))}-{max(map(slots, unfused))} "
+            f"slots, for {len(units)} run units. On CUDA a build fuses whole groups.")
+
+
 def _launches(lanes: list, capture: bool) -> tuple[int, int]:
     """(kernel launches, graph launches) of one train_lanes call, profiled."""
     import torch
@@ -106,6 +124,8 @@ def main(repeats: int | None, quick: bool) -> dict:
     print(machine_header("fused vs unfused training (CPU, default suite, 1 thread)", "cpu"))
     if not Path(os.environ.get("MNIST_DIR", MNIST_DEFAULT)).is_dir():
         raise RuntimeError(f"MNIST files not found in {MNIST_DEFAULT}: set MNIST_DIR")
+    default = describe_default(steps)
+    print(default)
     times = {"fused": [], "unfused": []}
     cpu = {"fused": [], "unfused": []}
     for r in range(repeats):
@@ -126,6 +146,7 @@ def main(repeats: int | None, quick: bool) -> dict:
                f"vs {unfused_s:.1f} s = {ratio:.2f}x; CPU time {fused_cpu:.1f} s vs "
                f"{unfused_cpu:.1f} s = {cpu_ratio:.2f}x (target >= {TARGET_RATIO}x: "
                f"{verdict(cpu_ratio >= TARGET_RATIO)})"]
+    summary.append(default)
     result = {"steps": steps, "times": times, "cpu_times": cpu, "ratio": ratio,
               "cpu_ratio": cpu_ratio}
     if torch.cuda.is_available():

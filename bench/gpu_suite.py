@@ -110,9 +110,27 @@ def main(argv=None) -> int:
               f"{f', {args.steps} steps' if args.steps else ''}"
               f"{f', {args.seeds} seeds per row' if args.seeds else ''}): {took:.1f} s of training "
               f"(target on one H100: < 10 s) into {store}")
+        print(f"  {split_times(written, pairs)}")
         for line in compare(written):
             print(f"  {line}")
     return 0
+
+
+def split_times(written: list[Path], pairs: list) -> str:
+    """The suite's training time split into the estimator rows (experiments/estimators.py,
+    not fused: their own jobs) and the rest, from each result's recorded wall time."""
+    entries = {exp.name: exp.entry for exp, _ in pairs}
+    estimator_s = other_s = 0.0
+    names = []
+    for path in written:
+        seconds = json.loads(path.read_text())["provenance"]["wall_time_s"]
+        if entries.get(path.stem) == "experiments.estimators":
+            estimator_s += seconds
+            names.append(f"{path.stem} {seconds:.1f} s")
+        else:
+            other_s += seconds
+    return (f"ESTIMATOR ROWS {estimator_s:.1f} s ({', '.join(names) or 'none'}); "
+            f"every other row {other_s:.1f} s")
 
 
 if __name__ == "__main__":

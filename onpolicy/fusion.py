@@ -12,14 +12,15 @@ import importlib
 import os
 from dataclasses import dataclass, field
 
-# On the CPU a group is split into jobs of at most this many slots (lane x seed): a slot's
-# weights, gradients and Adam moments take ~2 MB, and a model much larger than the CPU's
-# cache runs slower per slot than several small ones (docs/BENCHMARKS.md). A GPU takes the
-# whole group at once. ONPOLICY_CPU_FUSE_SLOTS overrides it.
-CPU_MAX_SLOTS = 20
+# On the CPU a group is split into jobs of at most this many slots (lane x seed). Per slot,
+# a job of one loss runs faster as it grows from 5 slots to about 60 (less per-step
+# overhead), then slower (a slot's weights, gradients and Adam moments take ~2 MB, and 120
+# slots stream 240 MB per step): docs/BENCHMARKS.md, 4c. A GPU takes the whole group at once.
+# ONPOLICY_CPU_FUSE_SLOTS overrides it.
+CPU_MAX_SLOTS = 60
 
 
-def _cpu_max_slots() -> int:
+def cpu_max_slots() -> int:
     return int(os.environ.get("ONPOLICY_CPU_FUSE_SLOTS", CPU_MAX_SLOTS))
 
 
@@ -73,21 +74,37 @@ def plan(units: list, fuse: bool = True) -> list[Job]:
     return [*solo, *jobs]
 
 
-def _split(job: Job, units: list) -> list[Job]:
-    """A CPU group as jobs of at most _cpu_max_slots() slots; a lane is never split. Lanes
-    are taken in loss order, so a job's lanes mostly share one loss call."""
+def cpu_bucket(lane) -> tuple[str, bool]:
+    """Lanes that may share a CPU job: one loss call, and all or none acting from a lagged
+    snapshot (a lagged lane makes the step run a second forward and refresh a snapshot of
+    every slot in the job)."""
     from experiments import fused
 
-    limit, parts = _cpu_max_slots(), []
-    pairs = sorted(zip(job.lanes, job.owners), key=lambda pair: fused.loss_key(pair[0]))
-    for lane, owner in pairs:
-        if not parts or sum(len(l.seeds) for l in parts[-1].lanes) + len(lane.seeds) > limit:
-            parts.append(Job([]))
-        part = parts[-1]
-        if owner[0] not in part.units:
-            part.units.append(owner[0])
-        part.lanes.append(lane)
-        part.owners.append(owner)
+    return fused.loss_key(lane), int(lane.config.get("behaviour_lag", 0)) > 0
+
+
+def _split(job: Job, units: list) -> list[Job]:
+    """A CPU group as jobs of at most cpu_max_slots() slots whose lanes share a cpu_bucket;
+    a lane is never split. On the CPU the work per slot is the same fused or not, so a job
+    only saves per-step overhead; mixing losses or lags would add work (docs/BENCHMARKS.md)."""
+    limit, parts = cpu_max_slots(), []
+    buckets: dict[tuple, list] = {}
+    for lane, owner in zip(job.lanes, job.owners):
+        buckets.setdefault(cpu_bucket(lane), []).append((lane, owner))
+    for key in sorted(buckets):
+        # as few jobs as the limit allows, of about equal size (no small job left over)
+        total = sum(len(lane.seeds) for lane, _ in buckets[key])
+        target = total / -(-total // limit)
+        first = len(parts)
+        for lane, owner in buckets[key]:
+            size = sum(len(l.seeds) for l in parts[-1].lanes) if len(parts) > first else 0
+            if len(parts) == first or size >= target or size + len(lane.seeds) > limit:
+                parts.append(Job([]))
+            part = parts[-1]
+            if owner[0] not in part.units:
+                part.units.append(owner[0])
+            part.lanes.append(lane)
+            part.owners.append(owner)
     return parts
 
 

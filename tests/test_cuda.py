@@ -93,3 +93,23 @@ def test_one_graph_launch_and_no_kernel_launch_per_replayed_step():
     kernels = sum(n for k, n in counts.items() if "LaunchKernel" in k)
     print(f"10 replays: {graph} graph launches, {kernels} kernel launches")
     assert graph == 10 and kernels == 0
+
+
+def test_vectorised_estimators_on_cuda_match_the_cpu():
+    """experiments/estimators.py on CUDA (all minibatches in one chunk) against the CPU (chunks
+    of a few): the same trajectory and the same metrics, up to float32 rounding."""
+    from experiments import estimators
+
+    config = {"task": "categorical", "data": DATA, "hidden": 16, "lr": 1e-3, "batch_size": 32,
+              "checkpoints": [0, 5], "n_minibatches": 16,
+              "estimators": {"pg_offpolicy": {"method": "pg", "behaviour_eps": 1.0},
+                             "ppo": {"method": "ppo", "behaviour_eps": 1.0, "clip_eps": 0.2}}}
+    assert estimators.chunk_size(2, 64 * 16 + 16 + 16 * 10 + 10, "cuda") >= 16  # one chunk
+    on_gpu, on_cpu = (estimators.run(config, [0, 1], device) for device in ("cuda", "cpu"))
+    for name in config["estimators"]:
+        for metric in estimators.METRICS:
+            got = torch.tensor(on_gpu["estimators"][name][metric], dtype=torch.float64)
+            want = torch.tensor(on_cpu["estimators"][name][metric], dtype=torch.float64)
+            assert torch.allclose(got, want, rtol=1e-3, atol=1e-4), (name, metric, got, want)
+    for a, b in zip(on_gpu["accuracy"], on_cpu["accuracy"]):
+        assert max(abs(x - y) for x, y in zip(a, b)) <= FINAL_ACCURACY_TOL

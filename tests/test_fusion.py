@@ -28,7 +28,8 @@ def units_of(rows):
 
 def test_compatible_units_share_one_job_and_the_rest_split_off():
     rows = [*tiny_suite.EXPERIMENTS, DIAL, WIDER, *ray_suite.EXPERIMENTS]
-    units = units_of(rows)
+    # on a GPU, where a group is one job (the CPU splits it by loss: test below)
+    units = [replace(u, device="cuda") for u in units_of(rows)]
     jobs = fusion.plan(units)
     fused = [j for j in jobs if not j.solo]
     solo = [j for j in jobs if j.solo]
@@ -69,13 +70,13 @@ def test_an_interrupted_fused_build_keeps_the_finished_groups(tmp_path, monkeypa
     real = fusion.run_job
     calls = []
 
-    def interrupt_second(job, units, progress=None):
+    def interrupt_wider(job, units, progress=None):  # the last job (CPU: one per loss)
         calls.append(job)
-        if len(calls) == 2:
+        if any(units[i].experiment == WIDER.name for i in job.units):
             raise KeyboardInterrupt
         return real(job, units, progress)
 
-    monkeypatch.setattr(fusion, "run_job", interrupt_second)
+    monkeypatch.setattr(fusion, "run_job", interrupt_wider)
     with pytest.raises(KeyboardInterrupt):
         _run(rows, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-pg_random.json",
@@ -92,3 +93,24 @@ def test_a_cpu_group_is_split_into_cache_sized_jobs_without_splitting_a_lane(mon
     assert owners == sorted({o for job in fusion.plan(units) for o in job.owners})
     gpu_units = [replace(u, device="cuda") for u in units]
     assert len(fusion.plan(gpu_units)) == 1  # a GPU takes the whole group
+
+
+def test_a_cpu_job_shares_one_loss_and_lag_while_a_gpu_takes_the_whole_group():
+    lagged = Experiment("tiny-is_lag", "experiments.methods.importance",
+                        {**tiny_suite.EXPERIMENTS[0].config, "method": "is",
+                         "behaviour_eps": 0.0, "behaviour_lag": 5})
+    stable = Experiment("tiny-pg_stable", "experiments.methods.policy_gradient",
+                        {**tiny_suite.EXPERIMENTS[1].config, "log_prob": "stable"})
+    units = units_of([*tiny_suite.EXPERIMENTS, DIAL, lagged, stable])
+    jobs = fusion.plan(units)
+    for job in jobs:
+        assert len({fusion.cpu_bucket(lane) for lane in job.lanes}) == 1, job.describe(units)
+    # the dial's two lanes (eps 0 and 1) and the lagged lane share a loss: two jobs, not one
+    buckets = sorted((fusion.cpu_bucket(job.lanes[0])[1], len(job.lanes)) for job in jobs
+                     if "importance" in fusion.cpu_bucket(job.lanes[0])[0])
+    assert buckets == [(False, 4), (True, 2)]  # 2 seed batches x (2 dial lanes) | (1 lane)
+    # naive and stable log-probabilities are different losses
+    assert len({fusion.cpu_bucket(lane)[0] for job in jobs for lane in job.lanes
+                if "policy_gradient" in fusion.cpu_bucket(lane)[0]}) == 2
+    gpu = fusion.plan([replace(u, device="cuda") for u in units])
+    assert len(gpu) == 1 and len(gpu[0].lanes) == sum(len(job.lanes) for job in jobs)
