@@ -10,15 +10,10 @@ from experiments import data as datasets
 from experiments import estimators, trainer
 from experiments.methods import expected_pg, policy_gradient
 from experiments.model import action_probs, forward, greedy_action, init_params
+from tests.test_science import DATA, ESTIMATORS  # the small case the science tests train
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
-DATA = {"name": "synthetic", "n_train": 512, "n_eval": 128, "dim": 32, "n_classes": 10,
-        "seed": 0}
-ESTIMATORS = {"pg_onpolicy": {"method": "pg", "behaviour_eps": 0.0, "log_prob": "stable"},
-              "pg_offpolicy": {"method": "pg", "behaviour_eps": 1.0, "log_prob": "stable"},
-              "is": {"method": "is", "behaviour_eps": 1.0},
-              "ppo": {"method": "ppo", "behaviour_eps": 1.0, "clip_eps": 0.2}}
 # float32 gradients summed in another order, statistics in float64: the metrics agree to
 # about 1e-7 relative; rel_bias (a difference of nearly equal squares) gets more room
 RTOL, ATOL = 1e-5, 1e-6
