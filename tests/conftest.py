@@ -14,6 +14,7 @@ import mimetypes
 import os
 import posixpath
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,13 @@ import pytest
 
 # Never let Playwright fetch a browser: the browser tests drive Debian's /usr/bin/chromium.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+# A test run started in the background (`cmd &` from a script, nohup, some CI runners) starts
+# with SIGINT ignored, and every build it spawns would inherit that and shrug off Ctrl-C. The
+# tests that press Ctrl-C on a build need it delivered, as in a terminal: a handler set here is
+# reset to the default in the children when they exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB_PATH = "/onpolicy/"        # the site's path on the server (a GitHub project site's /<repo>/)
