@@ -165,6 +165,39 @@ def _blank_rows(element) -> tuple[float, float]:
     return inked.index(True) / height, inked[::-1].index(True) / height
 
 
+HIDDEN_SERIES = """e => Array.from(e.querySelectorAll(".chart-2d canvas"))
+  .map(c => Chart.getChart(c)).filter(Boolean)
+  .flatMap(ch => ch.data.datasets.filter((d, i) => !ch.isDatasetVisible(i))
+                   .map(d => (d.trace && d.trace.name) || d.label))"""
+
+
+def test_hidden_series_stay_hidden_when_the_chart_is_redrawn(browser, site_url,  # noqa: F811
+                                                             built_site):
+    """A series hidden with the legend stays hidden after a resize redraws the chart (a phone
+    turned sideways), in the legend and on the canvases."""
+    ctx = _context(browser, "desktop-light")
+    try:
+        page = ctx.new_page()
+        page.goto(_article_url(site_url, built_site), wait_until="load")
+        chart = page.locator(".chart[data-chart-src]:has(.chart-legend)").first
+        page.locator(".chart[data-chart-src]").first.scroll_into_view_if_needed()
+        chart.wait_for(timeout=CHART_TIMEOUT_MS)
+        chart.scroll_into_view_if_needed()
+        button = chart.locator(".chart-legend button").first
+        name = button.text_content()
+        button.click()
+        hidden = chart.evaluate(HIDDEN_SERIES)
+        assert name in hidden, (name, hidden)
+        old_canvas = chart.locator(".chart-2d canvas").first.element_handle()
+        page.set_viewport_size({"width": 700, "height": 800})
+        page.wait_for_function("c => !c.isConnected", arg=old_canvas, timeout=CHART_TIMEOUT_MS)
+        chart.locator(".chart-2d canvas").first.wait_for(timeout=CHART_TIMEOUT_MS)
+        assert chart.locator(".chart-legend button").first.get_attribute("aria-pressed") == "false"
+        assert chart.evaluate(HIDDEN_SERIES) == hidden
+    finally:
+        ctx.close()
+
+
 def test_a_surface_turns_3d_and_back(browser, site_url, built_site):  # noqa: F811
     """The 3D button loads the gl3d bundle and paints a WebGL scene that fills its box (no band
     of empty space above it); only one scene is live."""

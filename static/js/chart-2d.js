@@ -234,9 +234,11 @@
     while (box.firstChild) box.removeChild(box.firstChild);
   }
 
-  // Draws the figure into box (emptied first): one canvas per panel, then the legend.
+  // Draws the figure into box (emptied first): one canvas per panel, then the legend; series
+  // the reader had hidden stay hidden (a redraw follows a resize or a phone's rotation).
   // look: {fg, muted, grid, bg, font, width, small}; label: the chart's accessible name.
   function draw(box, figure, look, label) {
+    var hidden = window.onpolicyChartLegend.hiddenNames(box);
     destroy(box);
     var list = panels(figure), holder = document.createElement("div");
     holder.className = "chart-panels";
@@ -263,6 +265,7 @@
         datasets: panel.traces.map(function (t) { return dataset(t, category, logY); }) } });
     });
     if (shared) box.charts.forEach(function (chart) { chart.update("none"); });
+    if (key) window.onpolicyChartLegend.hideAgain(key, hidden);
     return box.charts;
   }
 

@@ -69,5 +69,19 @@
     return list;
   }
 
-  window.onpolicyChartLegend = { legend: legend };
+  // The names of the series hidden with a box's legend, and hiding them again in a new legend
+  // (a chart is drawn anew after a resize or a phone's rotation; the reader's choice stays).
+  function hiddenNames(box) {
+    return Array.prototype.map.call(
+      box.querySelectorAll('.chart-legend button[aria-pressed="false"]'),
+      function (button) { return button.textContent; });
+  }
+
+  function hideAgain(list, names) {
+    Array.prototype.forEach.call(list.querySelectorAll("button"), function (button) {
+      if (names.indexOf(button.textContent) >= 0) button.click();
+    });
+  }
+
+  window.onpolicyChartLegend = { legend: legend, hiddenNames: hiddenNames, hideAgain: hideAgain };
 })();
