@@ -8,12 +8,12 @@ without the files. tests/test_datasets.py reads the real files' headers against 
 """
 from __future__ import annotations
 
+from experiments.mnist_files import MD5, TEST_FILES, TRAIN_FILES
+
+# each split's official label file (the second of its images/labels pair)
+LABEL_FILES = {"train": TRAIN_FILES[1], "test": TEST_FILES[1]}
 # MD5 of an official MNIST label file -> the number of labels its IDX header declares
-LABEL_COUNTS = {
-    "d53e105ee54ea40749a09fcbcd1e9432": 60000,   # train-labels-idx1-ubyte.gz
-    "ec29112dd5afa0611ce80d1b7f02629c": 10000,   # t10k-labels-idx1-ubyte.gz
-}
-LABEL_FILES = {"train": "train-labels-idx1-ubyte.gz", "test": "t10k-labels-idx1-ubyte.gz"}
+LABEL_COUNTS = {MD5[LABEL_FILES["train"]]: 60000, MD5[LABEL_FILES["test"]]: 10000}
 
 
 def examples(identity: dict) -> dict[str, int]:
