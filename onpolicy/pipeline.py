@@ -93,12 +93,9 @@ class LoadedResults(Mapping):
 
     def __init__(self, found: list[freeze.Status]):
         self._status = {s.name: s for s in found}
-        self._payloads: dict[str, dict] = {}
 
     def __getitem__(self, name: str) -> dict:
-        if name not in self._payloads:
-            self._payloads[name] = self._status[name].document["result"]
-        return self._payloads[name]
+        return self._status[name].document["result"]  # the file parses once, then keeps it
 
     def __contains__(self, name) -> bool:
         return name in self._status
