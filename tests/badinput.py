@@ -182,6 +182,17 @@ def assert_fails(proc, *patterns: str) -> str:
     return err
 
 
+def tiny_fails(repo: Path, *args: str, expect: list[str], **kw) -> str:
+    """Build the tiny suite with args; assert it fails with every pattern of `expect` in its
+    stderr and no traceback, leaving results/, the previous public/ and every other file as
+    they were. Returns the stderr."""
+    snap = Snapshot(repo)
+    proc = tiny(repo, *args, **kw)
+    err = assert_fails(proc, *expect)
+    snap.assert_intact(proc)
+    return err
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"

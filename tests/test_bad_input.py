@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.badinput import (BUILD_TIMEOUT_S, SUITE, Snapshot, _edit, _env, _line_of,
-                            assert_fails, build, leftovers, tiny, tree_hashes)
+                            assert_fails, build, leftovers, tiny, tiny_fails, tree_hashes)
 
 pytestmark = pytest.mark.slow
 
@@ -84,40 +84,28 @@ def test_malformed_front_matter(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "description: A minimal", "description: [unclosed, A minimal")
     line = _line_of(page, "[unclosed")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"(?i)yaml")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[rf"site_src/index\.md:{line}\b", r"(?i)yaml"])
 
 
 def test_unknown_chart_id(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "{{ chart('no-such-chart', caption='x') }}\n\nMath:")
     line = _line_of(page, "no-such-chart")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-chart")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[rf"site_src/index\.md:{line}\b", r"no-such-chart"])
 
 
 def test_undefined_result_key(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "Oops: {{ results['tiny-supervised'].no_such_key | percent }}.\n\nMath:")
     line = _line_of(page, "no_such_key")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no_such_key")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[rf"site_src/index\.md:{line}\b", r"no_such_key"])
 
 
 def test_unknown_result_name(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "Oops: {{ results['no-such-result'].final_accuracy.mean }}.\n\nMath:")
     line = _line_of(page, "no-such-result")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"site_src/index\.md:{line}\b", r"no-such-result")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[rf"site_src/index\.md:{line}\b", r"no-such-result"])
 
 
 def test_broken_tex(repo):
@@ -137,10 +125,8 @@ def test_broken_tex(repo):
 
 def test_missing_result_with_frozen(repo):
     (repo / "results" / "tiny-supervised.json").unlink()
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--frozen")
-    assert_fails(proc, r"--frozen", r"tiny-supervised: missing", r"tiny-supervised\.json")
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--frozen", expect=[
+        r"--frozen", r"tiny-supervised: missing", r"tiny-supervised\.json"])
     assert not (repo / "results" / "tiny-supervised.json").exists()
 
 
@@ -148,11 +134,9 @@ def test_corrupt_result_json(repo):
     path = repo / "results" / "tiny-supervised.json"
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: len(text) // 2], encoding="utf-8")   # truncated mid-write
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--frozen")
-    assert_fails(proc, r"tiny-supervised: corrupt", r"results/tiny-supervised\.json:\d+:",
-                 r"(?i)not valid JSON")
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--frozen", expect=[
+        r"tiny-supervised: corrupt", r"results/tiny-supervised\.json:\d+:",
+        r"(?i)not valid JSON"])
 
 
 def test_hand_edited_result(repo):
@@ -160,11 +144,9 @@ def test_hand_edited_result(repo):
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["result"]["final_accuracy"]["mean"] = 1.0   # a "better" number, typed in by hand
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--frozen")
-    assert_fails(proc, r"tiny-supervised: corrupt", r"results/tiny-supervised\.json",
-                 r"result_sha256")
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--frozen", expect=[
+        r"tiny-supervised: corrupt", r"results/tiny-supervised\.json",
+        r"result_sha256"])
 
 
 def test_old_schema_with_frozen(repo):
@@ -173,10 +155,7 @@ def test_old_schema_with_frozen(repo):
     new, n = re.subn(r'^ "schema": \d+(,?)$', r' "schema": 0\1', text, count=1, flags=re.M)
     assert n == 1, "the result file's top-level schema field was not found"
     path.write_text(new, encoding="utf-8")
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--frozen")
-    assert_fails(proc, r"tiny-supervised: stale", r"schema version 0 -> \d+")
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--frozen", expect=[r"tiny-supervised: stale", r"schema version 0 -> \d+"])
 
 
 def test_missing_mnist_directory(repo):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.badinput import (Snapshot, _edit, _env, assert_fails, faulty_env, leftovers, tiny,
-                            tree_hashes)
+                            tiny_fails, tree_hashes)
 
 pytestmark = pytest.mark.slow
 
@@ -26,30 +26,24 @@ INTACT = r"The previous site and every frozen result are intact\.$"
 
 @pytest.mark.parametrize("where", ["public.tmp-", "/index.html"], ids=["first-write", "a-page"])
 def test_disk_full_while_writing_the_site(repo, where):
-    snap = Snapshot(repo)
-    proc = tiny(repo, env=faulty_env("ENOSPC", where))
-    assert_fails(proc, rf"^error: public(\.tmp-\d+/\S+)?: {FULL_DISK}\. {INTACT}")
-    snap.assert_intact(proc)
+    tiny_fails(repo, env=faulty_env("ENOSPC", where), expect=[
+        rf"^error: public(\.tmp-\d+/\S+)?: {FULL_DISK}\. {INTACT}"])
     assert leftovers(repo) == []
 
 
 def test_disk_full_while_writing_a_result(repo):
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--rerun", "tiny-supervised", env=faulty_env("ENOSPC", "/results/"))
-    assert_fails(proc, rf"^error: results/tiny-supervised\.json: {FULL_DISK}",
-                 INTACT)
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--rerun", "tiny-supervised", env=faulty_env("ENOSPC", "/results/"), expect=[
+        rf"^error: results/tiny-supervised\.json: {FULL_DISK}",
+        INTACT])
     assert not [p.name for p in (repo / "results").iterdir() if p.name.startswith(".")]
 
 
 def test_disk_full_while_writing_the_katex_cache(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math: $x^2 + y$", "Math: $x^2 + y + \\omega_{new}$")  # not in the cache yet
-    snap = Snapshot(repo)
-    proc = tiny(repo, env=faulty_env("ENOSPC", ".cache/katex/"))
-    assert_fails(proc, rf"^error: \.cache/katex/\w\w/\w+\.json: cannot write the KaTeX cache: "
-                       rf"{FULL_DISK}", INTACT)
-    snap.assert_intact(proc)
+    tiny_fails(repo, env=faulty_env("ENOSPC", ".cache/katex/"), expect=[
+        rf"^error: \.cache/katex/\w\w/\w+\.json: cannot write the KaTeX cache: "
+        rf"{FULL_DISK}", INTACT])
     assert not list((repo / ".cache" / "katex").glob("**/.tmp-*")), "temporary files were left"
     assert leftovers(repo) == []
 

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.badinput import Snapshot, _edit, _env, _line_of, assert_fails, build, tiny
+from tests.badinput import (Snapshot, _edit, _env, _line_of, assert_fails, build, tiny,
+                            tiny_fails)
 
 pytestmark = pytest.mark.slow
 
@@ -21,19 +22,14 @@ def test_page_with_bytes_that_are_not_utf8(repo):
     lines = page.read_bytes().split(b"\n")
     lines[6] = b"Caf\xe9 latin-1 text"   # line 7
     page.write_bytes(b"\n".join(lines))
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, r"^error: site_src/index\.md:7: not UTF-8 text: byte 0xe9 at column 4",
-                 r"save the file as UTF-8")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[
+        r"^error: site_src/index\.md:7: not UTF-8 text: byte 0xe9 at column 4",
+        r"save the file as UTF-8"])
 
 
 def test_settings_with_bytes_that_are_not_utf8(repo):
     (repo / "site_src" / "_site.yaml").write_bytes(b"title: Tiny\nauthor: Jos\xe9\n")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, r"^error: site_src/_site\.yaml:2: not UTF-8 text")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[r"^error: site_src/_site\.yaml:2: not UTF-8 text"])
 
 
 def test_a_byte_order_mark_simply_works(repo):
@@ -47,33 +43,27 @@ def test_a_byte_order_mark_simply_works(repo):
 def test_an_impossible_date(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "title: Tiny\n", "title: Tiny\ndate: 2026-13-45\n")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, r"^error: site_src/index\.md:3: date '2026-13-45' is not a date "
-                       r"\(YYYY-MM-DD\)")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[
+        r"^error: site_src/index\.md:3: date '2026-13-45' is not a date "
+        r"\(YYYY-MM-DD\)"])
 
 
 def test_an_unclosed_if_is_named_at_its_opening_line(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "{% if results %}\nShown when there are results.\n\nMath:")
     line = _line_of(page, "{% if results %}")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"^error: site_src/index\.md:{line}: .*if.* never closed",
-                 r"\{% endif %\}")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[
+        rf"^error: site_src/index\.md:{line}: .*if.* never closed",
+        r"\{% endif %\}"])
 
 
 def test_chart_caption_that_is_not_text(repo):
     page = repo / "site_src" / "index.md"
     _edit(page, "Math:", "{{ chart('no-such-chart', caption=3) }}\n\nMath:")
     line = _line_of(page, "caption=3")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"^error: site_src/index\.md:{line}: chart\(\): caption must be text "
-                       r"in quotes, got int 3")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[
+        rf"^error: site_src/index\.md:{line}: chart\(\): caption must be text "
+        r"in quotes, got int 3"])
 
 
 def test_broken_internal_links_and_anchors_fail_the_build(repo):
@@ -93,10 +83,7 @@ def test_a_link_from_the_404_page(repo):
     page = repo / "site_src" / "404.md"
     _edit(page, "Nothing here.", "Nothing here. Try [the missing page](missing/).")
     line = _line_of(page, "missing/")
-    snap = Snapshot(repo)
-    proc = tiny(repo)
-    assert_fails(proc, rf"^error: site_src/404\.md:{line}: broken link 'missing/'")
-    snap.assert_intact(proc)
+    tiny_fails(repo, expect=[rf"^error: site_src/404\.md:{line}: broken link 'missing/'"])
 
 
 # -- flags --------------------------------------------------------------------------------
@@ -124,10 +111,8 @@ def test_threads_must_be_positive(repo, value, why):
 
 def test_mnist_dir_that_is_a_file(repo):
     (repo / "digits.gz").write_bytes(b"\x1f\x8b")
-    snap = Snapshot(repo)
-    proc = tiny(repo, "--mnist-dir", "digits.gz")
-    assert_fails(proc, r"argument --mnist-dir: digits\.gz is a file, not a directory")
-    snap.assert_intact(proc)
+    tiny_fails(repo, "--mnist-dir", "digits.gz", expect=[
+        r"argument --mnist-dir: digits\.gz is a file, not a directory"])
 
 
 def test_cuda_asked_for_without_cuda(repo):
