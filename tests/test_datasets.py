@@ -12,9 +12,10 @@ import pytest
 
 from experiments import mnist_files
 from onpolicy.render import datasets
+from tests.test_data import SHARED_MNIST
 from tests.test_incremental import build, site  # noqa: F401 - fixture
 
-MNIST_DIRS = [Path(p) for p in (os.environ.get(mnist_files.ENV_VAR), "/work/shared/mnist") if p]
+MNIST_DIRS = [Path(p) for p in (os.environ.get(mnist_files.ENV_VAR), SHARED_MNIST) if p]
 LABELS_MAGIC = 2049
 
 
@@ -30,7 +31,8 @@ def test_the_counts_are_the_real_files_headers():
     found = [d / name for d in MNIST_DIRS for name in datasets.LABEL_FILES.values()
              if (d / name).is_file()]
     if not found:
-        pytest.skip(f"no MNIST label file here (set {mnist_files.ENV_VAR})")
+        pytest.skip(f"no MNIST label file here (set {mnist_files.ENV_VAR} or put the files in "
+                    f"{SHARED_MNIST})")
     for path in found:
         assert mnist_files.md5sum(path) == mnist_files.MD5[path.name]
         with gzip.open(path) as f:
