@@ -5,7 +5,9 @@ A result file whose bytes were verified once is neither verified nor parsed agai
 check and the site key read only its header, so a build that renders nothing never parses the
 payloads (most of the bytes). Any edit of the file changes its key, so it is checked again.
 An entry that is unreadable, damaged (its own checksum) or of another schema is ignored, and
-the file is verified and the entry written again (atomically).
+the file is verified and the entry written again (atomically). Each new entry prunes the
+folder to the newest VERIFIED_KEPT, so edits of results do not grow .cache/ without bound
+(a pruned entry costs one more verification, nothing else).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from . import atomic, schema
 VERIFIED_DIR = Path(".cache") / "verified-results"
 HEADER_FIELDS = {"schema": int, "experiment": str, "inputs_hash": str, "inputs": dict,
                  "provenance": dict, "result_sha256": str, "document_sha256": str}
+VERIFIED_KEPT = 400   # about ten versions of each of today's 42 result files, ~1.6 MB
 
 
 def _checksum(header: dict) -> str:
@@ -48,5 +51,17 @@ def remember_verified(root: Path, key: str, header: dict) -> None:
     try:
         entry = {"key": key, "check": _checksum(header), "header": header}
         atomic.write_text(verified_path(root, key), json.dumps(entry, sort_keys=True))
+        _prune(verified_path(root, key).parent)
     except (OSError, ValueError):
         pass
+
+
+def _prune(folder: Path) -> None:
+    def age(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:           # removed meanwhile by a concurrent build's prune
+            return 0
+    entries = sorted(folder.glob("*.json"), key=age, reverse=True)
+    for old in entries[VERIFIED_KEPT:]:
+        old.unlink(missing_ok=True)

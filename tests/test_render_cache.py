@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -168,6 +169,23 @@ def test_a_result_file_changed_after_its_check_is_refused(tmp_path, verified_dir
     path.write_bytes(path.read_bytes() + b"\n")
     with pytest.raises(freeze.ResultError, match="changed during the build"):
         again.document()
+
+
+def test_the_verified_cache_keeps_only_the_newest_entries(tmp_path, verified_dir, monkeypatch):
+    monkeypatch.setattr(verified_results, "VERIFIED_KEPT", 3)
+    path = tmp_path / "binary-supervised.json"
+    original = (ROOT / "results" / "binary-supervised.json").read_bytes()
+    keys = []
+    for version in range(5):                      # five edits of one result file
+        path.write_bytes(original + b"\n" * version)
+        found = freeze.open_result(path, ROOT)
+        assert found.parsed is not None           # new bytes: verified, then remembered
+        keys.append(found.key)
+        entry = verified_results.verified_path(ROOT, found.key)
+        os.utime(entry, ns=(version * 10**9, version * 10**9))   # apart, whatever the clock
+    kept = {p.stem for p in (ROOT / verified_dir).glob("*.json")}
+    assert kept == set(keys[-3:])
+    assert freeze.open_result(path, ROOT).parsed is None     # the newest is still used
 
 
 def test_well_formed_but_altered_entries_are_not_used(site, verified_dir, tmp_path,

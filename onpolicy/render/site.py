@@ -152,7 +152,8 @@ class SiteBuild:
 
     def body_globals(self, page: Page, root: str) -> dict:
         return {"results": self.results, "results_meta": self.results_meta,
-                "facts": self.facts, "site": self.site_info(root)}
+                "facts": self.facts, "site": self.site_info(root),
+                "page": {**page.meta, "title": page.title, "slug": page.slug}}
 
     def asset(self, root: str, path: str) -> str:
         version = self.asset_hashes.get(path)
