@@ -3,6 +3,7 @@
     bench.throughput   batched multi-seed trainer vs a per-seed PyTorch loop (seed-steps/s)
     bench.rebuild      rebuild latency and peak memory in a temporary copy of the repository
     bench.pages        page weight (raw, gzip) and paint / chart-drawn times in headless Chromium
+    bench.suite_time   the whole suite's recorded training time, per device (nothing rerun)
 
 The machine these run on is usually shared and noisy, so each benchmark measures its
 alternatives side by side in one process, interleaved (A, B, A, B, ...), and reports medians

@@ -15,8 +15,8 @@ memoised, the same for both, so the timings are training and evaluation only. Ru
 interleaved A, B, B, A, ... and the median of the repeats is reported as seed-steps per
 second (steps x seeds / wall time) and as the ratio B time / A time.
 
-Also reported: the whole default suite's recorded training time, the sum of
-provenance.wall_time_s over results/*.json (recorded numbers with their device, not rerun).
+Also reported: the whole default suite's recorded training time (bench/suite_time.py:
+recorded numbers with their device, not rerun).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import sys
 import time
 
 from bench import (MNIST_DEFAULT, ROOT, machine_header, median, spread, table, verdict)
+from bench.suite_time import recorded_suite_time, suite_lines
 
 TARGET_RATIO = 1.5           # batched >= 1.5x the per-seed loop on a 2-core CPU
 TARGET_SUITE_GPU_S = 30.0    # whole default suite on one H100 (unmeasured here)
@@ -159,39 +160,6 @@ def run_per_seed(config: dict, seeds: list[int]) -> tuple[float, float, float]:
             sum(finals) / len(finals))
 
 
-# -- the whole suite's recorded training time --------------------------------------------------
-
-def recorded_suite_time(folder) -> dict:
-    """Sum of provenance.wall_time_s over the result files in `folder`, per device."""
-    per_device: dict[str, dict] = {}
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    for path in files:
-        try:
-            prov = json.loads(path.read_text(encoding="utf-8")).get("provenance", {})
-        except (OSError, ValueError):
-            continue
-        dev = str(prov.get("device", "?"))
-        entry = per_device.setdefault(dev, {"files": 0, "wall_time_s": 0.0, "torch": set(),
-                                            "threads": set()})
-        entry["files"] += 1
-        entry["wall_time_s"] += float(prov.get("wall_time_s") or 0.0)
-        entry["torch"].add(str(prov.get("torch", "?")))
-        entry["threads"].add(str(prov.get("cpu_threads", "?")))
-    for entry in per_device.values():
-        entry["torch"] = sorted(entry["torch"])
-        entry["threads"] = sorted(entry["threads"])
-    return {"n_files": len(files), "per_device": per_device}
-
-
-def _suite_lines(label: str, rec: dict) -> list[str]:
-    if not rec["n_files"]:
-        return [f"{label}: no result files"]
-    return [f"{label}: {e['files']} result(s) trained on {dev} (torch {', '.join(e['torch'])}, "
-            f"threads {', '.join(e['threads'])}): "
-            f"{e['wall_time_s']:.1f} s in total"
-            for dev, e in sorted(rec["per_device"].items())]
-
-
 # -- the benchmark -----------------------------------------------------------------------------
 
 def main(repeats: int | None = None, quick: bool = False, steps: int | None = None,
@@ -301,8 +269,8 @@ def main(repeats: int | None = None, quick: bool = False, steps: int | None = No
                   suite_quick=quick_rec)
     print()
     print("whole default suite, recorded (sum of provenance.wall_time_s; not rerun here):")
-    for line in _suite_lines("  results/ (frozen)", frozen) + \
-            _suite_lines("  .cache/quick/ (--quick, for scale)", quick_rec):
+    for line in suite_lines("  results/ (frozen)", frozen) + \
+            suite_lines("  .cache/quick/ (--quick, for scale)", quick_rec):
         print(line)
     cuda = any(dev.startswith("cuda") for dev in frozen["per_device"])
     print(f"  GPU target (whole suite < {TARGET_SUITE_GPU_S:.0f} s on one H100): "
@@ -315,7 +283,7 @@ def main(repeats: int | None = None, quick: bool = False, steps: int | None = No
                + (f" (target >= {TARGET_RATIO}x, best-of: {verdict(ok)})" if c in target_cases else
                   " (control)")
                for c in cases if c[1] == tasks[0]]
-    summary += [s.strip() for s in _suite_lines("suite wall time, results/", frozen)]
+    summary += [s.strip() for s in suite_lines("suite wall time, results/", frozen)]
     result["summary"] = summary
     return result
 
@@ -323,8 +291,10 @@ def main(repeats: int | None = None, quick: bool = False, steps: int | None = No
 def cli(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int,
+                        help="interleaved repeats of each case (default 5, 3 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="100 steps per seed and 3 repeats: a smoke run, not a measurement")
     parser.add_argument("--steps", type=int, help="optimiser steps per seed (default 200)")
     parser.add_argument("--threads", type=int, action="append",
                         help="torch threads (repeatable; default: 2, then 1 as a control)")
