@@ -57,17 +57,26 @@ class KatexRenderer:
     def __enter__(self) -> "KatexRenderer":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(abort=exc_type is not None)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Ends the worker: normally by closing its input; on an error or Ctrl-C (abort) at
+        once, since it may be blocked writing answers nobody will read. Never raises, so an
+        interrupt is reported as one and not as the dead pipe it leaves behind."""
         if self._process is not None:
-            self._process.stdin.close()
+            if abort:
+                self._process.kill()
+            try:
+                self._process.stdin.close()
+            except OSError:         # BrokenPipeError: node is gone with lines still buffered
+                pass
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+            self._process.stdout.close()
             self._process = None
             self._stderr.close()
 
@@ -115,10 +124,13 @@ class KatexRenderer:
                 raise KatexUnavailable("`node` is not on PATH: Node 20 is needed to typeset "
                                        "formulas that are not in the KaTeX cache yet")
             self._stderr = tempfile.TemporaryFile()
+            # Its own process group: Ctrl-C in a terminal signals the build alone, which then
+            # ends the worker itself (close), instead of both dying in an arbitrary order.
+            group = {"process_group": 0} if os.name == "posix" else {}
             self._process = subprocess.Popen(
                 [node, str(WORKER), str(self.katex_dir)], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
-                bufsize=1)
+                bufsize=1, **group)
         return self._process
 
     def _node_failure(self) -> KatexUnavailable:

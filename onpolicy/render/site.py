@@ -269,9 +269,12 @@ class SiteBuild:
         try:
             for page in self.pages:
                 self.write_page(page)
-        finally:
+        except BaseException:                 # an error or Ctrl-C: stop the worker at once
             if self._katex is not None:
-                self._katex.close()
+                self._katex.close(abort=True)
+            raise
+        if self._katex is not None:
+            self._katex.close()
         publishing = bool(self.cfg.base_url)  # a local preview needs no source link
         if not self.settings["license"] or (publishing and not self.settings["source_url"]):
             self.warn(f"{SETTINGS_FILE}: source_url (or --source-url) and license are not both "
