@@ -4,6 +4,7 @@ Files: write a temp file beside the target, fsync, os.replace (atomic on POSIX).
 Directories: render into `<target>.tmp-<pid>`, then two renames swap it in; if a crash falls
 between the two renames, `recover_dir` puts the previous directory back on the next run.
 Only directories that carry the build's marker (outdir.MARKER) are ever replaced or removed.
+Caches written this way are bounded with keep_newest.
 """
 from __future__ import annotations
 
@@ -49,6 +50,18 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def keep_newest(folder: Path, pattern: str, kept: int) -> None:
+    """Delete all but the `kept` most recently written files matching pattern in folder (a
+    cache's entries; another build pruning the same folder at once is harmless)."""
+    def written(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:           # removed meanwhile by that other build
+            return 0
+    for old in sorted(Path(folder).glob(pattern), key=written, reverse=True)[kept:]:
+        old.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:

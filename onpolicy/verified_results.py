@@ -50,18 +50,9 @@ def remember_verified(root: Path, key: str, header: dict) -> None:
     """Best effort: a cache that cannot be written only makes the next build slower."""
     try:
         entry = {"key": key, "check": _checksum(header), "header": header}
-        atomic.write_text(verified_path(root, key), json.dumps(entry, sort_keys=True))
-        _prune(verified_path(root, key).parent)
+        path = verified_path(root, key)
+        atomic.write_text(path, json.dumps(entry, sort_keys=True))
+        atomic.keep_newest(path.parent, "*.json", VERIFIED_KEPT)
     except (OSError, ValueError):
         pass
 
-
-def _prune(folder: Path) -> None:
-    def age(path: Path) -> int:
-        try:
-            return path.stat().st_mtime_ns
-        except OSError:           # removed meanwhile by a concurrent build's prune
-            return 0
-    entries = sorted(folder.glob("*.json"), key=age, reverse=True)
-    for old in entries[VERIFIED_KEPT:]:
-        old.unlink(missing_ok=True)

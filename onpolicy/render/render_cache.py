@@ -93,16 +93,10 @@ class FactsCache:
         try:
             atomic.write_text(self.path(key), json.dumps(
                 {"key": key, "check": _checksum(text), "facts": text}))
-            self._prune()
+            atomic.keep_newest(self.folder, "*.json", FACTS_KEPT)
         except OSError:
             return False
         return True
-
-    def _prune(self) -> None:
-        entries = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns,
-                         reverse=True)
-        for old in entries[FACTS_KEPT:]:
-            old.unlink(missing_ok=True)
 
 
 def environment_tag(env: jinja2.Environment) -> str:
