@@ -75,7 +75,7 @@ class SiteBuild:
 
     def updated(self, page: Page):
         """Articles: the last commit date of their source (None outside a git checkout)."""
-        return git_updated(page.source, self.cfg.root) if page.is_article else None
+        return git_updated(page.source, self.cfg.root, self.warn) if page.is_article else None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
