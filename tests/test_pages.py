@@ -286,3 +286,24 @@ def test_a_deep_enough_shallow_clone_knows_the_date(history, tmp_path):
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth=3", f"file://{history}", clone.name)
     assert git_updated(clone / "site_src/post/index.md", clone) == dt.date(2022, 5, 6)
+
+
+def test_the_site_check_catches_a_link_outside_the_base_path(tmp_path):
+    """check_site really checks: a root-absolute link works at a domain's root but not on a
+    project site under /onpolicy/; a missing asset and a missing anchor fail too."""
+    public = tmp_path / "public"
+    (public / "static").mkdir(parents=True)
+    (public / "static" / "site.css").write_text("")
+    (public / ".nojekyll").write_text("")
+    (public / "robots.txt").write_text(f"Sitemap: {BASE_URL}/sitemap.xml\n")
+    (public / "sitemap.xml").write_text(f"<urlset><url><loc>{BASE_URL}/</loc></url></urlset>")
+    (public / "feed.xml").write_text(f'<feed><link href="{BASE_URL}/"/></feed>')
+    good = '<link rel="stylesheet" href="static/site.css"><a id="top" href="#top">top</a>'
+    (public / "index.html").write_text(good)
+    check_site(public)
+    for bad, why in (('<link href="/static/site.css">', "outside the base path"),
+                     ('<script src="static/gone.js"></script>', "no such file"),
+                     ('<a href="#nowhere">x</a>', "no #nowhere")):
+        (public / "index.html").write_text(good + bad)
+        with pytest.raises(AssertionError, match=why):
+            check_site(public)
