@@ -188,6 +188,32 @@ def tree_differences(a: Path, b: Path) -> list[str]:
                    if not filecmp.cmp(a / p, b / p, shallow=False)]
 
 
+def check_make_site(repo: Path, env: dict) -> None:
+    """`make site` in the same checkout (its render-only venv): with every result fresh it
+    installs nothing more and builds; with one missing it would install PyTorch first, saying
+    why and how big (seen with `make -n`, which still runs the recipe's decision, a line that
+    calls $(MAKE), but only prints what the sub-make would run)."""
+    made = subprocess.run(["make", "site"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    assert "PyTorch" not in made.stdout + made.stderr and "[train" not in made.stdout
+    assert not (repo / ".venv" / ".installed-train").exists()
+    assert (repo / "public" / "index.html").is_file()
+
+    gone = next(iter(sorted((repo / "results").glob("*.json"))))
+    gone.unlink()
+    dry = subprocess.run(["make", "-n", "site"], cwd=repo, env=env, capture_output=True,
+                         text=True, timeout=300)
+    git(repo, "checkout", "--", str(gone.relative_to(repo)))
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    assert re.search(rf"^{re.escape(gone.stem)} +missing ", dry.stdout, re.M), dry.stdout
+    assert "these results must be trained: installing PyTorch (about 5.8 GiB" in dry.stdout
+    assert "pip install -e '.[train]'" in dry.stdout
+    torch = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-c", "import torch"],
+                           capture_output=True, text=True)
+    assert torch.returncode != 0, "make -n installed PyTorch"
+
+
 @pytest.mark.slow
 def test_workflow_build_job_publishes_the_site(tmp_path):
     job = build_job()
@@ -225,10 +251,12 @@ def test_workflow_build_job_publishes_the_site(tmp_path):
     last_change = git(ROOT, "log", "-1", "--format=%cs", "--", ARTICLE)
     assert f'<time class="updated" datetime="{last_change}">' in html
 
+    public.rename(tmp_path / "render-public")
+    check_make_site(repo, env)
+
     # The same commands with the full install (this venv: PyTorch, test tools) from scratch.
     (repo / ".venv").rename(tmp_path / "render-venv")
-    public.rename(tmp_path / "render-public")
-    subprocess.run(["rm", "-rf", str(repo / ".cache")], check=True)
+    subprocess.run(["rm", "-rf", str(repo / ".cache"), str(public)], check=True)
     (repo / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     builds = [s for s in steps if "build.py" in s["run"]]
     run_steps(builds, repo, env, log)
@@ -307,3 +335,34 @@ def test_the_site_check_catches_a_link_outside_the_base_path(tmp_path):
         (public / "index.html").write_text(good + bad)
         with pytest.raises(AssertionError, match=why):
             check_site(public)
+
+
+def test_one_node_version_everywhere_and_the_lock_accepts_it():
+    """pages.yml, .ci/run and the README name one Node major, this machine runs it, and every
+    locked package's `engines.node` accepts it (else `npm ci` prints EBADENGINE)."""
+    import json
+    import shutil
+
+    wanted = str(step_using(build_job(), "actions/setup-node")["with"]["node-version"])
+    for path in (ROOT / "README.md", ROOT / ".ci" / "run"):
+        named = set(re.findall(r"Node(?:\.js)? (\d+)", path.read_text(encoding="utf-8")))
+        assert named == {wanted}, f"{path.name} names Node {named}, pages.yml {wanted}"
+    node = shutil.which("node")
+    assert node, "node is not installed"
+    running = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    assert running.lstrip("v").split(".")[0] == wanted
+    npm_root = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True).stdout.strip()
+    semver = Path(npm_root) / "npm" / "node_modules" / "semver"
+    assert semver.is_dir(), f"npm's own semver module is not at {semver}"
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    ranges = {name: meta["engines"]["node"] for name, meta in lock["packages"].items()
+              if isinstance(meta.get("engines"), dict) and "node" in meta["engines"]}
+    assert ranges, "no locked package declares engines.node: the check would check nothing"
+    script = ("const s = require(process.argv[1]); const r = JSON.parse(process.argv[3]);"
+              "console.log(JSON.stringify(Object.keys(r).filter("
+              "k => !s.satisfies(process.argv[2], r[k]))))")
+    proc = subprocess.run([node, "-e", script, str(semver), running, json.dumps(ranges)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    refused = json.loads(proc.stdout)
+    assert refused == [], {name: ranges[name] for name in refused}
