@@ -338,8 +338,9 @@ def test_the_site_check_catches_a_link_outside_the_base_path(tmp_path):
 
 
 def test_one_node_version_everywhere_and_the_lock_accepts_it():
-    """pages.yml, .ci/run and the README name one Node major, this machine runs it, and every
-    locked package's `engines.node` accepts it (else `npm ci` prints EBADENGINE)."""
+    """pages.yml, .ci/run and the README name one Node major, and every locked package's
+    `engines.node` accepts the Node this machine runs (else `npm ci` prints EBADENGINE); the
+    workflow test checks that it is the workflow's major."""
     import json
     import shutil
 
@@ -350,7 +351,6 @@ def test_one_node_version_everywhere_and_the_lock_accepts_it():
     node = shutil.which("node")
     assert node, "node is not installed"
     running = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
-    assert running.lstrip("v").split(".")[0] == wanted
     npm_root = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True).stdout.strip()
     semver = Path(npm_root) / "npm" / "node_modules" / "semver"
     assert semver.is_dir(), f"npm's own semver module is not at {semver}"
