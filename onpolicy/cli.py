@@ -225,9 +225,14 @@ def print_status(cfg: BuildConfig, check: bool = False) -> int:
         print("recorded: the training time stored in the result where it was trained (a "
               "share of the run when rows were fused into one); retraining on another device, "
               "a CPU above all, takes longer: see README.md, 'GPU'")
-    for path in unclaimed_results(cfg, {e.name for e in suite(cfg)}):
-        print(f"{shown(path, cfg.root)}: no row of the experiment table claims it (left by a "
-              "removed or renamed row?): delete it")
+    unclaimed = unclaimed_results(cfg, {e.name for e in suite(cfg)})
+    if cfg.suite != BuildConfig.suite:  # another table: the files may well be the default's
+        if unclaimed:
+            print(f"{len(unclaimed)} result file(s) belong to no row of {cfg.suite}")
+    else:
+        for path in unclaimed:
+            print(f"{shown(path, cfg.root)}: no row of the experiment table claims it (left "
+                  "by a removed or renamed row?): delete it")
     return 3 if check and counts["fresh"] < len(rows) else 0
 
 

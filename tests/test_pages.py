@@ -81,7 +81,7 @@ def clean_env() -> dict:
     `python3.11` is the machine's, which makes a venv from nothing), pip's cache kept."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_NO_CACHE_DIR",
-                        "PIP_REQUIRE_VIRTUALENV", "MAKEFLAGS", "MAKELEVEL")}
+                        "PIP_REQUIRE_VIRTUALENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     venv_bins = {str(Path(sys.prefix) / "bin"), str(ROOT / ".venv" / "bin")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p not in venv_bins)
     env.update(CI="true", GITHUB_ACTIONS="true", TQDM_DISABLE="1")
