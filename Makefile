@@ -31,7 +31,7 @@ site: install-render  ## build public/, installing PyTorch only if something mus
 test: install  ## the whole test suite (CI runs exactly this)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-serve: install  ## local preview with live reload on http://localhost:$(PORT)/
+serve: install-render  ## local preview with live reload on http://localhost:$(PORT)/ (never trains)
 	$(PY) build.py serve --port $(PORT)
 
 status: install-render
