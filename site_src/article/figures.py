@@ -21,9 +21,9 @@ METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpoli
 METHOD_LABELS = {
     "supervised": "supervised (cross-entropy on labels)",
     "q_random": "Q-regression, random actions",
-    "pg_random": "policy gradient, random actions (naive log-prob)",
-    "pg_random_stable": "policy gradient, random actions",
-    "pg_onpolicy": "policy gradient, on-policy",
+    "pg_random": "vanilla PG, random actions (naive log-prob)",
+    "pg_random_stable": "vanilla PG, random actions",
+    "pg_onpolicy": "vanilla PG, on-policy",
     "ppo_random": "PPO, random actions",
     "is_random": "importance-weighted PG, random actions",
 }

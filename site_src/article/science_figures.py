@@ -13,15 +13,15 @@ from .science_facts import (CLIP_ROWS, LOGIT_FAIL, STALE_LAGS, STALE_METHODS, dr
                             fail_step)
 
 # the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
-DIAL_LABELS = {"pg": ("policy gradient", "#E69F00", "solid"),
+DIAL_LABELS = {"pg": ("vanilla PG", "#E69F00", "solid"),
                "ppo": ("PPO", "#D55E00", "longdash"),
                "is": ("importance-weighted PG", "#0072B2", "longdashdot")}
 ACCURACY = "greedy accuracy"
 TASK_DASH = {"binary": "solid", "categorical": "dash"}
-ESTIMATOR_LABELS = {"pg_onpolicy": ("on-policy PG", "#009E73"),
-                    "pg_offpolicy": ("vanilla PG, uniform actions", "#E69F00"),
-                    "is": ("importance-weighted PG, uniform actions", "#0072B2"),
-                    "ppo": ("PPO (clip 0.2), uniform actions", "#D55E00")}
+ESTIMATOR_LABELS = {"pg_onpolicy": ("vanilla PG, on-policy", "#009E73"),
+                    "pg_offpolicy": ("vanilla PG, random actions", "#E69F00"),
+                    "is": ("importance-weighted PG, random actions", "#0072B2"),
+                    "ppo": ("PPO, random actions", "#D55E00")}
 EPS_AXIS = dict(title=dict(text="ε: share of uniform actions in the behaviour policy "
                                 "(log scale)"), type="log")
 
@@ -86,7 +86,7 @@ def seeds_categorical(results: Results) -> go.Figure:
     fig = base_figure(xaxis=dict(title=dict(text="training step")),
                       yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
                                  range=[0, 1.02]))
-    for row, label, width in (("categorical-pg_onpolicy", "on-policy PG", 1.5),
+    for row, label, width in (("categorical-pg_onpolicy", "vanilla PG, on-policy", 1.5),
                               ("categorical-pg_onpolicy_barrier", "with a log barrier", 1.0)):
         payload = need(results, row)
         dropped = dropped_digits(payload)
@@ -104,14 +104,14 @@ def seeds_categorical(results: Results) -> go.Figure:
     return fig
 
 
-DROP_METHODS = [("pg_onpolicy", "on-policy PG"), ("pg_onpolicy_entropy", "+ entropy bonus"),
-                ("pg_onpolicy_barrier", "+ log barrier"), ("is_random", "IS, uniform actions"),
-                ("ppo_random", "PPO, uniform actions"), ("supervised", "supervised")]
+DROP_METHODS = [("pg_onpolicy", "vanilla PG, on-policy"), ("pg_onpolicy_entropy", "+ entropy bonus"),
+                ("pg_onpolicy_barrier", "+ log barrier"), ("is_random", "importance-weighted PG, random actions"),
+                ("ppo_random", "PPO, random actions"), ("supervised", "supervised")]
 
 
 @figure("dropped-categorical")
 def dropped_categorical(results: Results) -> go.Figure:
-    """Each seed's final accuracy as a dot per method; red when it dropped a digit."""
+    """Each seed's final accuracy as a dot per method; orange when it dropped a digit."""
     fig = base_figure(xaxis=dict(title=dict(text="method (categorical task)")),
                       yaxis=dict(title=dict(text=f"final {ACCURACY}, one dot per seed"),
                                  tickformat=".0%"))
@@ -140,9 +140,9 @@ def bias_control(results: Results) -> go.Figure:
                                  range=[0, 1.02]))
     for task in ("binary", "categorical"):
         for method, label, colour in (
-                ("pg_random_stable", "vanilla PG, sampled uniform actions", "#E69F00"),
+                ("pg_random_stable", "vanilla PG, random actions (sampled)", "#E69F00"),
                 ("pg_expected", "its exact expectation over actions (no sampling)", "#0072B2"),
-                ("pg_onpolicy", "on-policy PG (reference)", "#009E73")):
+                ("pg_onpolicy", "vanilla PG, on-policy (reference)", "#009E73")):
             payload = need(results, f"{task}-{method}")
             name = f"{label}, {task}"
             acc = payload["accuracy"]
@@ -156,7 +156,7 @@ def bias_control(results: Results) -> go.Figure:
 
 def _estimators(metric: str, title: str, log: bool) -> Callable[[Results], go.Figure]:
     def build(results: Results) -> go.Figure:
-        fig = base_figure(xaxis=dict(title=dict(text="training step of the on-policy PG "
+        fig = base_figure(xaxis=dict(title=dict(text="training step of the on-policy vanilla PG "
                                                      "run the gradients are taken at")),
                           yaxis=dict(title=dict(text=title), type="log" if log else None))
         for task in ("binary", "categorical"):
@@ -190,7 +190,7 @@ def ppo_clip(results: Results) -> go.Figure:
                                  hovertemplate="clip %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         is_final = need(results, f"{task}-is_random")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[widths[0], widths[-1]], y=[is_final, is_final],
-                                 mode="lines", name=f"no clip (importance weights), {task}",
+                                 mode="lines", name=f"no clip (importance-weighted PG), {task}",
                                  line=dict(color="#0072B2", width=1.5, dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>no clip</extra>"))
     return fig
@@ -219,7 +219,7 @@ def stale(results: Results) -> go.Figure:
                 hovertemplate="k = %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         on = need(results, f"{task}-pg_onpolicy")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[STALE_LAGS[0], STALE_LAGS[-1]], y=[on, on], mode="lines",
-                                 name=f"on-policy PG (k = 0), {task}",
+                                 name=f"vanilla PG, on-policy (k = 0), {task}",
                                  line=dict(color="#009E73", width=1.5, dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>on-policy</extra>"))
     return fig
