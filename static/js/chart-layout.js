@@ -161,8 +161,9 @@
       });
       data.push({ type: "scatter", mode: "markers+text", x: trace.x, y: trace.z,
                   text: trace.text, textposition: positions, name: trace.name || "marks",
-                  showlegend: false, marker: { size: 9, symbol: "circle-open", color: "#111111",
-                                               line: { width: 2 } },
+                  showlegend: false, meta: { role: "marks" },   // drawn in the text colour
+                  marker: { size: 9, symbol: "circle-open", color: "#111111",
+                            line: { width: 2 } },
                   hovertemplate: "%{text}<extra></extra>" });
     });
     var layout = { xaxis: { title: { text: title("xaxis", "x") } },
@@ -184,8 +185,8 @@
   function layout3d(figure, width) {
     var layout = copy(figure.layout);
     var narrow = width < 560;
-    layout.margin = { l: 0, r: 0, t: 0, b: 0, pad: 0 };
-    layout.height = Math.round(Math.min(Math.max(width * 0.62, 300), 560));
+    layout.margin = { l: 0, r: 0, t: 0, b: narrow ? 56 : 0, pad: 0 };
+    layout.height = Math.round(Math.min(Math.max(width * 0.62, 300), 560)) + (narrow ? 56 : 0);
     layout.scene = layout.scene || {};
     layout.scene.domain = { x: [0, 1], y: [0, 1] };
     ["xaxis", "yaxis", "zaxis"].forEach(function (axis) {
@@ -203,9 +204,24 @@
     return layout;
   }
 
+  // The 3D scene's traces for a box of this width: on a phone the colour bar lies under the
+  // scene instead of taking a quarter of its width beside it.
+  function data3d(figure, width) {
+    var data = copy(figure.data);
+    if (width >= 560) return data;
+    data.forEach(function (trace) {
+      if (trace.type !== "surface") return;
+      var bar = trace.colorbar || {};
+      trace.colorbar = Object.assign({}, bar, {
+        orientation: "h", x: 0.5, xanchor: "center", y: 0, yanchor: "top", len: 0.8,
+        thickness: 10, title: Object.assign({}, bar.title || {}, { side: "top" }) });
+    });
+    return data;
+  }
+
   window.onpolicyChartFormat = { format: format, tickFormatter: tickFormatter, logTicks: logTicks,
                                  hoverLines: hoverLines, isBand: isBand, wrap: wrap,
                                  axisTitle: axisTitle };
   window.onpolicyChartLayout = { panelHeights: panelHeights, slicesFigure: slicesFigure,
-                                 layout3d: layout3d, framed: framed };
+                                 layout3d: layout3d, data3d: data3d, framed: framed };
 })();
