@@ -5,6 +5,8 @@ surfaces, the base layout, the palette) come from onpolicy.render.figkit.
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 
 import plotly.graph_objects as go
@@ -40,7 +42,7 @@ METHOD_DASHES = {
     "pg_onpolicy": "solid", "ppo_random": "longdash", "is_random": "longdashdot",
 }
 ACCURACY_TITLE = "greedy accuracy"   # the greedy action on held-out digits, as the captions say
-ZOOM_RANGE = [0.9, 1.0]
+ZOOM_STEP = 0.01   # the zoomed band's edges, in accuracy, are multiples of this
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
 
 
@@ -86,8 +88,26 @@ def _curves(task: str) -> Callable[[Results], go.Figure]:
                           f"non-finite value at step {step}"
                           for (step, _), s in stops.items()],
                     hovertemplate="%{text}<extra>" + label + "</extra>"))
-        return zoom_panel(fig, ZOOM_RANGE, "zoom: 90–100%")
+        lo, hi = _crowd_band(results, task)
+        return zoom_panel(fig, [lo, hi], f"zoom: {lo:.0%}–{hi:.0%}")
     return build
+
+
+def _crowd_band(results: Results, task: str) -> tuple[float, float]:
+    """The accuracy band the methods that learn crowd into over the second half of training
+    (those ending within 15 points of the best), with a little room, for the zoomed panel."""
+    finals = {m: need(results, f"{task}-{m}")["final_accuracy"]["mean"] for m in METHODS}
+    best = max(v for v in finals.values() if v is not None)
+    values = []
+    for method, final in finals.items():
+        if final is None or final < best - 0.15:
+            continue
+        acc = need(results, f"{task}-{method}")["accuracy"]
+        half = len(acc["mean"]) // 2
+        values += [v for v in acc["mean"][half:] + [final] if v is not None]
+    lo = max(0.0, math.floor((min(values) - ZOOM_STEP) / ZOOM_STEP) * ZOOM_STEP)
+    hi = min(1.0, math.ceil((max(values) + ZOOM_STEP / 2) / ZOOM_STEP) * ZOOM_STEP)
+    return round(lo, 4), round(hi, 4)
 
 
 def _logits(task: str) -> Callable[[Results], go.Figure]:
@@ -176,32 +196,43 @@ def _surface(grid_id: str) -> Callable[[Results], go.Figure]:
     return build
 
 
-# (grid, rows to draw as lines: the y values nearest these, colour, short legend label)
-SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#8c8c8c", "cross-entropy, label logit"),
-               ("pg_cat_sampled", [1.0, 0.5, -0.5, -1.0], "#E69F00", "PG, sampled action a"),
-               ("pg_cat_other", [1.0, 0.5, -0.5, -1.0], "#0072B2", "PG, other action k ≠ a")]
+# One panel per gradient (small multiples: the policy gradient at r = +1 would otherwise hide
+# under the cross-entropy line it equals): (grid, rows drawn as lines: the y values nearest
+# these, colour, the panel's title)
+SLICE_GRIDS = [("ce_label", [1.0, 0.5, 0.0], "#8c8c8c", "cross-entropy: label's logit"),
+               ("pg_cat_sampled", [1.0, 0.5, -0.5, -1.0], "#E69F00", "PG: sampled action"),
+               ("pg_cat_other", [1.0, 0.5, -0.5, -1.0], "#0072B2", "PG: another action")]
 SLICE_DASHES = ["solid", "dash", "dot", "dashdot"]
+SLICE_DOMAINS = [[0.72, 1.0], [0.36, 0.64], [0.0, 0.28]]
 
 
 @figure("slices-categorical")
 def slices_categorical(results: Results) -> go.Figure:
-    """Categorical slices as lines: cross-entropy at a few label weights, and the policy
-    gradient for the sampled and for another action at a few rewards."""
-    fig = base_figure(xaxis=dict(title=dict(text="the logit that varies (all others are 0)")),
-                       yaxis=dict(title=dict(text="gradient of the loss w.r.t. that logit")))
-    for grid_id, wanted, colour, short in SLICE_GRIDS:
+    """Categorical slices as lines, one panel each: cross-entropy at a few label weights, and
+    the policy gradient for the sampled and for another action at a few rewards."""
+    fig = base_figure()
+    for n, (grid_id, wanted, colour, title) in enumerate(SLICE_GRIDS):
         grid = _grid(results, grid_id)
         rows = sorted({min(range(len(grid["y"])), key=lambda i: abs(grid["y"][i] - target))
                        for target in wanted}, key=lambda i: -grid["y"][i])
         signed = "+g" if min(grid["y"]) < 0 else "g"
-        for n, j in enumerate(rows):
-            symbol = str(grid.get("y_label", "y")).split()[-1]   # "reward r" -> "r"
+        suffix = "" if n == 0 else str(n + 1)
+        symbol = str(grid.get("y_label", "y")).split()[-1]   # "reward r" -> "r"
+        for k, j in enumerate(rows):
             value = f"{grid['y'][j]:{signed}}".replace("-", "−")
-            name = f"{short}, {symbol} = {value}"
+            name = f"{title.split(':')[0]}, {symbol} = {value}"
             fig.add_trace(go.Scatter(
                 x=grid["x"], y=grid["z"][j], mode="lines", name=name, legendgroup=grid_id,
-                line=dict(color=colour, width=2, dash=SLICE_DASHES[n % len(SLICE_DASHES)]),
+                xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                line=dict(color=colour, width=2, dash=SLICE_DASHES[k % len(SLICE_DASHES)]),
                 hovertemplate="%{x:.2f}: %{y:.3g}<extra>" + name + "</extra>"))
+        last = n == len(SLICE_GRIDS) - 1
+        x_title = "the logit that varies (all others are 0)" if last else None
+        fig.update_layout({
+            f"xaxis{suffix}": dict(title=dict(text=x_title), anchor=f"y{suffix}",
+                                   **({"matches": "x"} if n else {})),
+            f"yaxis{suffix}": dict(title=dict(text=title), domain=SLICE_DOMAINS[n],
+                                   anchor=f"x{suffix}")})
     return fig
 
 

@@ -132,7 +132,9 @@
       }
     }
     s.ticks.callback = F.tickFormatter(axis, type);
-    if (type === "logarithmic") s.afterBuildTicks = F.logTicks;
+    if (Array.isArray(axis.tickvals) && axis.tickvals.length) {
+      s.afterBuildTicks = F.fixedTicks(axis.tickvals);
+    } else if (type === "logarithmic") s.afterBuildTicks = F.logTicks;
     if (letter === "y" && shared) {   // panels' plot areas line up: same y-axis width
       s.afterFit = function (sc) {
         shared.width = Math.max(shared.width || 0, sc.width);

@@ -48,6 +48,18 @@
     sc.ticks = kept.filter(function (t, i) { return i % step === 0; });
   }
 
+  // An axis's own tick values (plotly tickvals), thinned to the room there is; both ends kept.
+  function fixedTicks(values) {
+    return function (sc) {
+      var inside = values.filter(function (v) { return v >= sc.min && v <= sc.max; });
+      var room = Math.max(2, Math.floor(sc.isHorizontal() ? sc.width / 48 : sc.height / 22));
+      var step = Math.ceil(inside.length / room);
+      sc.ticks = inside.filter(function (v, i) {
+        return i % step === 0 || i === inside.length - 1 && inside.length - 1 - i + step > 1;
+      }).map(function (v) { return { value: v }; });
+    };
+  }
+
   function tickFormatter(axis, type) {
     return function (value) {
       if (type !== "logarithmic") return format(value, axis.tickformat);
@@ -220,6 +232,7 @@
   }
 
   window.onpolicyChartFormat = { format: format, tickFormatter: tickFormatter, logTicks: logTicks,
+                                 fixedTicks: fixedTicks,
                                  hoverLines: hoverLines, isBand: isBand, wrap: wrap,
                                  axisTitle: axisTitle };
   window.onpolicyChartLayout = { panelHeights: panelHeights, slicesFigure: slicesFigure,

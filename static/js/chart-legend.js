@@ -29,7 +29,34 @@
         .forEach(function (a) { shape.setAttribute(a[0], a[1]); });
     }
     svg.appendChild(shape);
+    if ((trace.mode || "").indexOf("lines") >= 0 && (trace.mode || "").indexOf("markers") >= 0) {
+      svg.appendChild(mark(svg, marker.symbol || "circle", colour));
+    }
     return svg;
+  }
+
+  // A series' marker in the middle of its swatch (estimators differ by shape as well as colour).
+  function mark(svg, symbol, colour) {
+    var ns = svg.namespaceURI, open = /-open$/.test(symbol), shape;
+    symbol = symbol.replace(/-open$/, "");
+    if (symbol === "square") {
+      shape = document.createElementNS(ns, "rect");
+      [["x", 10], ["y", 2], ["width", 8], ["height", 8]].forEach(function (a) {
+        shape.setAttribute(a[0], a[1]); });
+    } else if (symbol === "x" || symbol === "x-thin" || symbol === "cross") {
+      shape = document.createElementNS(ns, "path");
+      shape.setAttribute("d", symbol === "cross" ? "M14 1.5v9M9.5 6h9"
+                                                 : "M10.5 2.5l7 7M17.5 2.5l-7 7");
+      shape.setAttribute("stroke-width", "2");
+      open = true;
+    } else {
+      shape = document.createElementNS(ns, "circle");
+      [["cx", 14], ["cy", 6], ["r", 4]].forEach(function (a) { shape.setAttribute(a[0], a[1]); });
+    }
+    shape.setAttribute("fill", open ? "none" : colour);
+    shape.setAttribute("stroke", colour);
+    if (shape.tagName !== "path") shape.setAttribute("stroke-width", "1.5");
+    return shape;
   }
 
   // The legend under the panels: one button per named series; it shows or hides that series
