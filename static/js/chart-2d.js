@@ -272,9 +272,10 @@
   // A linear y axis with a fixed range shrinks to the series left visible when the legend
   // hides some, and returns to the figure's range when all are shown again.
   function fitter(chart, axis) {
-    var range = axis.range, scaleY = chart.options.scales.y;
-    if (!range || scaleY.type !== "linear") return null;
+    var range = axis.range;
+    if (!range || chart.options.scales.y.type !== "linear") return null;
     return function () {
+      var scaleY = chart.options.scales.y;
       var all = true, lo = Infinity, hi = -Infinity;
       chart.data.datasets.forEach(function (ds, i) {
         if (!chart.isDatasetVisible(i)) { all = false; return; }

@@ -2,8 +2,8 @@
 // viewport. 2D charts are drawn with Chart.js (chart-2d.js translates the figure's plotly JSON);
 // a 3D surface shows its slices (lines at a few values of the second axis, also Chart.js) and
 // becomes a WebGL scene only when the reader asks for it (the "3D surface" button); plotly.js's
-// gl3d bundle is fetched then, and only one scene is live at a time. On touch screens the scene
-// is a still picture (its camera views are buttons), so a swipe over it scrolls the page.
+// gl3d bundle is fetched then, and only one scene is live at a time. On touch screens a shield
+// covers the scene (its camera views are buttons), so a swipe over it scrolls the page.
 // Every chart's data is fetched once the page has loaded, and each placeholder then reserves
 // the height its chart will have (nothing moves when it is drawn); printing draws every chart.
 // Sizes are decided for the width the chart has; colours come from the page's CSS variables.
@@ -91,7 +91,6 @@
   // Nothing may send the chart to a third-party service; no toolbar on touch screens.
   var CONFIG_3D = { responsive: true, displaylogo: false, showSendToCloud: false, showTips: false,
                     plotlyServerURL: "", displayModeBar: touch ? false : "hover",
-                    staticPlot: touch,
                     modeBarButtonsToRemove: ["sendChartToCloud", "toImage"] };
 
   function fail(element, error) {
@@ -155,7 +154,17 @@
       element.style.height = layout.height + "px";
       box.style.height = layout.height + "px";
       return Plotly.react(box, L.data3d(figure, element.clientWidth), layout, CONFIG_3D);
-    }).then(function () { element.removeAttribute("aria-busy"); });
+    }).then(function (box) {
+      // plotly's scene takes every touch: on touch screens a shield over it lets a swipe
+      // scroll the page (the camera views are the buttons above it)
+      if (touch && box && !box.querySelector(".scene-shield")) {
+        var shield = document.createElement("div");
+        shield.className = "scene-shield";
+        shield.setAttribute("aria-hidden", "true");
+        box.appendChild(shield);
+      }
+      element.removeAttribute("aria-busy");
+    });
   }
 
   function markButtons(element) {
@@ -195,12 +204,13 @@
         else if (v.view === "3d") show3d(element, figure).catch(function (e) { fail(element, e); });
         else if (live3d === element) {
           window.Plotly.relayout(element.querySelector(".chart-scene"),
-                                 { "scene.camera": L.framed(v.camera) });
+                                 { "scene.camera": L.framed(v.camera, element.clientWidth) });
         }
       });
       bar.appendChild(button);
     });
     element.parentNode.insertBefore(bar, element);
+    markButtons(element);   // camera views hidden until 3D: the bar keeps its height
   }
 
   // The height the chart will have, reserved before it is drawn (and its view buttons).
