@@ -132,21 +132,55 @@ def _action_names(task: str, n_actions: int) -> list[str]:
     return [f"action {k} (says {k})" for k in range(n_actions)]
 
 
+def _top_share(per_seed: list, steps: int) -> tuple[list, list]:
+    """Each seed's final most common action, and the share of held-out digits it got at each
+    step (None where the seed was dead)."""
+    tops, series = [], []
+    for rows in per_seed:
+        last = next((r for r in reversed(rows) if r and None not in r), None)
+        top = max(range(len(last)), key=last.__getitem__) if last else None
+        tops.append(top)
+        series.append([r[top] if top is not None and r and r[top] is not None else None
+                       for r in rows[:steps]])
+    return tops, series
+
+
 def _collapse(task: str) -> Callable[[Results], go.Figure]:
+    """Every seed of vanilla PG on random actions (stable log-probability): the share of
+    held-out digits given its final most common action, over training (seeds that settle on
+    different actions would blur into a mix if averaged); supervised learning's mean
+    most-common share as the reference."""
     def build(results: Results) -> go.Figure:
         payload = need(results, f"{task}-pg_random_stable")
-        shares = payload["action_share"]["mean"]  # steps x actions
+        steps = payload["steps"]
+        names = _action_names(task, payload["n_actions"])
         fig = base_figure(xaxis=dict(title=dict(text="training step")),
-                           yaxis=dict(title=dict(text="share of greedy actions"),
-                                      tickformat=".0%",
-                                      range=[0, 1]))
-        for k, name in enumerate(_action_names(task, payload["n_actions"])):
-            colour = PALETTE[k % len(PALETTE)]
+                          yaxis=dict(title=dict(text="share of held-out digits given the "
+                                                     "seed's most common action"),
+                                     tickformat=".0%", range=[0, 1.02]))
+        shares = payload["action_share"]
+        per_seed = shares.get("per_seed")   # optional in the schema: else the mean's line
+        seeds = payload["seeds"] if per_seed else ["mean over seeds"]
+        tops, series = _top_share(per_seed or [shares["mean"]], len(steps))
+        label = "vanilla PG, random actions: one line per seed"
+        colour = METHOD_COLOURS["pg_random_stable"]
+        # the legend's entry for all the seeds' lines (each line has its own name, for the data)
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name=label, legendgroup="seeds",
+                                 line=dict(color=colour, width=1.2), meta={"role": "legend"}))
+        for seed, top, ys in zip(seeds, tops, series):
+            answer = names[top] if top is not None else "no action"
+            name = f"seed {seed}, {answer}" if per_seed else f"{seed}, {answer}"
             fig.add_trace(go.Scatter(
-                x=payload["steps"], y=[row[k] if row else None for row in shares], name=name,
-                mode="lines", stackgroup="share", line=dict(width=0.5, color=colour),
-                fillcolor=rgba(colour, 0.75),
+                x=steps, y=ys, mode="lines", name=name, legendgroup="seeds", showlegend=False,
+                line=dict(color=colour, width=1.2),
                 hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+        sup = need(results, f"{task}-supervised")["action_share"]["mean"]
+        ref = [max(row) if row and None not in row else None for row in sup]
+        name = "supervised: its most common action (shares averaged over seeds)"
+        fig.add_trace(go.Scatter(
+            x=steps, y=ref, mode="lines", name=name,
+            line=dict(color=METHOD_COLOURS["supervised"], width=2, dash="dot"),
+            hovertemplate="step %{x}: %{y:.1%}<extra>supervised</extra>"))
         return fig
     return build
 
