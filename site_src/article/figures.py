@@ -192,12 +192,13 @@ def _grid(results: Results, grid_id: str) -> dict:
     return grid
 
 
-# Starting cameras: each puts the corners its text argues from in front. PG, a = 1: the
+# Starting cameras: each puts the corners its text argues from in front, the extreme logit's
+# edge on the left (a = 1) or in front (a = 0), both marks and their labels in view. PG, a = 1: the
 # logit -> -inf edge, where the gradient stays at -r (r > 0 near -1, r < 0 near +1); a = 0
 # mirrors it at +inf. Named views: from above (a map of the sign), and each extreme logit's
 # edge seen face-on (the gradient against the reward there).
-EYE_MINUS_INF = dict(eye=dict(x=-1.75, y=-1.25, z=0.95))
-EYE_PLUS_INF = dict(eye=dict(x=1.75, y=-1.25, z=0.95))
+EYE_MINUS_INF = dict(eye=dict(x=-2.0, y=-1.2, z=0.55))
+EYE_PLUS_INF = dict(eye=dict(x=1.2, y=-1.9, z=0.8))
 VIEW_ABOVE = {"name": "From above", "camera": dict(eye=dict(x=0, y=-0.01, z=2.4),
                                                    up=dict(x=0, y=1, z=0))}
 VIEW_MINUS_INF = {"name": "Edge at logit −8", "camera": dict(eye=dict(x=-2.4, y=0, z=0.35))}
