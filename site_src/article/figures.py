@@ -193,7 +193,7 @@ def _grid(results: Results, grid_id: str) -> dict:
 
 
 # Starting cameras: each puts the corners its text argues from in front, the extreme logit's
-# edge on the left (a = 1) or in front (a = 0), both marks and their labels in view. PG, a = 1: the
+# edge facing the reader with both marks and their labels in view. PG, a = 1: the
 # logit -> -inf edge, where the gradient stays at -r (r > 0 near -1, r < 0 near +1); a = 0
 # mirrors it at +inf. Named views: from above (a map of the sign), and each extreme logit's
 # edge seen face-on (the gradient against the reward there).
