@@ -147,10 +147,11 @@ def _marks_table(traces: list[dict]) -> DataTable:
 def data_tables(data: dict) -> list[DataTable]:
     """The figure's numbers for readers without the chart (no JavaScript, screen readers):
     line charts downsampled to TABLE_ROWS rows, surfaces on a coarse grid.
-    Confidence-band edges and the copies in a zoomed panel are left out (the CSV has them)."""
+    Confidence-band edges, the copies in a zoomed panel (the CSV has them) and legend-only
+    entries (meta role "legend": a legend button for a group of lines) are left out."""
     layout = data.get("layout") or {}
     traces = [t for t in data.get("data", [])
-              if (t.get("meta") or {}).get("role") not in ("band", "zoom")]
+              if (t.get("meta") or {}).get("role") not in ("band", "zoom", "legend")]
     tables = [_surface_table(t, layout) for t in traces if t.get("type") == "surface"]
     marks = [t for t in traces if t.get("type") == "scatter3d"]
     if marks:
