@@ -208,6 +208,7 @@
       input.addEventListener("change", schedule);
     });
     kit.onTheme(schedule);
+    window.addEventListener("resize", schedule);
     draw();
   }
 
