@@ -108,9 +108,10 @@ class PageBody:
         return FIGURE_TOKEN.format(number)
 
     def explorable(self, name: str, script: str = "", data: str | None = None, label: str = "",
-                   caption: str = "") -> str:
+                   caption: str = "", on_demand: str | None = None) -> str:
         """An explorable figure (onpolicy/render/explorables.py): `script` under static/,
-        `data` an @explorable_data id of a content module (or none)."""
+        `data` an @explorable_data id of a content module (or none), loaded with the script;
+        `on_demand` one the script loads when the reader asks for it."""
         for what, value in (("name", name), ("script", script), ("label", label),
                             ("caption", caption)):
             if not isinstance(value, str):
@@ -120,21 +121,24 @@ class PageBody:
             raise self.error(f"explorable({name!r}): give script='js/...' and a label")
         if any(name == n for n, _, _ in self.explorables):
             raise self.error(f"explorable({name!r}) is placed twice on this page")
-        if data is not None:
-            if data not in self.build.content.explorable_data:
+        for data_id in (data, on_demand):
+            if data_id is None:
+                continue
+            if data_id not in self.build.content.explorable_data:
                 known = ", ".join(sorted(self.build.content.explorable_data)) or "none"
-                raise self.error(f"explorable({name!r}): unknown data id {data!r}; known: "
+                raise self.error(f"explorable({name!r}): unknown data id {data_id!r}; known: "
                                  f"{known}")
             try:
-                self.build.explorable_data(data)
+                self.build.explorable_data(data_id)
             except MissingResult as err:
-                raise self.error(f"explorable data {data!r} needs result {err.name!r} which "
-                                 "is missing") from None
-            self.explorable_data.append(data)
+                raise self.error(f"explorable data {data_id!r} needs result {err.name!r} "
+                                 "which is missing") from None
+            self.explorable_data.append(data_id)
         fallback = ('<noscript><p class="chart-noscript">This explorable figure needs '
                     'JavaScript.</p></noscript>')
         html = explorable_html(name, self.build.asset(self.root, script), data, self.root,
-                               label, inline_markdown(caption) if caption else "", fallback)
+                               label, inline_markdown(caption) if caption else "", fallback,
+                               on_demand)
         self.explorables.append((name, html, self.line_now()))
         return EXPLORABLE_TOKEN.format(len(self.explorables))
 

@@ -12,7 +12,9 @@ JSON-able dict) and is written to data/explorables/<data>.js as
 `window.onpolicyExplorableData[id] = ...` (a script, so it loads from file:// too).
 static/js/explorables.js loads the data and the script only when the figure comes near the
 viewport or the reader presses its button, then calls the function the script registered
-with `onpolicyExplorables.register(name, init)` as init(element, data).
+with `onpolicyExplorables.register(name, init)` as init(element, data, kit). Data named by
+`on_demand="id"` is written the same way but loaded only when the script asks for it
+(`kit.demand()`, e.g. when the reader presses Run).
 """
 from __future__ import annotations
 
@@ -41,11 +43,15 @@ def write_data(data_id: str, data, out_dir: Path) -> list[str]:
 
 
 def explorable_html(name: str, script_url: str, data_id: str | None, root: str, label: str,
-                    caption_html: str, fallback_html: str) -> str:
-    """The placeholder static/js/explorables.js fills in when the reader comes near it."""
+                    caption_html: str, fallback_html: str, on_demand: str | None = None) -> str:
+    """The placeholder static/js/explorables.js fills in when the reader comes near it.
+    on_demand: a data id the script loads itself, when the reader asks (kit.demand())."""
     anchor = f"explore-{name}"
-    data_attr = (f' data-explorable-data="{escape(data_id)}" data-explorable-data-src='
-                 f'"{root}{EXPLORABLE_DIR}/{escape(data_id)}.js"') if data_id else ""
+    data_attr = ""
+    for attr, value in (("data", data_id), ("demand", on_demand)):
+        if value:
+            data_attr += (f' data-explorable-{attr}="{escape(value)}" data-explorable-{attr}'
+                          f'-src="{root}{EXPLORABLE_DIR}/{escape(value)}.js"')
     return (
         f'<figure class="explorable" id="{anchor}" data-explorable="{escape(name)}" '
         f'data-explorable-src="{escape(script_url)}"{data_attr} '

@@ -43,3 +43,39 @@ def dial_curves(results: Results) -> dict:
                                  for run in payload["runs"]]})
     return {"task": "binary", "eps": eps, "steps": steps, "logit_fail": LOGIT_FAIL,
             "methods": methods}
+
+
+@explorable_data("bandit-digits")
+def bandit_digits(results: Results) -> dict:
+    """The digit subset the live bandit trains on (experiments/digit_subset.py), loaded by the
+    page only when the reader presses Run."""
+    payload = need(results, "bandit-digits")
+    return {k: payload[k] for k in ("side", "levels", "source", "train", "eval")}
+
+
+# the live bandit's methods -> (result, eps it was trained at or None for the dial's grid)
+BANDIT_FROZEN = {"q": ("binary-q_random", 1.0), "pg_naive": ("binary-pg_random", 1.0),
+                 "pg_stable": ("dial-pg", None), "ppo": ("dial-ppo", None),
+                 "is": ("dial-is", None)}
+
+
+@explorable_data("bandit-frozen")
+def bandit_frozen(results: Results) -> dict:
+    """The frozen results the live bandit draws faintly behind its own curves: per method and
+    eps, the mean over seeds of greedy accuracy and largest |logit| at each eval step."""
+    runs = {}
+    for method, (name, eps) in BANDIT_FROZEN.items():
+        payload = need(results, name)
+        pairs = zip(payload["eps"], payload["runs"]) if eps is None else [(eps, payload)]
+        for e, run in pairs:
+            runs[f"{method}@{e:g}"] = {
+                "steps": run["steps"], "accuracy": _short(run["accuracy"]["mean"]),
+                "logit_abs_max": _short(run["logit_abs_max"]["mean"]),
+                "nonfinite": sum(s is not None for s in run["first_nonfinite_step"]),
+                "n_seeds": len(run["seeds"])}
+    digits = need(results, "bandit-digits")
+    steps = need(results, "dial-pg")["runs"][0]["steps"]
+    return {"runs": runs, "steps": steps[-1], "eval_every": steps[1] - steps[0],
+            "digits": {"n_train": digits["train"]["n"], "n_eval": digits["eval"]["n"],
+                       "side": digits["side"], "pool": digits.get("pool", 2),
+                       "levels": digits["levels"], "source": digits["source"]}}

@@ -4,7 +4,8 @@
 // loaded only when the figure comes within 300 px of the viewport or the reader presses its
 // "Open" button, so a page's weight does not grow with its explorables until one is used.
 // The script calls onpolicyExplorables.register(name, init); init(element, data, kit) builds
-// the figure's controls inside element's .explorable-body.
+// the figure's controls inside element's .explorable-body; kit.demand() loads the figure's
+// on-demand data (data-explorable-demand-src) when the script asks, e.g. on a Run button.
 (function () {
   "use strict";
   var inits = {}, waiting = {}, started = [];
@@ -49,6 +50,21 @@
     element.querySelector(".explorable-body").appendChild(note);
   }
 
+  // The element's on-demand data (data-explorable-demand), loaded on the first call.
+  function demand(element) {
+    var id = element.getAttribute("data-explorable-demand");
+    var src = element.getAttribute("data-explorable-demand-src");
+    if (!id) return Promise.reject(new Error("this explorable has no on-demand data"));
+    if (!element.demanded) {
+      element.demanded = loadScript(src).then(function () {
+        var data = (window.onpolicyExplorableData || {})[id];
+        if (!data) throw new Error(src + " has no data " + id);
+        return data;
+      }, function (error) { element.demanded = null; throw error; });
+    }
+    return element.demanded;
+  }
+
   function start(element) {
     if (started.indexOf(element) >= 0) return;
     started.push(element);
@@ -66,7 +82,7 @@
       var data = dataId ? (window.onpolicyExplorableData || {})[dataId] : null;
       if (dataId && !data) throw new Error(dataSrc + " has no data " + dataId);
       if (button) button.remove();
-      loaded[1](element, data, kit);
+      loaded[1](element, data, Object.assign({ demand: demand.bind(null, element) }, kit));
       element.setAttribute("data-ready", "true");
       if (hadFocus) {
         var first = element.querySelector("input, select, button");
