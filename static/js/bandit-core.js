@@ -91,6 +91,7 @@ function banditCore() {
       b2: params[3].value, t: 0, alive: true, firstNonfinite: null, lastLoss: 0,
       h: new Float64Array(B * H), out: new Float64Array(B * nOut),
       dout: new Float64Array(B * nOut), dh: new Float64Array(H),
+      active: new Int32Array(H), dact: new Float64Array(H),
       contexts: generator(opts.seed || 0, STREAMS.contexts),
       actions: generator(opts.seed || 0, STREAMS.actions)
     };
@@ -191,6 +192,7 @@ function banditCore() {
     var H = tr.H, nOut = tr.nOut, B = tr.B, gW1 = tr.params[0].grad, gb1 = tr.params[1].grad;
     var gW2 = tr.params[2].grad, gb2 = tr.params[3].grad, dh = tr.dh, h = tr.h, W2 = tr.W2;
     var dout = tr.dout, ptr = part.ptr, pix = part.idx, val = part.val, j, k;
+    var active = tr.active, dact = tr.dact;
     gW1.fill(0); gb1.fill(0); gW2.fill(0); gb2.fill(0);
     for (var s = 0; s < B; s++) {
       var hOff = s * H, any = false;
@@ -205,14 +207,16 @@ function banditCore() {
           dh[j] += d * W2[j * nOut + k];
         }
       }
+      var na = 0;  // the units ReLU let through: only their weights get a gradient
       for (j = 0; j < H; j++) {
         if (!(h[hOff + j] > 0)) dh[j] = 0;
+        else { active[na] = j; dact[na] = dh[j]; na++; }
         gb1[j] += dh[j];
       }
-      var digit = idx[s], end = ptr[digit + 1];
+      var digit = idx[s], end = ptr[digit + 1], q;
       for (var p = ptr[digit]; p < end; p++) {
         var row = pix[p] * H, xi = val[p];
-        for (j = 0; j < H; j++) gW1[row + j] += xi * dh[j];
+        for (q = 0; q < na; q++) gW1[row + active[q]] += xi * dact[q];
       }
     }
   }
@@ -256,5 +260,54 @@ function banditCore() {
            evaluate: evaluate, draw: draw, sigmoid: sigmoid };
 }
 
+// The worker's message loop, run from its source text as
+// `(banditWorker)((banditCore)())` in a blob: URL (which also works from file://). Messages in:
+// {type: "digits", payload}, {type: "run", config}, {type: "stop"}; out: an evaluation every
+// config.evalEvery steps ({type: "eval" | "done", step, accuracy, logitAbsMax, seconds}) and
+// {type: "nonfinite", firstNonfinite}. It trains in slices of config.sliceMs, so a Stop is
+// read between slices.
+function banditWorker(core) {
+  var digits = null, tr = null, config = null, running = false, started = 0, runs = 0;
+  function report(type) {
+    var ev = tr.alive ? core.evaluate(tr, digits.eval) : null;
+    self.postMessage({ type: type, step: tr.t, accuracy: ev && ev.accuracy,
+                       logitAbsMax: ev && ev.logitAbsMax, firstNonfinite: tr.firstNonfinite,
+                       seconds: (performance.now() - started) / 1000 });
+  }
+  function loop(run) {
+    if (!running || run !== runs) return;  // stopped, or a newer run has started
+    var t0 = performance.now();
+    while (running && performance.now() - t0 < config.sliceMs) {
+      var d = core.draw(tr, digits.train.n);
+      if (!core.trainStep(tr, digits.train, d.idx, d.u)) {
+        running = false;
+        report("nonfinite");
+        return;
+      }
+      if (tr.t % config.evalEvery === 0 || tr.t >= config.steps) {
+        report(tr.t >= config.steps ? "done" : "eval");
+      }
+      if (tr.t >= config.steps) { running = false; return; }
+    }
+    setTimeout(loop, 0, run);
+  }
+  self.onmessage = function (event) {
+    var msg = event.data;
+    if (msg.type === "digits") digits = core.decodeDigits(msg.payload);
+    else if (msg.type === "run") {
+      config = msg.config;
+      tr = core.createTrainer(Object.assign({ nIn: digits.dim }, config));
+      started = performance.now();
+      running = true;
+      runs += 1;
+      report("eval");
+      setTimeout(loop, 0, runs);
+    } else if (msg.type === "stop") running = false;
+  };
+}
+
 if (typeof module === "object" && module.exports) module.exports = banditCore();
-else window.onpolicyBanditCore = banditCore;
+else {
+  window.onpolicyBanditCore = banditCore;
+  window.onpolicyBanditWorker = banditWorker;
+}

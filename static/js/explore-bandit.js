@@ -13,45 +13,6 @@
     ["ppo", "PPO (clip 0.2)"], ["is", "importance-weighted PG"]];
   var EPS = [0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1];
 
-  // Runs inside the worker, from its source text (a blob: URL also works from file://).
-  function workerMain(core) {
-    var digits = null, tr = null, config = null, running = false, started = 0, runs = 0;
-    function report(type) {
-      var ev = tr.alive ? core.evaluate(tr, digits.eval) : null;
-      self.postMessage({ type: type, step: tr.t, accuracy: ev && ev.accuracy,
-                         logitAbsMax: ev && ev.logitAbsMax, firstNonfinite: tr.firstNonfinite,
-                         seconds: (performance.now() - started) / 1000 });
-    }
-    function loop(run) {
-      if (!running || run !== runs) return;  // stopped, or a newer run has started
-      var t0 = performance.now();
-      while (running && performance.now() - t0 < config.sliceMs) {
-        var d = core.draw(tr, digits.train.n);
-        if (!core.trainStep(tr, digits.train, d.idx, d.u)) {
-          running = false;
-          report("nonfinite");
-          return;
-        }
-        if (tr.t % config.evalEvery === 0) report(tr.t >= config.steps ? "done" : "eval");
-        if (tr.t >= config.steps) { running = false; return; }
-      }
-      setTimeout(loop, 0, run);
-    }
-    self.onmessage = function (event) {
-      var msg = event.data;
-      if (msg.type === "digits") digits = core.decodeDigits(msg.payload);
-      else if (msg.type === "run") {
-        config = msg.config;
-        tr = core.createTrainer(Object.assign({ nIn: digits.dim }, config));
-        started = performance.now();
-        running = true;
-        runs += 1;
-        report("eval");
-        setTimeout(loop, 0, runs);
-      } else if (msg.type === "stop") running = false;
-    };
-  }
-
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -206,7 +167,7 @@
       if (worker) return Promise.resolve(worker);
       return Promise.all([kit.demand(), kit.loadScript(CORE_SRC)]).then(function (got) {
         if (worker) return worker;
-        var source = "(" + workerMain.toString() + ")((" +
+        var source = "(" + window.onpolicyBanditWorker.toString() + ")((" +
           window.onpolicyBanditCore.toString() + ")());";
         worker = new Worker(URL.createObjectURL(new Blob([source],
                                                          { type: "text/javascript" })));
