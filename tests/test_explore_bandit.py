@@ -32,19 +32,21 @@ ADAPT = {"q": (q_regression, {}, None), "pg_naive": (policy_gradient, {"log_prob
          "ppo": (ppo, {"clip_eps": 0.2}, None), "is": (importance, {}, None)}
 NODE_RUNNER = """
 const core = require(process.argv[1]);
-const job = JSON.parse(require("fs").readFileSync(0, "utf8"));
-const digits = core.decodeDigits(JSON.parse(require("fs").readFileSync(job.digits, "utf8")).result);
-const tr = core.createTrainer({method: job.method, eps: job.eps, rewards: job.rewards,
-  hidden: job.hidden, lr: job.lr, batch: job.batch, nIn: digits.dim, weights: job.weights});
-const snapshots = {};
-for (let t = 0; t < job.idx.length; t++) {
-  core.trainStep(tr, digits.train, Int32Array.from(job.idx[t]), Float64Array.from(job.u[t]));
-  if (job.snapshot_at.includes(t + 1)) snapshots[t + 1] = Object.fromEntries(tr.params.map(
-    p => [p.name, {value: Array.from(p.value), grad: Array.from(p.grad)}]));
-}
-const ev = core.evaluate(tr, digits.eval);
-console.log(JSON.stringify({snapshots, accuracy: ev.accuracy, logit_abs_max: ev.logitAbsMax,
-                            first_nonfinite: tr.firstNonfinite}));
+const jobs = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const digits = core.decodeDigits(JSON.parse(require("fs").readFileSync(process.argv[2], "utf8")).result);
+console.log(JSON.stringify(jobs.map(job => {
+  const tr = core.createTrainer({method: job.method, eps: job.eps, rewards: job.rewards,
+    hidden: job.hidden, lr: job.lr, batch: job.batch, nIn: digits.dim, weights: job.weights});
+  const snapshots = {};
+  for (let t = 0; t < job.idx.length; t++) {
+    core.trainStep(tr, digits.train, Int32Array.from(job.idx[t]), Float64Array.from(job.u[t]));
+    if (job.snapshot_at.includes(t + 1)) snapshots[t + 1] = Object.fromEntries(tr.params.map(
+      p => [p.name, {value: Array.from(p.value), grad: Array.from(p.grad)}]));
+  }
+  const ev = core.evaluate(tr, digits.eval);
+  return {snapshots, accuracy: ev.accuracy, logit_abs_max: ev.logitAbsMax,
+          first_nonfinite: tr.firstNonfinite};
+})));
 """
 
 
@@ -67,7 +69,7 @@ def torch_run(method: str, eps: float, rewards: str, weights: dict, parts: dict,
     experiments/model.py's network and the method's own METHOD.loss."""
     module, config, forced = ADAPT[method]
     eps = forced if forced is not None else eps
-    params = {k: torch.tensor(v, dtype=torch.float64).unsqueeze(0).requires_grad_()
+    params = {k: v.detach().clone().to(torch.float64).unsqueeze(0).requires_grad_()
               for k, v in weights.items()}
     optimizer = torch.optim.Adam(params.values(), lr=LR)
     x_train, y_train = parts["train"]
@@ -100,17 +102,19 @@ def torch_run(method: str, eps: float, rewards: str, weights: dict, parts: dict,
             "logit_abs_max": out.abs().max().item()}
 
 
-def js_run(method: str, eps: float, rewards: str, weights: dict, idx, u,
-           snapshot_at=()) -> dict:
+def js_runs(jobs: list[dict]) -> list[dict]:
+    """Every job (method, eps, rewards, weights, idx, u, snapshot_at) in one Node process."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node not found (it is needed for KaTeX too: install Node.js 20)")
-    job = {"method": method, "eps": eps, "rewards": rewards, "hidden": HIDDEN, "lr": LR,
-           "batch": BATCH, "digits": str(DIGITS), "snapshot_at": list(snapshot_at),
-           "weights": {k: v.reshape(-1).tolist() for k, v in weights.items()},
-           "idx": idx.tolist(), "u": u.tolist()}
-    proc = subprocess.run([node, "-e", NODE_RUNNER, str(CORE_JS)], input=json.dumps(job),
-                          capture_output=True, text=True, timeout=300)
+    payload = [{"method": j["method"], "eps": j["eps"], "rewards": j["rewards"],
+                "hidden": HIDDEN, "lr": LR, "batch": BATCH,
+                "snapshot_at": list(j.get("snapshot_at", ())),
+                "weights": {k: v.reshape(-1).tolist() for k, v in j["weights"].items()},
+                "idx": j["idx"].tolist(), "u": j["u"].tolist()} for j in jobs]
+    proc = subprocess.run([node, "-e", NODE_RUNNER, str(CORE_JS), str(DIGITS)],
+                          input=json.dumps(payload), capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -131,35 +135,47 @@ def _relative(js: list, ref: torch.Tensor) -> float:
     return diff / max(ref.abs().max().item(), 1e-300)
 
 
-@pytest.mark.parametrize("method", sorted(ADAPT))
-@pytest.mark.parametrize("rewards", ["pm1", "01"])
-def test_one_step_equals_pytorch(digits, method, rewards):
+def test_one_step_equals_pytorch(digits, torch_one_thread):
     dim, parts = digits
-    for eps in (1.0, 0.1):
-        weights, idx, u = _setting(method, dim, len(parts["train"][1]), 10)
-        py = torch_run(method, eps, rewards, weights, parts, idx, u, snapshot_at=(1, 10))
-        js = js_run(method, eps, rewards, weights, idx, u, snapshot_at=(1, 10))
-        assert js["first_nonfinite"] == py["first_nonfinite"] is None
+    jobs = []
+    for method in sorted(ADAPT):
+        for rewards in ("pm1", "01"):
+            for eps in (1.0, 0.1):
+                weights, idx, u = _setting(method, dim, len(parts["train"][1]), 10)
+                jobs.append({"method": method, "eps": eps, "rewards": rewards,
+                             "weights": weights, "idx": idx, "u": u, "snapshot_at": (1, 10)})
+    for job, js in zip(jobs, js_runs(jobs)):
+        where = f"{job['method']} eps={job['eps']} rewards={job['rewards']}"
+        py = torch_run(job["method"], job["eps"], job["rewards"], job["weights"], parts,
+                       job["idx"], job["u"], snapshot_at=(1, 10))
+        assert js["first_nonfinite"] == py["first_nonfinite"] is None, where
+        weights = job["weights"]
         for step in (1, 10):
             for name, ref in py["snapshots"][step].items():
                 got = js["snapshots"][str(step)][name]
-                assert _relative(got["grad"], ref["grad"]) <= 1e-5, (step, name, "grad")
-                assert _relative(got["value"], ref["value"]) <= 1e-5, (step, name)
-                update = torch.tensor(got["value"]) - weights[name].reshape(-1)
-                ref_update = ref["value"].reshape(-1) - weights[name].reshape(-1)
+                assert _relative(got["grad"], ref["grad"]) <= 1e-5, (where, step, name, "grad")
+                assert _relative(got["value"], ref["value"]) <= 1e-5, (where, step, name)
                 if step == 1:  # the step itself, not only the weights it moved a little
-                    assert _relative(update.tolist(), ref_update) <= 1e-5, (name, "update")
+                    update = torch.tensor(got["value"]) - weights[name].reshape(-1)
+                    ref_update = ref["value"].reshape(-1) - weights[name].reshape(-1)
+                    assert _relative(update.tolist(), ref_update) <= 1e-5, (where, name)
 
 
-@pytest.mark.parametrize("method,eps", [("q", 1.0), ("pg_naive", 1.0), ("pg_stable", 1.0),
-                                        ("pg_onpolicy", 0.0), ("ppo", 1.0), ("is", 1.0),
-                                        ("pg_stable", 0.05)])
-def test_200_steps_reach_the_same_accuracy(digits, method, eps):
+RUNS_200 = [("q", 1.0), ("pg_naive", 1.0), ("pg_stable", 1.0), ("pg_onpolicy", 0.0),
+            ("ppo", 1.0), ("is", 1.0), ("pg_stable", 0.05)]
+
+
+def test_200_steps_reach_the_same_accuracy(digits, torch_one_thread):
     dim, parts = digits
-    weights, idx, u = _setting(method, dim, len(parts["train"][1]), 200, seed=3)
-    py = torch_run(method, eps, "pm1", weights, parts, idx, u)
-    js = js_run(method, eps, "pm1", weights, idx, u)
-    assert js["first_nonfinite"] == py["first_nonfinite"]
-    assert abs(js["accuracy"] - py["accuracy"]) <= 0.01, (js["accuracy"], py["accuracy"])
-    assert py["accuracy"] > 0.6 or method == "pg_naive"  # it learned something
-    assert js["logit_abs_max"] == pytest.approx(py["logit_abs_max"], rel=1e-4)
+    jobs = []
+    for method, eps in RUNS_200:
+        weights, idx, u = _setting(method, dim, len(parts["train"][1]), 200, seed=3)
+        jobs.append({"method": method, "eps": eps, "rewards": "pm1", "weights": weights,
+                     "idx": idx, "u": u})
+    for job, js in zip(jobs, js_runs(jobs)):
+        method, eps = job["method"], job["eps"]
+        py = torch_run(method, eps, "pm1", job["weights"], parts, job["idx"], job["u"])
+        assert js["first_nonfinite"] == py["first_nonfinite"], method
+        assert abs(js["accuracy"] - py["accuracy"]) <= 0.01, (method, eps, js, py["accuracy"])
+        assert py["accuracy"] > 0.6 or method == "pg_naive", method  # it learned something
+        assert js["logit_abs_max"] == pytest.approx(py["logit_abs_max"], rel=1e-4), method
