@@ -192,18 +192,18 @@ class PageBody:
                             self.explorable_data)
 
     def _place_figures(self, html: str) -> str:
-        placed = [(FIGURE_TOKEN.format(n), figure, line)
+        placed = [(FIGURE_TOKEN.format(n), figure, line, "chart()")
                   for n, (_, figure, line) in enumerate(self.figures, start=1)]
-        placed += [(EXPLORABLE_TOKEN.format(n), figure, line)
+        placed += [(EXPLORABLE_TOKEN.format(n), figure, line, "explorable()")
                    for n, (_, figure, line) in enumerate(self.explorables, start=1)]
-        for token, figure, line in placed:
+        for token, figure, line, macro in placed:
             html = html.replace(f"<p>{token}</p>", figure)
             at = html.find(token)
             opened = max((m.start() for m in PARAGRAPH_OPEN.finditer(html, 0, at)), default=-1)
             if at >= 0 and opened > html.rfind("</p>", 0, at):
-                raise self.error("chart() and explorable() must stand alone in their own "
-                                 "paragraph (a blank line before and after): a <figure> "
-                                 "cannot sit inside a <p>", line)
+                raise self.error(f"{macro} must stand alone in its own paragraph (a blank "
+                                 "line before and after): a <figure> cannot sit inside a <p>",
+                                 line)
             html = html.replace(token, figure)
         numbers = {anchor: n for n, (anchor, _, _) in enumerate(self.figures, start=1)}
 
