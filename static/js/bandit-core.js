@@ -263,14 +263,14 @@ function banditCore() {
 // The worker's message loop, run from its source text as
 // `(banditWorker)((banditCore)())` in a blob: URL (which also works from file://). Messages in:
 // {type: "digits", payload}, {type: "run", config}, {type: "stop"}; out: an evaluation every
-// config.evalEvery steps ({type: "eval" | "done", step, accuracy, logitAbsMax, seconds}) and
-// {type: "nonfinite", firstNonfinite}. It trains in slices of config.sliceMs, so a Stop is
+// config.evalEvery steps ({type: "eval" | "done", run, step, accuracy, logitAbsMax, seconds})
+// and {type: "nonfinite", run, firstNonfinite}; run counts the "run" messages. It trains in slices of config.sliceMs, so a Stop is
 // read between slices.
 function banditWorker(core) {
   var digits = null, tr = null, config = null, running = false, started = 0, runs = 0;
   function report(type) {
     var ev = tr.alive ? core.evaluate(tr, digits.eval) : null;
-    self.postMessage({ type: type, step: tr.t, accuracy: ev && ev.accuracy,
+    self.postMessage({ type: type, run: runs, step: tr.t, accuracy: ev && ev.accuracy,
                        logitAbsMax: ev && ev.logitAbsMax, firstNonfinite: tr.firstNonfinite,
                        seconds: (performance.now() - started) / 1000 });
   }

@@ -6,7 +6,7 @@
   "use strict";
   var script = document.currentScript;
   var CORE_SRC = script.src.replace(/explore-bandit\.js/, "bandit-core.js");
-  var HIDDEN = 32, LR = 1e-3, BATCH = 64, SLICE_MS = 30;
+  var HIDDEN = 32, LR = 1e-3, BATCH = 64, SLICE_MS = 30, FLUSH_MS = 250;
   var METHODS = [
     ["q", "Q-regression"], ["pg_naive", "vanilla PG, naive log-probability"],
     ["pg_stable", "vanilla PG, stable log-probability"], ["pg_onpolicy", "on-policy PG"],
@@ -95,7 +95,7 @@
     body.appendChild(status);
     body.appendChild(notice);
 
-    var worker = null, last = null, state = "idle";
+    var worker = null, last = null, state = "idle", runsPosted = 0;
     function setting() {
       var m = method.value, e = m === "pg_onpolicy" ? 0 : Number(eps.value);
       var s = Math.max(0, Math.min(9999, Math.floor(Number(seed.value) || 0)));
@@ -128,20 +128,38 @@
         "is drawn.";
       element.setAttribute("data-frozen", frozen ? "true" : "false");
     }
-    function add(msg) {
-      [[boxes[0], msg.accuracy], [boxes[1], msg.logitAbsMax]].forEach(function (pair) {
+    // Points wait here and are drawn at most every FLUSH_MS: a redraw per evaluation would keep
+    // the main thread busy while the worker trains.
+    var queued = [], flushTimer = null;
+    function flush() {
+      flushTimer = null;
+      [[boxes[0], "accuracy"], [boxes[1], "logitAbsMax"]].forEach(function (pair) {
         var chart = pair[0].charts && pair[0].charts[0];
-        if (!chart || pair[1] === null) return;
+        if (!chart) return;
         var ds = chart.data.datasets[chart.data.datasets.length - 1];
-        ds.data.push({ x: msg.step, y: pair[1] });
-        ds.trace.x.push(msg.step);
-        ds.trace.y.push(pair[1]);
+        queued.forEach(function (msg) {
+          if (msg[pair[1]] === null) return;
+          ds.data.push({ x: msg.step, y: msg[pair[1]] });
+          ds.trace.x.push(msg.step);
+          ds.trace.y.push(msg[pair[1]]);
+        });
         chart.update("none");
       });
+      queued = [];
+      showLast();
+    }
+    function add(msg, now) {
+      queued.push(msg);
+      if (now) {
+        clearTimeout(flushTimer);
+        flush();
+      } else if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_MS);
     }
     function onMessage(event) {
       var msg = event.data;
+      if (msg.run !== runsPosted) return;  // from a run stopped before this one
       if (msg.type === "nonfinite") {
+        add({ step: msg.step, accuracy: null, logitAbsMax: null }, true);
         setState("nonfinite");
         status.textContent = "Stopped at step " + msg.firstNonfinite.toLocaleString("en") + ".";
         notice.textContent = "At step " + msg.firstNonfinite.toLocaleString("en") + " the loss " +
@@ -152,16 +170,20 @@
         element.setAttribute("data-nonfinite-step", String(msg.firstNonfinite));
         return;
       }
+      if (state !== "running") return;  // arrived after Stop
       last = msg;
-      add(msg);
-      element.setAttribute("data-step", String(msg.step));
-      element.setAttribute("data-accuracy", String(msg.accuracy));
-      var rate = msg.seconds > 0 ? Math.round(msg.step / msg.seconds) : null;
-      status.textContent = "Step " + msg.step.toLocaleString("en") + " of " +
-        steps.toLocaleString("en") + ": greedy accuracy " + pct(msg.accuracy) +
-        ", largest |logit| " + num(msg.logitAbsMax) +
-        (rate ? " (" + rate.toLocaleString("en") + " steps per second)" : "") + ".";
+      add(msg, msg.type === "done");
       if (msg.type === "done") setState("done");
+    }
+    function showLast() {  // the latest evaluation, in words (at the pace of the drawing)
+      if (!last) return;
+      element.setAttribute("data-step", String(last.step));
+      element.setAttribute("data-accuracy", String(last.accuracy));
+      var rate = last.seconds > 0 ? Math.round(last.step / last.seconds) : null;
+      status.textContent = "Step " + last.step.toLocaleString("en") + " of " +
+        steps.toLocaleString("en") + ": greedy accuracy " + pct(last.accuracy) +
+        ", largest |logit| " + num(last.logitAbsMax) +
+        (rate ? " (" + rate.toLocaleString("en") + " steps per second)" : "") + ".";
     }
     function ensureWorker() {
       if (worker) return Promise.resolve(worker);
@@ -177,6 +199,8 @@
       });
     }
     run.addEventListener("click", function () {
+      clearTimeout(flushTimer);
+      queued = [];
       setState("loading");
       status.textContent = "Loading the digits\u2026";
       draw();
@@ -184,6 +208,7 @@
       ensureWorker().then(function (w) {
         var s = setting();
         setState("running");
+        runsPosted += 1;
         w.postMessage({ type: "run", config: { method: s.method, eps: s.eps,
           rewards: s.rewards, seed: s.seed, hidden: HIDDEN, lr: LR, batch: BATCH,
           steps: steps, evalEvery: data.eval_every, sliceMs: SLICE_MS } });
@@ -194,6 +219,8 @@
     });
     stop.addEventListener("click", function () {
       if (worker) worker.postMessage({ type: "stop" });
+      clearTimeout(flushTimer);
+      flush();
       setState("stopped");
       status.textContent = (last ? "Stopped at step " + last.step.toLocaleString("en") + ". " : "") +
         status.textContent.replace(/^Stopped at step [\d,]+\. /, "");
@@ -201,6 +228,8 @@
     });
     reset.addEventListener("click", function () {
       if (worker) worker.postMessage({ type: "stop" });
+      clearTimeout(flushTimer);
+      queued = [];
       last = null;
       setState("idle");
       status.textContent = "";
