@@ -91,10 +91,16 @@ def test_brake_draws_the_closed_form_and_marks_the_bottom(browser, site_url):
     for point in _drawn(page, "brake"):
         assert point["y"] == pytest.approx(expected_pg_gradient(point["x"], -1.0, 1.0),
                                            rel=1e-9, abs=1e-15)
-    # keyboard: eps to 0.10 (ArrowLeft from 1 in steps of 0.01), the baseline on, c and r moved
+    assert "never fades: no brake" in page.inner_text("#explore-brake .explorable-readout")
+    # keyboard: on-policy (eps 0) the push fades; then eps 0.10, the baseline on, c and r moved
     page.focus("#explore-brake-eps")
-    for _ in range(90):
-        page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.querySelector('#explore-brake-eps').value === '0'")
+    page.wait_for_timeout(200)
+    assert "It fades to 0 as x \u2192 +\u221e" in page.inner_text(
+        "#explore-brake .explorable-readout")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
     page.focus("#explore-brake-use-c")
     page.keyboard.press("Space")
     page.focus("#explore-brake-c")

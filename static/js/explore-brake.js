@@ -90,31 +90,28 @@
 
   // In words: where the expected gradient vanishes, or why it never does.
   function describe(r, eps, c, zeros) {
-    var left = -(eps / 2) * (1 - c), right = (eps / 2) * (r - c);
     if (zeros.kind === "everywhere") {
       return "Both actions earn exactly the baseline, so every gradient is zero.";
     }
-    var parts = [];
-    zeros.zeros.forEach(function (z) {
+    var parts = zeros.zeros.map(function (z) {
       var where = z.x < X_MIN || z.x > X_MAX ? " (outside the plotted range)" : "";
-      parts.push(z.kind === "bottom"
+      return z.kind === "bottom"
         ? "The bottom is at x = " + fmt(z.x, 2) + where + ": below it the expected gradient " +
           "is negative, above it positive, so gradient descent moves the logit there and stops."
         : "The expected gradient changes sign from positive to negative at x = " + fmt(z.x, 2) +
-          where + ": gradient descent moves the logit away from there.");
+          where + ": gradient descent moves the logit away from there.";
     });
     if (!zeros.zeros.length) {
-      var sign = expectedGradient(0, r, eps, c) < 0 ? "negative" : "positive";
-      parts.push("There is no bottom: the expected gradient is " + sign + " at every logit, " +
-        "so gradient descent pushes the logit " + (sign === "negative" ? "up" : "down") +
-        " for ever.");
-    }
-    var far = sign === "positive" ? left : right;
-    var towards = sign === "positive" ? "\u2212\u221e" : "+\u221e";
-    if (!zeros.zeros.length) {
-      parts.push(Math.abs(far) < 5e-13
+      // one sign everywhere: descent moves x against it, towards the end it never reaches
+      var negative = expectedGradient(0, r, eps, c) < 0;
+      var limit = negative ? (eps / 2) * (r - c) : -(eps / 2) * (1 - c);  // g at that end
+      var towards = negative ? "+\u221e" : "\u2212\u221e";
+      parts.push("There is no bottom: the expected gradient is " +
+        (negative ? "negative" : "positive") + " at every logit, so gradient descent pushes " +
+        "the logit " + (negative ? "up" : "down") + " for ever.");
+      parts.push(Math.abs(limit) < 5e-13
         ? "It fades to 0 as x \u2192 " + towards + ", so the push slows down."
-        : "As x \u2192 " + towards + " it tends to " + fmt(far) + " and never fades: no brake.");
+        : "As x \u2192 " + towards + " it tends to " + fmt(limit) + " and never fades: no brake.");
     }
     return parts.join(" ");
   }
