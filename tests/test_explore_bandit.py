@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +23,7 @@ from experiments.methods import importance, policy_gradient, ppo, q_regression  
 from experiments.step import Batch, policy_probs, sample_actions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "mnist"   # as tests/test_data.py
 CORE_JS = ROOT / "static" / "js" / "bandit-core.js"
 DIGITS = ROOT / "results" / "bandit-digits.json"
 HIDDEN, BATCH, LR = 32, 64, 1e-3
@@ -179,3 +181,42 @@ def test_200_steps_reach_the_same_accuracy(digits, torch_one_thread):
         assert abs(js["accuracy"] - py["accuracy"]) <= 0.01, (method, eps, js, py["accuracy"])
         assert py["accuracy"] > 0.6 or method == "pg_naive", method  # it learned something
         assert js["logit_abs_max"] == pytest.approx(py["logit_abs_max"], rel=1e-4), method
+
+
+# -- the frozen digit subset (experiments/digit_subset.py) -------------------------------------
+
+def test_frozen_digit_subset_matches_its_hashes_and_budget():
+    """Its hashes match its pixels, it is schema-valid and small enough to load on Run."""
+    import gzip
+    import hashlib
+
+    from experiments import digit_subset
+    from onpolicy import schema
+
+    document = json.loads(DIGITS.read_text())
+    frozen = document["result"]
+    assert not schema.problems(document)
+    for part in ("train", "eval"):
+        packed = base64.b64decode(frozen[part]["pixels"])
+        assert hashlib.sha256(packed).hexdigest() == frozen[part]["sha256"]
+        levels = unpack(packed, frozen[part]["n"], frozen["side"] ** 2)
+        assert digit_subset.pack(levels) == packed and levels.max() == frozen["levels"] - 1
+    assert len(gzip.compress(json.dumps(frozen).encode(), 6)) <= 150_000
+
+
+def test_frozen_digit_subset_is_its_rows_export_of_mnist(monkeypatch):
+    """The frozen file is what the row exports from the real MNIST split (the same as every
+    result's), when the IDX files are here."""
+    from experiments import digit_subset, mnist_files
+    from experiments.suite import BY_NAME, effective_config
+
+    frozen = json.loads(DIGITS.read_text())["result"]
+    shared = Path(os.environ.get(mnist_files.ENV_VAR) or SHARED_MNIST)
+    if not all((shared / f).is_file() for f in mnist_files.TEST_FILES):
+        pytest.skip(f"real MNIST not provided in {shared} (nor {mnist_files.ENV_VAR}): the "
+                    "frozen subset was checked, the export itself is not rerun")
+    monkeypatch.setenv(mnist_files.ENV_VAR, str(shared))
+    config = effective_config(BY_NAME["bandit-digits"])
+    fresh = digit_subset.run(config, [0], "cpu")
+    assert {k: fresh[k] for k in ("side", "levels", "train", "eval", "source")} == \
+        {k: frozen[k] for k in ("side", "levels", "train", "eval", "source")}
