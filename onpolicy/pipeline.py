@@ -21,6 +21,10 @@ from .errors import BuildError
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
+# Render warnings said once per output directory, not again on every rebuild: a local build
+# (no --base-url) has no feed or sitemap, which is expected there.
+ONCE = ("base_url is not set",)
+
 
 @dataclass
 class BuildReport:
@@ -59,9 +63,23 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
 
 
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
-    """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
+    """Status of the --only experiments (every=True: of the whole table, as the render uses).
+
+    With --quick, a row whose frozen result is fresh (and not --rerun) uses it; the others
+    use .cache/quick/, where a quick build trains them: a fresh clone's `--quick` trains only
+    what changed (or was added), in tiny runs, offline when those rows need no MNIST."""
     rows = suite(cfg) if every else selected(cfg)
-    return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    if not cfg.quick:
+        return found
+    frozen = freeze.check_all(rows, cfg.root, cfg.results_dir)
+    forced = set(cfg.rerun)
+    return [f if f.fresh and "all" not in forced and f.name not in forced else q
+            for q, f in zip(found, frozen)]
+
+
+def from_quick_run(cfg: BuildConfig, status: freeze.Status) -> bool:
+    return cfg.quick and status.file is not None and status.file.path.parent == cfg.quick_dir
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:
@@ -117,7 +135,8 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
             report.stale_used.append(s.name)
         usable.append(s)
         meta[s.name] = {"provenance": header["provenance"], "inputs_hash": header["inputs_hash"],
-                        "inputs": header["inputs"], "stale": not s.fresh}
+                        "inputs": header["inputs"], "stale": not s.fresh,
+                        "quick": from_quick_run(cfg, s)}
     return LoadedResults(usable), meta
 
 
@@ -197,7 +216,9 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
                                                        found, unusable)
             log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
                 "the others were unchanged and reused")
+        said = set(previous.warnings) if previous else set()
         for warning in render_warnings:
-            log(f"warning: {warning}")
+            if not (warning.startswith(ONCE) and warning in said):
+                log(f"warning: {warning}")
         report.warnings += render_warnings
         return report

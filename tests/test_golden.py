@@ -25,7 +25,9 @@ def test_snapshot_sees_prose_math_and_figures(built_site):
 def test_site_matches_golden_snapshot(built_site):
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     now = snapshot(built_site)
-    assert sorted(now["pages"]) == sorted(golden["pages"]), REGENERATE
+    added, gone = sorted(set(now["pages"]) - set(golden["pages"])), \
+        sorted(set(golden["pages"]) - set(now["pages"]))
+    assert not added and not gone, f"pages new: {added}, gone: {gone}; {REGENERATE}"
     for path, lines in golden["pages"].items():
         if now["pages"][path] != lines:
             diff = "\n".join(list(difflib.unified_diff(lines, now["pages"][path], "golden",
