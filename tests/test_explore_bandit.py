@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,7 +22,6 @@ from experiments.methods import importance, policy_gradient, ppo, q_regression  
 from experiments.step import Batch, policy_probs, sample_actions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_MNIST = ROOT.parent / "shared" / "mnist"   # as tests/test_data.py
 CORE_JS = ROOT / "static" / "js" / "bandit-core.js"
 DIGITS = ROOT / "results" / "bandit-digits.json"
 HIDDEN, BATCH, LR = 32, 64, 1e-3
@@ -211,11 +209,9 @@ def test_frozen_digit_subset_is_its_rows_export_of_mnist(monkeypatch):
     from experiments.suite import BY_NAME, effective_config
 
     frozen = json.loads(DIGITS.read_text())["result"]
-    shared = Path(os.environ.get(mnist_files.ENV_VAR) or SHARED_MNIST)
-    if not all((shared / f).is_file() for f in mnist_files.TEST_FILES):
-        pytest.skip(f"real MNIST not provided in {shared} (nor {mnist_files.ENV_VAR}): the "
-                    "frozen subset was checked, the export itself is not rerun")
-    monkeypatch.setenv(mnist_files.ENV_VAR, str(shared))
+    from tests.test_data import real_mnist_dir  # where the build looks; skips, saying so
+
+    monkeypatch.setenv(mnist_files.ENV_VAR, str(real_mnist_dir(mnist_files.TEST_FILES)))
     config = effective_config(BY_NAME["bandit-digits"])
     fresh = digit_subset.run(config, [0], "cpu")
     assert {k: fresh[k] for k in ("side", "levels", "train", "eval", "source")} == \

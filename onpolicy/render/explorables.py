@@ -72,7 +72,11 @@ class ExplorableData:
         self.build = build
         self.done: set[str] = set()
 
-    def ensure(self, data_id: str) -> None:
+    def many(self, data_ids) -> None:
+        for data_id in data_ids:
+            self(data_id)
+
+    def __call__(self, data_id: str) -> None:
         if data_id in self.done:
             return
         build, unit = self.build, f"explorable:{data_id}"

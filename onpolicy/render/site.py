@@ -70,7 +70,7 @@ class SiteBuild:
         self._content: Content | None = None
         self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}
-        self.explorable_data = ExplorableData(self).ensure
+        self.explorable_data = ExplorableData(self)  # called with a data id: its files
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
         self.bundles = chart_bundle_names(cfg.node_modules)
@@ -255,8 +255,7 @@ class SiteBuild:
                 self.warn(warning)
             for chart_id in extra["charts"]:  # its charts' files are in the new site too
                 self.chart_files(chart_id)
-            for data_id in extra.get("explorable_data", []):
-                self.explorable_data(data_id)
+            self.explorable_data.many(extra.get("explorable_data", []))  # and its data
             return
         before = len(self.warnings)
         root = page_root(page)
