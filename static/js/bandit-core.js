@@ -104,7 +104,13 @@ function banditCore() {
     for (j = 0; j < H; j++) h[hOff + j] = b1[j];
     for (var p = ptr[s]; p < end; p++) {
       var row = pix[p] * H, xi = val[p];
-      for (j = 0; j < H; j++) h[hOff + j] += xi * W1[row + j];
+      for (j = 0; j + 3 < H; j += 4) {
+        h[hOff + j] += xi * W1[row + j];
+        h[hOff + j + 1] += xi * W1[row + j + 1];
+        h[hOff + j + 2] += xi * W1[row + j + 2];
+        h[hOff + j + 3] += xi * W1[row + j + 3];
+      }
+      for (; j < H; j++) h[hOff + j] += xi * W1[row + j];
     }
     for (j = 0; j < H; j++) if (h[hOff + j] < 0) h[hOff + j] = 0;  // ReLU
     for (var k = 0; k < nOut; k++) {
@@ -216,7 +222,13 @@ function banditCore() {
       var digit = idx[s], end = ptr[digit + 1], q;
       for (var p = ptr[digit]; p < end; p++) {
         var row = pix[p] * H, xi = val[p];
-        for (q = 0; q < na; q++) gW1[row + active[q]] += xi * dact[q];
+        for (q = 0; q + 3 < na; q += 4) {
+          gW1[row + active[q]] += xi * dact[q];
+          gW1[row + active[q + 1]] += xi * dact[q + 1];
+          gW1[row + active[q + 2]] += xi * dact[q + 2];
+          gW1[row + active[q + 3]] += xi * dact[q + 3];
+        }
+        for (; q < na; q++) gW1[row + active[q]] += xi * dact[q];
       }
     }
   }
