@@ -173,10 +173,13 @@
                       marker: { symbol: "circle", size: 9, color: "#D55E00" },
                       hovertemplate: "%{text} at x %{x:.2f}" });
       }
+      // the range always holds 0 and leaves a margin, so a flat curve is not drawn on an edge
+      var lo = Math.min(0, Math.min.apply(null, ys)), hi = Math.max(0, Math.max.apply(null, ys));
+      var pad = Math.max(hi - lo, 0.02) * 0.1;
       return { data: traces, layout: {
         margin: { l: 60, r: 20, t: 20, b: 50 }, showlegend: false,
         xaxis: { title: { text: "logit x" }, range: [X_MIN, X_MAX] },
-        yaxis: { title: { text: "expected \u2202L/\u2202x" } } } };
+        yaxis: { title: { text: "expected \u2202L/\u2202x" }, range: [lo - pad, hi + pad] } } };
     }
     function draw() {
       pending = false;
