@@ -73,9 +73,8 @@
     var method = select(controls, uid + "-method", "Method", METHODS, "pg_stable");
     var eps = select(controls, uid + "-eps", "Share of random actions, \u03b5",
                      EPS.map(function (e) { return [e, String(e)]; }), 1);
-    var rewards = select(controls, uid + "-rewards", "Rewards",
-                         [["pm1", "+1 right, \u22121 wrong (the article's)"],
-                          ["01", "+1 right, 0 wrong"]], "pm1");
+    var rewards = select(controls, uid + "-rewards", "Rewards, right / wrong action",
+                         [["pm1", "+1 / \u22121 (the article's)"], ["01", "+1 / 0"]], "pm1");
     var seedRow = el("div", { class: "explorable-control" });
     seedRow.appendChild(el("label", { for: uid + "-seed" }, "Seed"));
     var seed = el("input", { id: uid + "-seed", type: "number", min: "0", max: "9999",
