@@ -277,6 +277,8 @@ def check_facts(results: dict, facts: dict) -> None:
             if errors:
                 assert facts["grad_max_abs_error"] == pytest.approx(max(errors))
             continue
+        if "source" in payload and "train" in payload:
+            continue  # the live bandit's digit subset: no facts
         for key, value in _expected_training_facts(payload).items():
             assert facts[f"{prefix}_{key}"] == pytest.approx(value), (name, key)
         if payload["task"] == "categorical" and payload["action_share"].get("per_seed"):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config import shown
 from .errors import RenderError
-from .figkit import FIGURE_ID, FigureBuilder, MissingResult, ResultsUsed
+from .figkit import EXPLORABLE_DATA_ID, FIGURE_ID, FigureBuilder, MissingResult, ResultsUsed
 
 FACTS_FILE, FIGURES_FILE = "facts.py", "figures.py"
 MODULE_FILES = (FACTS_FILE, FIGURES_FILE)   # loaded in this order
@@ -43,6 +43,7 @@ class Content:
     root: Path                                  # messages name files relative to it
     facts_modules: list[tuple[str, Callable]] = field(default_factory=list)  # (file, compute)
     figures: dict[str, FigureDef] = field(default_factory=dict)
+    explorable_data: dict[str, FigureDef] = field(default_factory=dict)  # @explorable_data
 
     def compute_facts(self, results: Mapping[str, dict]) -> dict:
         facts: dict = {}
@@ -77,6 +78,19 @@ class Content:
             raise RenderError(f"{definition.where}: figure {figure_id!r} returned a "
                               f"{type(figure).__name__}, not a plotly Figure")
         return figure, used.used
+
+    def build_explorable_data(self, data_id: str, results: Mapping[str, dict]):
+        """(JSON-able data, names of the results it read). MissingResult passes through."""
+        definition = self.explorable_data[data_id]
+        used = ResultsUsed(results)
+        try:
+            data = definition.build(used)
+        except MissingResult:
+            raise
+        except Exception as err:
+            raise self.located(err, f"explorable data {data_id!r} failed",
+                               definition.where) from None
+        return data, used.used
 
     def known_figures(self) -> str:
         return ", ".join(sorted(self.figures)) or "none: no figures.py defines any"
@@ -125,19 +139,21 @@ def _fresh_package(folder: Path) -> str:
     return package
 
 
-def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef]) -> None:
+def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef],
+                attribute: str = FIGURE_ID) -> None:
+    kind = "figure" if attribute == FIGURE_ID else "explorable data"
     for value in vars(module).values():
-        figure_id = getattr(value, FIGURE_ID, None)
+        figure_id = getattr(value, attribute, None)
         if figure_id is None or not callable(value):
             continue
         code = getattr(value, "__code__", None)
         where = f"{path}:{code.co_firstlineno if code else 1}"
         if not isinstance(figure_id, str) or not FIGURE_ID_PATTERN.fullmatch(figure_id):
-            raise RenderError(f"{where}: figure id {figure_id!r}: use letters, digits, '-', "
+            raise RenderError(f"{where}: {kind} id {figure_id!r}: use letters, digits, '-', "
                               "'_' and '.', starting with a letter or digit")
         known = figures.get(figure_id)
         if known is not None and known.build is not value:
-            raise RenderError(f"{where}: figure id {figure_id!r} is also defined at "
+            raise RenderError(f"{where}: {kind} id {figure_id!r} is also defined at "
                               f"{known.where}")
         figures[figure_id] = FigureDef(figure_id, value, where)
 
@@ -173,4 +189,5 @@ def load_content(src_dir: Path, root: Path) -> Content:
                 content.facts_modules.append((path, compute))
             else:
                 _figures_of(module, path, content.figures)
+                _figures_of(module, path, content.explorable_data, EXPLORABLE_DATA_ID)
     return content

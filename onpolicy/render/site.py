@@ -15,6 +15,7 @@ from .content import Content, load_content
 from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
+from .explorables import ExplorableData
 from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
@@ -69,6 +70,7 @@ class SiteBuild:
         self._content: Content | None = None
         self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}
+        self.explorable_data = ExplorableData(self)  # called with a data id: its files
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
         self.bundles = chart_bundle_names(cfg.node_modules)
@@ -170,6 +172,7 @@ class SiteBuild:
                      "updated": page.meta.get("updated") or self.updated(page)},
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
+            "has_explorables": body.has_explorables,
             "asset": lambda path: self.asset(root, path),
             "bundle_2d": f"{root}static/{self.bundles['2d']}",
             "bundle_3d": f"{root}static/{self.bundles['3d']}",
@@ -252,6 +255,7 @@ class SiteBuild:
                 self.warn(warning)
             for chart_id in extra["charts"]:  # its charts' files are in the new site too
                 self.chart_files(chart_id)
+            self.explorable_data.many(extra.get("explorable_data", []))  # and its data
             return
         before = len(self.warnings)
         root = page_root(page)
@@ -262,7 +266,8 @@ class SiteBuild:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
         self._rendered(unit, key, [page.out_path], {"warnings": self.warnings[before:],
-                                                    "charts": list(page_body.anchors)})
+                                                    "charts": list(page_body.anchors),
+                                                    "explorable_data": body.explorable_data})
 
     def run(self) -> list[str]:
         self.write_assets()

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 
 from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
                                     figure, need, rgba, surface_figure, zoom_panel)
+# imported for their @explorable_data registration: the explorable figures' data
+from .explorable_data import bandit_digits, bandit_frozen, dial_curves  # noqa: F401
 # imported for their @figure registration: the cliff, dropped digits, bias, estimators, PPO
 from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
                               dropped_categorical, estimators_cos, estimators_variance,
