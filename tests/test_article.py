@@ -542,6 +542,28 @@ def test_require_guard_fails_the_build(tmp_path):
         render_pages(tmp_path, results, fake_meta(results))
 
 
+def test_a_sentence_comparing_rows_trained_on_different_data_fails_the_build(tmp_path):
+    """A partial rerun on other data must not publish a comparison of two results."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    meta = fake_meta(results)
+    other = dict(meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"], split="full")
+    meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"] = other
+    with pytest.raises(RenderError, match="pg_onpolicy_barrier were trained on different data"):
+        render_pages(tmp_path, results, meta)
+
+
+def test_the_reward_sign_sentence_needs_its_test(tmp_path):
+    """If rewards {0, 1} stop beating -1/+1 off-policy by Welch's test, the build fails."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    results["binary-pg_random_r01"] = fake_training("binary", "pg_random_r01", final=0.76)
+    with pytest.raises(RenderError, match="no longer beat -1/\\+1 off-policy"):
+        render_pages(tmp_path, results, fake_meta(results))
+
+
 # -- the real frozen results ------------------------------------------------------------------
 
 def load_frozen(results_dir: Path) -> tuple[dict, dict]:
