@@ -15,30 +15,35 @@ from .second_round_facts import SIGN_ROWS
 
 EXPECTED = "expected reward: the policy's chance of acting right"
 TASK_DASH = {"binary": "solid", "categorical": "dash"}
-# label -> (legend text, colour, dash): off-policy solid, on-policy dotted; one hue per reward
+# label -> (legend text, colour, dash): orange on uniform actions, green on-policy, and a line
+# style of its own for every run, so that no two runs differ by colour alone
 SIGN_STYLE = {
     "off_pm1": ("rewards ±1, uniform actions", "#E69F00", "solid"),
-    "off_01": ("rewards {0, 1}, uniform actions", "#0072B2", "solid"),
-    "off_01_baseline": ("rewards {0, 1} − minibatch mean, uniform actions", "#CC79A7", "solid"),
-    "on_pm1": ("rewards ±1, on-policy", "#E69F00", "dot"),
-    "on_01": ("rewards {0, 1}, on-policy", "#0072B2", "dot"),
-    "on_01_baseline": ("rewards {0, 1} − minibatch mean, on-policy", "#CC79A7", "dot"),
+    "off_01": ("rewards {0, 1}, uniform actions", "#E69F00", "dash"),
+    "off_01_baseline": ("rewards {0, 1} − minibatch mean, uniform actions", "#E69F00", "dot"),
+    "on_pm1": ("rewards ±1, on-policy", "#009E73", "longdash"),
+    "on_01": ("rewards {0, 1}, on-policy", "#009E73", "dashdot"),
+    "on_01_baseline": ("rewards {0, 1} − minibatch mean, on-policy", "#009E73",
+                       "longdashdot"),
 }
+# a colour and a line style per method; the task is the line's width (binary thick)
 CRITIC_STYLE = {
     "critic_actor_random": ("critic + actor, uniform actions", "#009E73", "solid"),
-    "pg_random_stable": ("policy gradient, uniform actions", "#E69F00", "solid"),
+    "pg_random_stable": ("policy gradient, uniform actions", "#E69F00", "dot"),
     "ppo_random": ("PPO, uniform actions", "#D55E00", "longdash"),
-    "pg_onpolicy": ("policy gradient, on-policy", "#8c8c8c", "dot"),
+    "pg_onpolicy": ("policy gradient, on-policy", "#8c8c8c", "dashdot"),
 }
+TASK_WIDTH = {"binary": 2.5, "categorical": 1.2}
 REUSE_STYLE = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#D55E00"),
                "is": ("importance-weighted PG", "#0072B2")}
 
 
-def _expected_curve(fig: go.Figure, payload: dict, name: str, colour: str, dash: str) -> None:
+def _expected_curve(fig: go.Figure, payload: dict, name: str, colour: str, dash: str,
+                    width: float = 2) -> None:
     stat = payload["expected_reward"]
     band(fig, payload["steps"], stat["lo"], stat["hi"], colour, name, name)
     fig.add_trace(go.Scatter(x=payload["steps"], y=stat["mean"], mode="lines", name=name,
-                             legendgroup=name, line=dict(color=colour, width=2, dash=dash),
+                             legendgroup=name, line=dict(color=colour, width=width, dash=dash),
                              hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
 
 
@@ -62,10 +67,8 @@ def critic_actor(results: Results) -> go.Figure:
     fig = _curves_figure()
     for task in ("binary", "categorical"):
         for method, (text, colour, dash) in CRITIC_STYLE.items():
-            if task == "categorical":
-                dash = {"solid": "dash", "dot": "dashdot"}.get(dash, "longdashdot")
             _expected_curve(fig, need(results, f"{task}-{method}"), f"{text}, {task}", colour,
-                            dash)
+                            dash, TASK_WIDTH[task])
     return fig
 
 
@@ -100,8 +103,8 @@ def reuse(results: Results) -> go.Figure:
 OPTIMIZER_ROWS = {
     "pg_random_stable": ("Adam, uniform actions", "#E69F00", "solid"),
     "pg_random_sgd": ("plain SGD, uniform actions", "#E69F00", "dot"),
-    "pg_onpolicy": ("Adam, on-policy", "#009E73", "solid"),
-    "pg_onpolicy_sgd": ("plain SGD, on-policy", "#009E73", "dot"),
+    "pg_onpolicy": ("Adam, on-policy", "#009E73", "dash"),
+    "pg_onpolicy_sgd": ("plain SGD, on-policy", "#009E73", "dashdot"),
     "pg_eps0002_long": ("Adam, ε = 0.002, four times longer", "#0072B2", "longdash"),
 }
 
