@@ -19,6 +19,8 @@ from .explorable_data import bandit_digits, bandit_frozen, dial_curves  # noqa: 
 from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
                               dropped_categorical, estimators_cos, estimators_variance,
                               ppo_clip, seeds_categorical, stale)
+from .second_round_figures import (critic_actor, optimizer, reuse,  # noqa: F401
+                                   reward_sign_binary, reward_sign_categorical)
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
