@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from experiments.mnist_files import dataset_identity
-from experiments.suite import EXPERIMENTS, effective_config
+from experiments.suite import BY_NAME, EXPERIMENTS, effective_config, payload_schema
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
@@ -183,11 +183,12 @@ def fake_meta(results: dict) -> dict[str, dict]:
 
 def test_fake_results_are_schema_shaped():
     for name, payload in fake_results().items():
+        row = BY_NAME[name]
         problems = [f"{name}: {p}" for p in schema.problems({
             "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
             "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
             "provenance": {}, "result_sha256": "cd" * 32, "result": payload,
-            "document_sha256": "ef" * 32})]
+            "document_sha256": "ef" * 32}, payload_schema(row, effective_config(row)))]
         assert not problems, problems
 
 

@@ -128,7 +128,7 @@ def test_cuda_asked_for_without_cuda(repo):
 # -- experiment table rows -------------------------------------------------------------------
 
 BAD_SUITE = """\
-from experiments.suite import Experiment
+from onpolicy.contract import Experiment
 from tests.tiny_suite import EXPERIMENTS as _TINY
 
 _row = _TINY[0]
