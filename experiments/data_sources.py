@@ -17,7 +17,8 @@ def data_source(data: dict) -> DataSource:
     if data.get("name") != "mnist":
         return default_dataset(data)
     split = data.get("split", "test10k")
-    return DataSource(mnist_files.dataset_identity(data), fetch=lambda: fetch_files(split))
+    return DataSource(mnist_files.dataset_identity(data), fetch=lambda: fetch_files(split),
+                      env_var=mnist_files.ENV_VAR)
 
 
 def fetch_files(split: str) -> dict[str, Path]:

@@ -80,10 +80,13 @@ class DataSource:
       ships them to its workers.
     fetch: files found (or downloaded) when training, {name: path}: shipped to Ray workers,
       not hashed (the identity names their checksums).
+    env_var: the environment variable the package's loader reads the files' directory from;
+      a Ray worker points it at the shipped copies.
     """
     identity: dict
     files: dict[str, Path] = field(default_factory=dict)
     fetch: Callable[[], dict[str, Path]] | None = None
+    env_var: str | None = None
 
     def hashed_identity(self) -> dict:
         if not self.files:

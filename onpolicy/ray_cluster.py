@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 
 from .config import BuildConfig
 from .contract import Suite, canonical_json
@@ -48,18 +49,20 @@ def cluster_device(requested: str, cluster_gpus: float) -> str:
     return "cpu"
 
 
-def data_payloads(suite: Suite, pairs) -> dict[str, dict[str, bytes]]:
-    """{dataset identity (canonical JSON): {file name: bytes}} for every dataset the units
-    read from files (contract.DataSource.shipped), found (verified, or downloaded) on the
-    driver like a local run would, so no worker needs the files or the internet."""
+def data_payloads(suite: Suite, pairs) -> dict[str, tuple[str, dict[str, bytes]]]:
+    """{dataset identity (canonical JSON): (its env_var, {file name: bytes})} for every dataset
+    the units read from files (contract.DataSource.shipped), found (verified, or downloaded)
+    on the driver like a local run would, so no worker needs the files or the internet."""
     payloads = {}
     for _, inputs in pairs:
         key = canonical_json(inputs["data"])
         if key in payloads:
             continue
-        files = suite.data_source(inputs["config"]).shipped()
-        if files:
-            payloads[key] = {name: path.read_bytes() for name, path in files.items()}
+        source = suite.data_source(inputs["config"])
+        files = source.shipped()
+        if files and source.env_var:
+            payloads[key] = (source.env_var,
+                             {name: Path(path).read_bytes() for name, path in files.items()})
     return payloads
 
 

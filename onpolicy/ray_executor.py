@@ -131,7 +131,7 @@ def _run(ray, cfg, suite, pairs, threads, payloads, commit, log) -> list[Path]:
         raise RayRunError(f"no run units (the config lists no seeds): {', '.join(empty)}")
     units, groups = ledger.units, ledger.jobs  # each job (fused group or solo unit): one task
     outs: dict[int, dict] = {}  # unit -> the worker's report of the task that completed it
-    refs = {key: ray.put(files) for key, files in payloads.items()}
+    refs = {key: (env_var, ray.put(files)) for key, (env_var, files) in payloads.items()}
     total = len(units)
     log(f"Ray: {len(nodes)} node(s), {resources.get('CPU', 0):g} CPU(s), "
         f"{resources.get('GPU', 0):g} GPU(s); {total} run unit(s) of {len(pairs)} "
@@ -143,14 +143,13 @@ def _run(ray, cfg, suite, pairs, threads, payloads, commit, log) -> list[Path]:
                dynamic_ncols=True)
     try:
         for g, group in enumerate(groups):
-            sources, data = {}, None
-            for u in group.units:
+            sources, env_var, files = {}, None, None
+            for u in group.units:  # a job's units share one dataset (fusion.plan keys it)
                 inputs = pairs[ledger.owner[u]][1]
                 sources.update(inputs["sources"])
-                key = data_key(inputs)
-                if key in refs:
-                    data = (suite.data_env, refs[key])
-            pending[task.remote(group, units, threads, sources, data)] = g
+                env_var, files = refs.get(data_key(inputs), (env_var, files))
+            # the files' ref as an argument of its own: Ray resolves top-level refs only
+            pending[task.remote(group, units, threads, sources, files, env_var)] = g
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
             for ref in ready:

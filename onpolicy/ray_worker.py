@@ -56,14 +56,12 @@ def check_sources(sources: dict[str, str], root: Path = _HERE_ROOT) -> None:
 
 
 @contextlib.contextmanager
-def staged_data(data: tuple[str, dict[str, bytes]] | None):
-    """data = (environment variable, {file name: bytes}): write the files the driver shipped
-    into a per-node cache directory and point the experiment package's variable (its suite's
-    DATA_ENV) at it for the duration of one job."""
-    if not data or not data[1]:
+def staged_data(files: dict[str, bytes] | None, env_var: str | None):
+    """Write the dataset files the driver shipped into a per-node cache directory and point
+    the package's loader (the DataSource's env_var) at it for the duration of one job."""
+    if not files or not env_var:
         yield None
         return
-    env_var, files = data
     key = hashlib.sha256("".join(f"{name}:{hashlib.md5(blob).hexdigest()};"
                                  for name, blob in sorted(files.items())).encode()).hexdigest()
     where = Path(tempfile.gettempdir()) / "onpolicy-data" / key[:16]
@@ -98,17 +96,17 @@ def worker_info(device: str) -> dict:
 
 
 def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
-                 data: tuple[str, dict[str, bytes]] | None = None) -> dict:
+                 files: dict[str, bytes] | None = None, env_var: str | None = None) -> dict:
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
     from . import fusion
 
     job = fusion.Job([0], owners=[(0, 0)], solo=True)
-    out = execute_job(job, [unit], threads, sources, data)
+    out = execute_job(job, [unit], threads, sources, files, env_var)
     return {**out, "part": out["outputs"][0]}
 
 
 def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
-                data: tuple[str, dict[str, bytes]] | None = None) -> dict:
+                files: dict[str, bytes] | None = None, env_var: str | None = None) -> dict:
     """One fusion job (a fused group of lanes, or a solo run unit) on a Ray worker: the same
     call the local executor makes (fusion.run_job), so the outputs are the local run's, bit
     for bit."""
@@ -121,7 +119,7 @@ def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str]
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"Ray gave this task a GPU, but torch {torch.__version__} on this "
                            "worker sees no CUDA device")
-    with staged_data(data):
+    with staged_data(files, env_var):
         for i in job.units:
             importlib.import_module(units[i].entry)
         check_sources(sources)

@@ -245,11 +245,11 @@ def test_shipped_mnist_files_are_staged_for_one_unit_only(monkeypatch, tmp_path)
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the node's $TMPDIR
     monkeypatch.setenv(ENV_VAR, "/somewhere/else")
-    with staged_data((ENV_VAR, {"t10k-labels-idx1-ubyte.gz": b"not really mnist"})) as where:
+    with staged_data({"t10k-labels-idx1-ubyte.gz": b"not really mnist"}, ENV_VAR) as where:
         assert os.environ[ENV_VAR] == str(where) and where.is_relative_to(tmp_path)
         assert (where / "t10k-labels-idx1-ubyte.gz").read_bytes() == b"not really mnist"
     assert os.environ[ENV_VAR] == "/somewhere/else"
-    with staged_data(None) as where:
+    with staged_data(None, ENV_VAR) as where:
         assert where is None and os.environ[ENV_VAR] == "/somewhere/else"
 
 
