@@ -150,7 +150,7 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
     y_eval = datasets.task_labels(data.y_eval, task)
     n_act, n_train, batch_size = datasets.n_actions(task), len(y_train), int(config["batch_size"])
     params = init_params(seeds, data.x_train.shape[1], int(config["hidden"]),
-                         policy_gradient.n_outputs(task), device)
+                         trainer.policy_outputs(task), device)
     optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]))
     context_gens = [torch.Generator().manual_seed(int(s) + CONTEXT_SEED_OFFSET) for s in seeds]
     action_gens = [torch.Generator().manual_seed(int(s) + ACTION_SEED_OFFSET) for s in seeds]

@@ -24,10 +24,10 @@ import math
 from experiments import data as datasets
 from experiments import fused
 from experiments.fused import Lane
-from experiments.step import Batch, Method, policy_probs, sample_actions
+from experiments.step import Batch, Method, policy_outputs, policy_probs, sample_actions
 
-__all__ = ["Batch", "Method", "Lane", "policy_probs", "sample_actions", "lanes", "assemble",
-           "run", "merge"]
+__all__ = ["Batch", "Method", "Lane", "policy_outputs", "policy_probs", "sample_actions",
+           "lanes", "assemble", "run", "merge"]
 
 
 def lanes(method: Method, config: dict, seeds) -> list[Lane]:

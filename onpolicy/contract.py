@@ -52,9 +52,11 @@ def effective_config(exp: Experiment, quick: bool = False) -> dict:
     return config
 
 
-def canonical_json(obj) -> str:
-    """The one serialisation every content hash of the project is taken over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def canonical_json(obj, default=None) -> str:
+    """The one serialisation every content hash of the project is taken over (the freeze
+    hash, the result checksums, the incremental render's keys)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                      default=default)
 
 
 def sha256(text: str) -> str:

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from experiments.mnist_files import dataset_identity
-from experiments.suite import BY_NAME, EXPERIMENTS, effective_config, payload_schema
+from experiments.suite import (BY_NAME, EXPERIMENTS, effective_config, examples,
+                               payload_schema)
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
@@ -177,6 +178,7 @@ def fake_meta(results: dict) -> dict[str, dict]:
                        "data": dataset_identity(config.get("data", {"name": "none"})),
                        "schema": schema.SCHEMA_VERSION},
             "stale": False,
+            "examples": examples(dataset_identity(config.get("data", {"name": "none"}))),
         }
     return meta
 
@@ -465,7 +467,8 @@ def load_frozen(results_dir: Path) -> tuple[dict, dict]:
         results[doc["experiment"]] = doc["result"]
         meta[doc["experiment"]] = {"provenance": doc["provenance"],
                                    "inputs_hash": doc["inputs_hash"],
-                                   "inputs": doc["inputs"], "stale": False}
+                                   "inputs": doc["inputs"], "stale": False,
+                                   "examples": examples(doc["inputs"]["data"])}
     return results, meta
 
 

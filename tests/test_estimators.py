@@ -82,7 +82,7 @@ def old_run(config, seeds):
     y_eval = datasets.task_labels(data.y_eval, task)
     n_act, n_train, batch_size = datasets.n_actions(task), len(y_train), int(config["batch_size"])
     params = init_params(seeds, data.x_train.shape[1], int(config["hidden"]),
-                         policy_gradient.n_outputs(task), "cpu")
+                         trainer.policy_outputs(task), "cpu")
     optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]))
     context_gens = [torch.Generator().manual_seed(int(s) + estimators.CONTEXT_SEED_OFFSET)
                     for s in seeds]

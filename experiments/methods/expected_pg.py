@@ -20,10 +20,6 @@ from experiments import trainer
 from experiments.model import action_log_probs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
-
-
 def all_action_rewards(labels: torch.Tensor, n_actions: int) -> torch.Tensor:
     """r(x, a) for every action: +1 at the label, -1 elsewhere, (S, B) -> (S, B, K)."""
     return 2.0 * torch.nn.functional.one_hot(labels, n_actions) - 1.0
@@ -37,7 +33,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return -(rewards * log_pi).mean(-1)
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = trainer.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:

@@ -12,10 +12,6 @@ from experiments import trainer
 from experiments.model import action_probs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
-
-
 def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
     """THE IMPORTANCE-WEIGHTED LOSS, per sample: -(pi(a|x) / b(a|x)) * r, the ratio not
     detached; b(a|x) is the behaviour probability recorded when the action was sampled."""
@@ -23,7 +19,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return -(pi_taken / batch.behaviour_prob) * batch.rewards
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = trainer.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:

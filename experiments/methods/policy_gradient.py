@@ -13,10 +13,6 @@ from experiments import trainer
 from experiments.model import action_log_probs, action_probs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
-
-
 def naive_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """log pi(a|x) computed literally as the log of a probability, as a first implementation
     would: saturating probabilities give log(0) = -inf and then NaN gradients.
@@ -64,7 +60,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return loss
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = trainer.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:

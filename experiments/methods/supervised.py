@@ -8,10 +8,6 @@ import torch.nn.functional as F
 from experiments import trainer
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, p(digit >= 5) = sigmoid
-
-
 def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
     """THE SUPERVISED LOSS, per sample: binary cross-entropy with logits (binary task) or
     cross-entropy (categorical). Labels may be class probabilities (S, B, K) instead of class
@@ -23,7 +19,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return F.cross_entropy(outputs.movedim(-1, 1), target, reduction="none")
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = trainer.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
