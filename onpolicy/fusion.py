@@ -30,7 +30,7 @@ class Job:
     """One thing to train: a fused group of lanes, or one plain run unit (`solo`)."""
     units: list[int]                                  # indices into the plan's units
     lanes: list = field(default_factory=list)        # fused: the lanes, in training order
-    owners: list[tuple[int, int]] = field(default_factory=list)  # lane -> (unit, lane index)
+    lane_of: list[tuple[int, int]] = field(default_factory=list)  # lane -> (unit, its lane no.)
     solo: bool = False
     plan: object = None                               # the FusionPlan that made the lanes
 
@@ -62,7 +62,7 @@ def plan(units: list, fuse: bool = True, fusion=_DEFAULT) -> list[Job]:
     for i, unit in enumerate(units):
         lanes = fusion.lanes(unit.entry, unit.config, unit.seeds) if fusion else None
         if lanes is None:
-            solo.append(Job([i], owners=[(i, 0)], solo=True))
+            solo.append(Job([i], lane_of=[(i, 0)], solo=True))
             continue
         for j, lane in enumerate(lanes):
             key = f"{unit.device}|{fusion.group_key(lane)}" + ("" if fuse else f"|unit {i}")
@@ -70,7 +70,7 @@ def plan(units: list, fuse: bool = True, fusion=_DEFAULT) -> list[Job]:
             if i not in job.units:
                 job.units.append(i)
             job.lanes.append(lane)
-            job.owners.append((i, j))
+            job.lane_of.append((i, j))
     jobs = []
     for key, job in groups.items():
         jobs += _split(job, units) if key.startswith("cpu|") else [job]
@@ -81,32 +81,32 @@ def _split(job: Job, units: list) -> list[Job]:
     """A CPU group as jobs of at most cpu_max_slots() slots whose lanes share a cpu_bucket;
     a lane is never split. On the CPU the work per slot is the same fused or not, so a job
     only saves per-step overhead; mixing losses or lags would add work (docs/BENCHMARKS.md)."""
-    limit, parts, fusion = cpu_max_slots(), [], job.plan
+    limit, jobs, fusion = cpu_max_slots(), [], job.plan
     buckets: dict[tuple, list] = {}
-    for lane, owner in zip(job.lanes, job.owners):
-        buckets.setdefault(fusion.cpu_bucket(lane), []).append((lane, owner))
+    for lane, where in zip(job.lanes, job.lane_of):
+        buckets.setdefault(fusion.cpu_bucket(lane), []).append((lane, where))
     for key in sorted(buckets):
         # as few jobs as the limit allows, of about equal size (no small job left over)
         total = sum(fusion.seed_count(lane) for lane, _ in buckets[key])
         target = total / -(-total // limit)
-        first = len(parts)
-        for lane, owner in buckets[key]:
+        first = len(jobs)
+        for lane, where in buckets[key]:
             n = fusion.seed_count(lane)
-            size = (sum(fusion.seed_count(l) for l in parts[-1].lanes)
-                    if len(parts) > first else 0)
-            if len(parts) == first or size >= target or size + n > limit:
-                parts.append(Job([], plan=fusion))
-            part = parts[-1]
-            if owner[0] not in part.units:
-                part.units.append(owner[0])
-            part.lanes.append(lane)
-            part.owners.append(owner)
-    return parts
+            size = (sum(fusion.seed_count(l) for l in jobs[-1].lanes)
+                    if len(jobs) > first else 0)
+            if len(jobs) == first or size >= target or size + n > limit:
+                jobs.append(Job([], plan=fusion))
+            last = jobs[-1]
+            if where[0] not in last.units:
+                last.units.append(where[0])
+            last.lanes.append(lane)
+            last.lane_of.append(where)
+    return jobs
 
 
 def run_job(job: Job, units: list, progress=None) -> list:
-    """Train one job; returns one output per entry of job.owners (for a solo job: the unit's
-    part). `Parts` turns them into run-unit parts."""
+    """Train one job; returns one output per entry of job.lane_of (for a solo job: the unit's
+    output). `RunOutputs` turns lanes' outputs into run units' outputs."""
     if job.solo:
         unit = units[job.units[0]]
         module = importlib.import_module(unit.entry)
@@ -114,8 +114,8 @@ def run_job(job: Job, units: list, progress=None) -> list:
     return job.plan.train(job.lanes, units[job.units[0]].device, progress)
 
 
-class Parts:
-    """Gathers jobs' outputs per run unit; a unit's part is ready once all its lanes are in
+class RunOutputs:
+    """Gathers jobs' outputs per run unit; a unit's output is ready once all its lanes are in
     (on the CPU a dial unit's lanes may be spread over several jobs)."""
 
     def __init__(self, jobs: list[Job], units: list):
@@ -123,19 +123,19 @@ class Parts:
         self.solo = {job.units[0] for job in jobs if job.solo}
         self.expected: dict[int, int] = {}
         for job in jobs:
-            for unit_index, _ in job.owners:
+            for unit_index, _ in job.lane_of:
                 self.expected[unit_index] = self.expected.get(unit_index, 0) + 1
         self.lanes: dict[int, dict[int, dict]] = {}
-        self.parts: dict[int, dict] = {}
+        self.done: dict[int, dict] = {}     # run unit -> its output, as `merge` takes it
 
     def add(self, job: Job, outputs: list) -> list[int]:
-        """Record one job's outputs; returns the run units whose parts are now complete."""
+        """Record one job's outputs; returns the run units whose outputs are now complete."""
         done = []
-        for (unit_index, lane_index), output in zip(job.owners, outputs):
+        for (unit_index, lane_index), output in zip(job.lane_of, outputs):
             got = self.lanes.setdefault(unit_index, {})
             got[lane_index] = output
             if len(got) == self.expected[unit_index]:
-                self.parts[unit_index] = (output if unit_index in self.solo else
+                self.done[unit_index] = (output if unit_index in self.solo else
                                           job.plan.assemble(self.units[unit_index].config,
                                                             [got[k] for k in sorted(got)]))
                 done.append(unit_index)

@@ -2,7 +2,7 @@
 
 The stale experiments become run units (`RunUnit`: one experiment's config and one seed
 batch), the units become jobs (fusion.plan), and the `Ledger` records each finished job: it
-shares the job's time out over its units by seeds, gathers each unit's part and, once every
+shares the job's time out over its units by seeds, gathers each unit's output and, once every
 unit of an experiment is in, merges the experiment with its entry module's `merge` and freezes
 it. An interrupted build thus keeps every experiment whose jobs finished.
 """
@@ -48,7 +48,7 @@ class Ledger:
                 self.units.append(unit)
                 self.owner.append(k)
         self.jobs = fusion.plan(self.units, fuse=fuse, fusion=suite.fusion)
-        self.parts = fusion.Parts(self.jobs, self.units)
+        self.outputs = fusion.RunOutputs(self.jobs, self.units)
         self.unit_seconds = [0.0] * len(self.units)
         self.frozen: set[int] = set()
 
@@ -65,23 +65,23 @@ class Ledger:
             shares = [(job.units[0], 1)]
         else:
             shares = [(u, job.plan.seed_count(lane)) for lane, (u, _) in
-                      zip(job.lanes, job.owners)]
+                      zip(job.lanes, job.lane_of)]
         total = sum(n for _, n in shares)
         for u, n in shares:
             self.unit_seconds[u] += seconds * n / total
-        return self.parts.add(job, outputs)
+        return self.outputs.add(job, outputs)
 
     def complete(self) -> list[int]:
         """Experiments (indices into todo) whose every unit is in and that are not frozen yet."""
         return [k for k in range(len(self.todo)) if k not in self.frozen
-                and all(i in self.parts.parts for i in self.units_of(k))]
+                and all(i in self.outputs.done for i in self.units_of(k))]
 
     def freeze(self, k: int, store: Path, provenance: Callable[[float], dict]) -> Path:
         """Merge experiment k and freeze it; provenance(merge_seconds) gives its provenance."""
         exp, inputs = self.todo[k]
         start = time.perf_counter()
         entry = importlib.import_module(exp.entry)
-        result = entry.merge(inputs["config"], [self.parts.parts[i] for i in self.units_of(k)])
+        result = entry.merge(inputs["config"], [self.outputs.done[i] for i in self.units_of(k)])
         merge_s = time.perf_counter() - start
         path = freeze.write_result(store, exp, inputs, result, provenance(merge_s),
                                    self.suite.payload_schema(exp, inputs["config"]))

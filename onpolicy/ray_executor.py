@@ -129,37 +129,37 @@ def _run(ray, cfg, suite, pairs, threads, payloads, commit, log) -> list[Path]:
     empty = [exp.name for k, (exp, _) in enumerate(pairs) if not ledger.units_of(k)]
     if empty:
         raise RayRunError(f"no run units (the config lists no seeds): {', '.join(empty)}")
-    units, groups = ledger.units, ledger.jobs  # each job (fused group or solo unit): one task
+    units, jobs = ledger.units, ledger.jobs  # each job (fused group or solo unit): one task
     outs: dict[int, dict] = {}  # unit -> the worker's report of the task that completed it
     refs = {key: (env_var, ray.put(files)) for key, (env_var, files) in payloads.items()}
     total = len(units)
     log(f"Ray: {len(nodes)} node(s), {resources.get('CPU', 0):g} CPU(s), "
         f"{resources.get('GPU', 0):g} GPU(s); {total} run unit(s) of {len(pairs)} "
-        f"experiment(s) in {len(groups)} task(s) on {device}, {threads} torch thread(s) each")
+        f"experiment(s) in {len(jobs)} task(s) on {device}, {threads} torch thread(s) each")
 
-    pending: dict = {}  # ObjectRef -> group index
+    pending: dict = {}  # ObjectRef -> job index
     written, frozen, done = [], [], 0
     bar = tqdm(total=total, desc="run units across the cluster", unit="unit", disable=None,
                dynamic_ncols=True)
     try:
-        for g, group in enumerate(groups):
+        for g, job in enumerate(jobs):
             sources, env_var, files = {}, None, None
-            for u in group.units:  # a job's units share one dataset (fusion.plan keys it)
+            for u in job.units:  # a job's units share one dataset (fusion.plan keys it)
                 inputs = pairs[ledger.owner[u]][1]
                 sources.update(inputs["sources"])
                 env_var, files = refs.get(data_key(inputs), (env_var, files))
             # the files' ref as an argument of its own: Ray resolves top-level refs only
-            pending[task.remote(group, units, threads, sources, files, env_var)] = g
+            pending[task.remote(job, units, threads, sources, files, env_var)] = g
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
             for ref in ready:
-                group = groups[pending.pop(ref)]
+                job = jobs[pending.pop(ref)]
                 try:
                     out = ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    raise _failure(ray, err, units[group.units[0]], len(pending),
+                    raise _failure(ray, err, units[job.units[0]], len(pending),
                                    frozen) from err
-                for u in ledger.record(group, out["outputs"], out["seconds"]):
+                for u in ledger.record(job, out["outputs"], out["seconds"]):
                     outs[u] = out
                     done += 1
                     bar.update(1)

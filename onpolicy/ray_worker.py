@@ -100,9 +100,9 @@ def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
     from . import fusion
 
-    job = fusion.Job([0], owners=[(0, 0)], solo=True)
+    job = fusion.Job([0], lane_of=[(0, 0)], solo=True)
     out = execute_job(job, [unit], threads, sources, files, env_var)
-    return {**out, "part": out["outputs"][0]}
+    return {**out, "output": out["outputs"][0]}
 
 
 def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],

@@ -91,8 +91,8 @@ def test_a_cpu_group_is_split_into_cache_sized_jobs_without_splitting_a_lane(mon
     jobs = fusion.plan(units)
     slots = [sum(len(lane.seeds) for lane in job.lanes) for job in jobs]
     assert len(jobs) > 1 and max(slots) <= 4 and sum(slots) == 12
-    owners = sorted(o for job in jobs for o in job.owners)
-    assert owners == sorted({o for job in fusion.plan(units) for o in job.owners})
+    lane_of = sorted(o for job in jobs for o in job.lane_of)
+    assert lane_of == sorted({o for job in fusion.plan(units) for o in job.lane_of})
     gpu_units = [replace(u, device="cuda") for u in units]
     assert len(fusion.plan(gpu_units)) == 1  # a GPU takes the whole group
 

@@ -288,7 +288,7 @@ def test_the_test_entry_depends_on_the_thread_count():
     finally:
         torch.set_num_threads(before)
     assert one["info"]["cpu_threads"] == 1 and two["info"]["cpu_threads"] == 2
-    assert one["part"]["sums"] != two["part"]["sums"]
+    assert one["output"]["sums"] != two["output"]["sums"]
 
 
 # -- on a real two-node cluster ---------------------------------------------------------------
