@@ -9,12 +9,15 @@ import torch
 
 from experiments.model import action_probs
 
+# The bandit's reward for a wrong and a right action: config["reward"] = [miss, hit].
+DEFAULT_REWARD = (-1.0, 1.0)
+
 
 @dataclass(frozen=True)
 class Batch:
     labels: torch.Tensor          # (S, B) task label (class probabilities in gradient grids)
     actions: torch.Tensor         # (S, B) int64 action taken by the behaviour policy
-    rewards: torch.Tensor         # (S, B) +1 right action, -1 wrong
+    rewards: torch.Tensor         # (S, B) reward of the taken action: hit / miss (default +-1)
     behaviour_prob: torch.Tensor  # (S, B) b(a|x) of the taken action, recorded when sampled
 
 
@@ -29,6 +32,34 @@ class Method:
     loss: Callable[[torch.Tensor, Batch, dict], torch.Tensor]  # -> (S, B) per-sample loss
     n_outputs: Callable[[str], int] = policy_outputs           # task -> network outputs
     outputs_are_q_values: bool = False  # Q(x, a): its policy is greedy; |Q| is reported
+    # outputs -> the policy's logits, for a network with more than a policy head (e.g. a
+    # critic's Q head beside it); None: the outputs are the policy's logits
+    policy_head: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+
+def reward_values(config: dict) -> tuple[float, float]:
+    """(miss, hit) rewards of a run: config["reward"] = [miss, hit], default [-1, +1]."""
+    miss, hit = config.get("reward", DEFAULT_REWARD)
+    return float(miss), float(hit)
+
+
+def advantage(batch: Batch, config: dict) -> torch.Tensor:
+    """The reward minus config["baseline"]: a number (a constant baseline), or "batch_mean",
+    the mean reward of the rest of the minibatch (leave-one-out, so it does not depend on the
+    sample it is subtracted from and the gradient stays unbiased). Default: no baseline."""
+    baseline = config.get("baseline", 0.0)
+    rewards = batch.rewards
+    if baseline == "batch_mean":
+        n = rewards.shape[-1]
+        return rewards - (rewards.sum(-1, keepdim=True) - rewards) / max(n - 1, 1)
+    if isinstance(baseline, str):
+        raise ValueError(f"baseline must be a number or 'batch_mean', not {baseline!r}")
+    return rewards - float(baseline)
+
+
+def policy_logits(method: Method, outputs: torch.Tensor) -> torch.Tensor:
+    """The outputs of the network's policy head (all of them unless the method has others)."""
+    return outputs if method.policy_head is None else method.policy_head(outputs)
 
 
 def policy_probs(method: Method, outputs: torch.Tensor) -> torch.Tensor:
@@ -37,7 +68,7 @@ def policy_probs(method: Method, outputs: torch.Tensor) -> torch.Tensor:
         # one-hot of the argmax by comparison: F.one_hot checks its input on the host
         best = outputs.argmax(-1, keepdim=True)
         return (best == torch.arange(outputs.shape[-1], device=outputs.device)).to(outputs)
-    return action_probs(outputs)
+    return action_probs(policy_logits(method, outputs))
 
 
 def sample_actions(behaviour: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:

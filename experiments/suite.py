@@ -86,6 +86,50 @@ STALE_METHODS = {
     }.items()
 }
 
+# Rows of the second round of questions (issue 21). Categorical rows here use 10 seeds: they
+# compare means and counts of runaways, not the rarer dropped digits the 20-seed rows count.
+SECOND_ROUND_CATEGORICAL_SEEDS = list(range(10))
+_PG = "experiments.methods.policy_gradient"
+# The reward's sign: rewards {0, 1} instead of {-1, +1}, with and without a baseline (the
+# leave-one-out minibatch mean: it removes any constant shift of the rewards, so {-1, +1}
+# with it gives twice the advantages {0, 1} with it does), off- and on-policy.
+SIGN_METHODS = {
+    f"pg_{who}_r01{suffix}": (_PG, {"log_prob": "stable", "reward": [0.0, 1.0],
+                                    "behaviour_eps": eps, **extra})
+    for who, eps in (("random", 1.0), ("onpolicy", 0.0))
+    for suffix, extra in (("", {}), ("_baseline", {"baseline": "batch_mean"}))
+}
+# A critic learned by regression from uniform random actions, and an actor trained on it with
+# the exact expectation over its own actions (experiments/methods/critic_actor.py).
+CRITIC_METHODS = {"critic_actor_random": ("experiments.methods.critic_actor", {})}
+# PPO's own regime: one minibatch, collected by the policy of the moment, reused for K updates
+# (the last of them with actions of a policy K - 1 updates old). K is the dial.
+REUSE_KS = {"binary": [4, 32], "categorical": [32]}
+REUSE_METHODS = {
+    f"{method}_reuse{k}": (entry, {**extra, "behaviour_eps": 0.0, "batch_reuse": k})
+    for k in sorted({k for ks in REUSE_KS.values() for k in ks})
+    for method, (entry, extra) in {
+        "pg": (_PG, {"log_prob": "stable"}),
+        "is": ("experiments.methods.importance", {}),
+        "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
+    }.items()
+}
+# The optimiser: plain SGD (its step is lr * gradient, not normalised as Adam's is), off- and
+# on-policy; and the smallest eps of the dial run four times longer.
+SGD_LR = 0.1
+OPTIMIZER_METHODS = {
+    "pg_random_sgd": (_PG, {"log_prob": "stable", "optimizer": "sgd", "lr": SGD_LR}),
+    "pg_onpolicy_sgd": (_PG, {"log_prob": "stable", "optimizer": "sgd", "lr": SGD_LR,
+                              "behaviour_eps": 0.0}),
+    "pg_eps0002_long": (_PG, {"log_prob": "stable", "behaviour_eps": 0.002, "steps": 12000}),
+}
+SECOND_ROUND_TASKS = {name: TASKS for name in {**SIGN_METHODS, **CRITIC_METHODS}}
+SECOND_ROUND_TASKS.update({f"{m}_reuse{k}": tuple(t for t in TASKS if k in REUSE_KS[t])
+                           for m in ("pg", "is", "ppo") for k in REUSE_KS["binary"]
+                           + REUSE_KS["categorical"]})
+SECOND_ROUND_TASKS.update({name: ("binary",) for name in OPTIMIZER_METHODS})
+SECOND_ROUND = {**SIGN_METHODS, **CRITIC_METHODS, **REUSE_METHODS, **OPTIMIZER_METHODS}
+
 # The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
 # dense near zero, where vanilla PG breaks.
 DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
@@ -140,6 +184,13 @@ def _build() -> list[Experiment]:
         for method, clip in PPO_CLIPS.items():
             rows.append(_training_row(f"{task}-{method}", "experiments.methods.ppo", task,
                                       method, {"clip_eps": clip}))
+    for task in TASKS:
+        for method, (entry, extra) in SECOND_ROUND.items():
+            if task in SECOND_ROUND_TASKS[method]:
+                row = _training_row(f"{task}-{method}", entry, task, method, extra)
+                if task == "categorical":
+                    row.config["seeds"] = list(SECOND_ROUND_CATEGORICAL_SEEDS)
+                rows.append(row)
     # dial-<method> is the binary task (its name predates the categorical dial)
     for task in TASKS:
         for method, (entry, extra) in DIAL_METHODS.items():
@@ -179,7 +230,7 @@ class SuiteError(ValueError):
 
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
-for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS):
+for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS, SECOND_ROUND):
     for _method, (_entry, _) in _table.items():
         ENTRY_METHODS.setdefault(_entry, set()).add(_method)
 ENTRY_METHODS["experiments.methods.ppo"].update(PPO_CLIPS)
@@ -191,6 +242,11 @@ def _positive(value, integer: bool) -> bool:
     return math.isfinite(value) and value > 0
 
 
+def _number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _fraction(value) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and 0.0 <= value <= 1.0)
@@ -199,7 +255,8 @@ def _fraction(value) -> bool:
 def config_problems(config: dict, entry: str) -> list[str]:
     """What is wrong with one effective config (empty: it can be trained)."""
     found = []
-    for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y"):
+    for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y",
+                "batch_reuse"):
         if key in config and not _positive(config[key], integer=True):
             found.append(f"{key} must be a whole number > 0 (got {config[key]!r})")
     if "lr" in config and not _positive(config["lr"], integer=False):
@@ -217,6 +274,15 @@ def config_problems(config: dict, entry: str) -> list[str]:
                                  or not all(_fraction(e) for e in config["dial_eps"])):
         found.append(f"dial_eps must be a non-empty list of numbers in [0, 1] "
                      f"(got {config['dial_eps']!r})")
+    if "optimizer" in config and config["optimizer"] not in ("adam", "sgd"):
+        found.append(f"optimizer must be 'adam' or 'sgd' (got {config['optimizer']!r})")
+    reward = config.get("reward", [-1.0, 1.0])
+    if (not isinstance(reward, list) or len(reward) != 2
+            or not all(_number(r) for r in reward) or reward[0] >= reward[1]):
+        found.append(f"reward must be [miss, hit], two numbers with miss < hit (got {reward!r})")
+    baseline = config.get("baseline", 0.0)
+    if baseline != "batch_mean" and not _number(baseline):
+        found.append(f"baseline must be a number or 'batch_mean' (got {baseline!r})")
     if "log_prob" in config and config["log_prob"] not in ("naive", "stable"):
         found.append(f"log_prob must be 'naive' or 'stable' (got {config['log_prob']!r})")
     if "task" in config:

@@ -87,13 +87,14 @@ def _stat(per_seed: list[list]) -> dict:
 def merge_training(config: dict, parts: list[dict]) -> dict:
     joined = {k: [v for part in parts for v in part[k]]
               for k in ("seeds", "accuracy", "logit_abs_max", "logit_abs_mean", "action_share",
-                        "first_nonfinite_step")}
+                        "expected_reward", "first_nonfinite_step")}
     share_mean = [[mean_interval([seed[i][k] if seed[i] is not None else None
                                   for seed in joined["action_share"]])[0]
                    for k in range(datasets.n_actions(config["task"]))]
                   for i in range(len(parts[0]["steps"]))]
     final = [series[-1] for series in joined["accuracy"]]
     mean, lo, hi, n = mean_interval(final)
+    final_expected = [series[-1] for series in joined["expected_reward"]]
     return {
         "task": config["task"], "method": config["method"],
         "n_actions": datasets.n_actions(config["task"]),
@@ -104,6 +105,10 @@ def merge_training(config: dict, parts: list[dict]) -> dict:
         "action_share": {"mean": share_mean, "per_seed": joined["action_share"]},
         "first_nonfinite_step": joined["first_nonfinite_step"],
         "final_accuracy": {"per_seed": final, "mean": mean, "lo": lo, "hi": hi, "n": n},
+        "expected_reward": _stat(joined["expected_reward"]),
+        "final_expected_reward": dict(zip(("mean", "lo", "hi", "n"),
+                                          mean_interval(final_expected)),
+                                      per_seed=final_expected),
         "behaviour_eps": float(config.get("behaviour_eps", 1.0)),
         "wall_time_s": sum(part["wall_time_s"] for part in parts),
     }
@@ -120,6 +125,8 @@ def merge(config: dict, parts: list[dict]) -> dict:
         "runs": runs,
         "final_accuracy": {k: [r["final_accuracy"][k] for r in runs]
                            for k in ("mean", "lo", "hi", "n")},
+        "final_expected_reward": {k: [r["final_expected_reward"][k] for r in runs]
+                                  for k in ("mean", "lo", "hi", "n")},
         "nonfinite_seeds": [sum(s is not None for s in r["first_nonfinite_step"]) for r in runs],
         "wall_time_s": sum(r["wall_time_s"] for r in runs),
     }

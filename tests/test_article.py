@@ -18,6 +18,7 @@ import math
 import re
 import shutil
 import statistics
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from experiments.suite import (BY_NAME, EXPERIMENTS, effective_config, examples,
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
-from tests.fixtures_science import science_results
+from tests.fixtures_science import science_results, second_round_results
 
 ARTICLE_DIR = ROOT / "site_src" / "article"   # the page, its facts.py and its figures.py
 facts_module = {file.name: module for file, module in import_folder(ARTICLE_DIR)}["facts.py"]
@@ -58,13 +59,22 @@ def _stat(per_seed: list[list]) -> dict:
     return {"per_seed": per_seed, "mean": mean, "lo": lo, "hi": hi, "n": n}
 
 
+def _final(values: list) -> dict:
+    xs = [v for v in values if v is not None]
+    mean = sum(xs) / len(xs) if xs else None
+    return {"per_seed": values, "mean": mean, "lo": None if mean is None else mean - 0.01,
+            "hi": None if mean is None else mean + 0.01, "n": len(xs)}
+
+
 def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every: int = 50,
                   seeds=(0, 1, 2, 3, 4), final: float = 0.95, nonfinite=None,
                   logit_end: float = 12.0, collapse: float | None = None,
-                  behaviour_eps: float = 1.0, dropped: dict[int, int] | None = None) -> dict:
+                  behaviour_eps: float = 1.0, dropped: dict[int, int] | None = None,
+                  er_gap: float = 0.01) -> dict:
     """One training payload. nonfinite: per-seed first non-finite step (None = never).
     collapse: share of eval inputs that seed s sends to action s % K at the end.
-    dropped: {seed: digit} that seed stops choosing from the first third of training on."""
+    dropped: {seed: digit} that seed stops choosing from the first third of training on.
+    er_gap: how far the policy's expected reward stays below its greedy accuracy."""
     k = 2 if task == "binary" else 10
     steps = list(range(0, steps_total + 1, eval_every))
     nonfinite = list(nonfinite or [None] * len(seeds))
@@ -100,6 +110,7 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
         rows = [s[i] for s in shares if s[i][0] is not None]
         share_mean.append([sum(r[j] for r in rows) / len(rows) if rows else None
                            for j in range(k)])
+    er = [[None if v is None else max(0.0, v - er_gap) for v in row] for row in acc]
     finals = [row[-1] for row in acc]
     fin = [v for v in finals if v is not None]
     fmean = sum(fin) / len(fin) if fin else None
@@ -108,6 +119,8 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
         "accuracy": _stat(acc), "logit_abs_max": _stat(lmax), "logit_abs_mean": _stat(lmean),
         "action_share": {"mean": share_mean, "per_seed": shares},
         "first_nonfinite_step": nonfinite,
+        "expected_reward": _stat(er),
+        "final_expected_reward": _final([row[-1] for row in er]),
         "final_accuracy": {"per_seed": finals, "mean": fmean,
                            "lo": None if fmean is None else fmean - 0.01,
                            "hi": None if fmean is None else fmean + 0.01, "n": len(fin)},
@@ -149,17 +162,18 @@ def fake_results() -> dict[str, dict]:
             task, "pg_random", final=0.9, logit_end=40,
             nonfinite=[350, 410, None, 520, 385] if task == "binary" else [None] * 5)
         out[f"{task}-pg_random_stable"] = fake_training(
-            task, "pg_random_stable", final=sup - 0.05 if task == "binary" else 0.3,
-            logit_end=900, collapse=None if task == "binary" else 0.8)
+            task, "pg_random_stable", final=0.76 if task == "binary" else 0.3,
+            logit_end=2000, collapse=None if task == "binary" else 0.8)
         out[f"{task}-pg_onpolicy"] = fake_training(
             task, "pg_onpolicy", final=sup - 0.012, logit_end=14, behaviour_eps=0.0,
             **({} if task == "binary" else {"seeds": tuple(range(20)),
                                             "dropped": {1: 9, 2: 4, 7: 3}}))
         out[f"{task}-ppo_random"] = fake_training(task, "ppo_random", final=sup - 0.02,
-                                                  logit_end=3)
+                                                  logit_end=3, er_gap=0.15)
         out[f"{task}-is_random"] = fake_training(task, "is_random", final=sup - 0.015,
                                                  logit_end=9)
     out.update(science_results(fake_training, {"binary": 0.97, "categorical": 0.93}))
+    out.update(second_round_results(fake_training, {"binary": 0.97, "categorical": 0.93}))
     return out
 
 
@@ -425,6 +439,78 @@ def check_article_numbers(article: str, results: dict, meta: dict) -> None:
     assert "1707.06347" in text and "Machine Learning" in text
 
 
+# about 19 minutes at the 220 words a minute of the reading time (3,500 before issue 21 added
+# the reward-sign and critic sections, the answer the article now leads with, to the main line)
+MAIN_LINE_WORDS = 4250
+
+
+class _ProseWords(HTMLParser):
+    """Words of the article's prose by section, as the reading time counts them: math and
+    figures (their captions and data tables) are not words. A section starts at each h2."""
+
+    VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr", "col"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.skipping = 0
+        self.sections: list[list] = [["", 0]]   # [h2 id, words]
+        self.hrefs: list[list[str]] = [[]]      # internal links of each section
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        skip = tag == "figure" or "katex" in classes or "katex-display" in classes
+        self.stack.append(skip)
+        self.skipping += skip
+        if tag == "h2":
+            self.sections.append([a.get("id", ""), 0])
+            self.hrefs.append([])
+        if tag == "a" and (a.get("href") or "").startswith("#"):
+            self.hrefs[-1].append(a["href"][1:])
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.skipping -= self.stack.pop()
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.sections[-1][1] += len(data.split())
+
+
+def main_line(article_html: str) -> tuple[int, list[str], list[str], list[str]]:
+    """(words before the first appendix, ids of the main line's h2s, the appendices' ids,
+    the in-page links of the main line)."""
+    body = article_html[article_html.index('<div class="prose">'):]
+    parser = _ProseWords()
+    parser.feed(body)
+    ids = [sid for sid, _ in parser.sections]
+    first = next(i for i, sid in enumerate(ids) if sid.startswith("appendix-"))
+    words = sum(n for _, n in parser.sections[:first])
+    links = [h for hrefs in parser.hrefs[:first] for h in hrefs]
+    appendices = [sid for sid in ids[first:] if sid.startswith("appendix-")]
+    return words, ids[:first], appendices, links
+
+
+def check_main_line(article_html: str) -> None:
+    """The article opens with a summary and its teaser figure, carries its argument in a main
+    line a reader finishes (<= MAIN_LINE_WORDS words of prose) and keeps the deep dives in
+    appendices after the conclusion, each linked from the main line."""
+    words, main_ids, appendices, links = main_line(article_html)
+    assert words <= MAIN_LINE_WORDS, f"the main line has {words} words (> {MAIN_LINE_WORDS})"
+    assert words >= 1500, f"the main line has only {words} words: is the appendix marker early?"
+    assert main_ids[-1] == "conclusion", f"the main line should end with the conclusion: {main_ids}"
+    for required in ("appendix-estimators", "appendix-clip", "appendix-stale",
+                     "appendix-dropped-digits", "appendix-remedies", "appendix-dial"):
+        assert required in appendices, f"{required} is not an appendix: {appendices}"
+        assert required in links, f"the main line never links to {required}"
+    # summary and teaser: a figure before the first section heading
+    prose = article_html[article_html.index('<div class="prose">'):]
+    assert prose.find("<figure") < prose.find("<h2"), "no teaser figure above the first section"
+
+
 def check_reproduce(page: str, results: dict, meta: dict) -> None:
     text = text_of(page)
     for name, m in meta.items():
@@ -443,6 +529,7 @@ def test_article_renders_fake_results(tmp_path):
     pages = render_pages(tmp_path, results, meta)
     check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
     check_reproduce(pages["reproduce"], results, meta)
+    check_main_line(pages["why-policy-gradients-are-on-policy"])
     # the categorical pg_random never went non-finite in the fakes: the prose says so
     assert "did not go non-finite here" in text_of(pages["why-policy-gradients-are-on-policy"])
 
@@ -455,6 +542,28 @@ def test_require_guard_fails_the_build(tmp_path):
     results = fake_results()
     results["binary-pg_random"] = fake_training("binary", "pg_random", final=0.9)
     with pytest.raises(RenderError, match="require.*naive off-policy PG no longer goes non-finite"):
+        render_pages(tmp_path, results, fake_meta(results))
+
+
+def test_a_sentence_comparing_rows_trained_on_different_data_fails_the_build(tmp_path):
+    """A partial rerun on other data must not publish a comparison of two results."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    meta = fake_meta(results)
+    other = dict(meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"], split="full")
+    meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"] = other
+    with pytest.raises(RenderError, match="pg_onpolicy_barrier were trained on different data"):
+        render_pages(tmp_path, results, meta)
+
+
+def test_the_reward_sign_sentence_needs_its_test(tmp_path):
+    """If rewards {0, 1} stop beating -1/+1 off-policy by Welch's test, the build fails."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    results["binary-pg_random_r01"] = fake_training("binary", "pg_random_r01", final=0.76)
+    with pytest.raises(RenderError, match="no longer beat -1/\\+1 off-policy"):
         render_pages(tmp_path, results, fake_meta(results))
 
 
@@ -485,3 +594,4 @@ def test_article_matches_frozen_results(tmp_path):
     pages = render_pages(tmp_path, results, meta)
     check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
     check_reproduce(pages["reproduce"], results, meta)
+    check_main_line(pages["why-policy-gradients-are-on-policy"])

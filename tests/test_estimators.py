@@ -71,7 +71,9 @@ def old_measure(params, config, data, y_train, n_act, seeds, checkpoint):
         out[name] = {"cos_minibatch": (cos_sum / m).tolist(),
                      "cos_mean": cos(-mean_g, grad_j).tolist(),
                      "rel_variance": (variance / norm_sq).tolist(),
-                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist()}
+                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist(),
+                     "bias": bias_sq.clamp(min=0).sqrt().tolist()}
+    out["grad_j_norm"] = norm_sq.sqrt().tolist()
     return out
 
 
@@ -134,6 +136,8 @@ def test_vectorised_run_equals_the_minibatch_loop(task, budget, monkeypatch):
     for k, record in enumerate(records):
         assert_close([new["offpolicy_expected_cos"][s][k] for s in range(len(seeds))],
                      record["offpolicy_expected_cos"], f"offpolicy_expected_cos at {k}")
+        assert_close([new["grad_j_norm"][s][k] for s in range(len(seeds))],
+                     record["grad_j_norm"], f"grad_j_norm at {k}")
         for name in ESTIMATORS:
             for metric in estimators.METRICS:
                 assert_close([new["estimators"][name][metric][s][k] for s in range(len(seeds))],

@@ -17,7 +17,7 @@ REGENERATE = "if the change is intended: .venv/bin/python -m tests.site_snapshot
 def test_snapshot_sees_prose_math_and_figures(built_site):
     pages = snapshot(built_site)["pages"]
     article = next(lines for path, lines in pages.items() if path.startswith("why-"))
-    assert any(line.startswith("[figure curves-binary] Figure 1.") for line in article)
+    assert any(line.startswith("[figure dial] Figure 1.") for line in article)
     assert any("$\\pi_\\theta(a \\mid s)$" in line for line in article)
     assert not any("<span" in line or line.endswith(" #") for line in article)  # no markup
 

@@ -146,7 +146,7 @@ def test_log_barrier_gradient_does_not_fade_for_a_ruled_out_action():
 
 
 def test_suite_has_the_science_rows():
-    from experiments.suite import BY_NAME, EXPERIMENTS, effective_config
+    from experiments.suite import BY_NAME, EXPERIMENTS, SECOND_ROUND, effective_config
     for task in ("binary", "categorical"):
         assert BY_NAME[f"{task}-pg_expected"].entry == "experiments.methods.expected_pg"
         assert BY_NAME[f"estimators-{task}"].entry == "experiments.estimators"
@@ -155,7 +155,8 @@ def test_suite_has_the_science_rows():
     for exp in EXPERIMENTS:
         if exp.config.get("task") == "categorical" and "method" in exp.config \
                 and "dial_eps" not in exp.config:
-            assert len(exp.config["seeds"]) >= 20, exp.name
+            second_round = exp.config["method"] in SECOND_ROUND
+            assert len(exp.config["seeds"]) >= (10 if second_round else 20), exp.name
         if "dial_eps" in exp.config:
             eps = exp.config["dial_eps"]
             assert eps[0] == 0.0 and eps[-1] == 1.0 and sum(e <= 0.02 for e in eps) >= 5
@@ -164,6 +165,17 @@ def test_suite_has_the_science_rows():
         lags = [BY_NAME[f"binary-{method}_lag{k}"].config for k in (1, 10, 100)]
         assert [c["behaviour_lag"] for c in lags] == [1, 10, 100]
         assert all(c["behaviour_eps"] == 0.0 for c in lags)
+    for task in ("binary", "categorical"):
+        off, on = (BY_NAME[f"{task}-pg_{who}_r01"].config for who in ("random", "onpolicy"))
+        assert off["reward"] == on["reward"] == [0.0, 1.0]
+        assert (off["behaviour_eps"], on["behaviour_eps"]) == (1.0, 0.0)
+        assert BY_NAME[f"{task}-pg_random_r01_baseline"].config["baseline"] == "batch_mean"
+        assert BY_NAME[f"{task}-critic_actor_random"].config["behaviour_eps"] == 1.0
+        for method in ("pg", "is", "ppo"):
+            assert BY_NAME[f"{task}-{method}_reuse32"].config["batch_reuse"] == 32
+    assert BY_NAME["binary-pg_random_sgd"].config["optimizer"] == "sgd"
+    long = BY_NAME["binary-pg_eps0002_long"].config
+    assert long["steps"] > BY_NAME["dial-pg"].config["steps"] and long["behaviour_eps"] == 0.002
     quick = effective_config(BY_NAME["estimators-binary"], quick=True)
     assert quick["n_minibatches"] < BY_NAME["estimators-binary"].config["n_minibatches"]
 

@@ -11,6 +11,7 @@ import torch
 
 from experiments import trainer
 from experiments.model import action_log_probs, action_probs
+from experiments.step import advantage
 
 
 def naive_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -38,7 +39,8 @@ def entropy(outputs: torch.Tensor) -> torch.Tensor:
 
 
 def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
-    """THE VANILLA POLICY-GRADIENT LOSS, per sample: -r * log pi(a|x).
+    """THE VANILLA POLICY-GRADIENT LOSS, per sample: -A * log pi(a|x), with the advantage
+    A = r - baseline (config["baseline"], default 0: A = r; see step.advantage).
     config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default).
     Remedies for a policy that rules an action out for good (both default 0: the loss above,
     exactly):
@@ -50,7 +52,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     if mode not in ("naive", "stable"):
         raise ValueError(f"log_prob must be 'naive' or 'stable', not {mode!r}")
     log_prob = (naive_log_prob if mode == "naive" else stable_log_prob)(outputs, batch.actions)
-    loss = -batch.rewards * log_prob
+    loss = -advantage(batch, config) * log_prob
     entropy_beta = float(config.get("entropy_bonus", 0.0))
     if entropy_beta:
         loss = loss - entropy_beta * entropy(outputs)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_figure,
                                     figure, need, rgba, surface_figure, zoom_panel)
 from . import science_figures  # the cliff, dropped digits, bias, estimators, PPO's clip
+from . import second_round_figures  # reward sign, critic + actor, batch reuse, optimiser
 from .style import ACCURACY_TITLE, METHOD_COLOURS, METHOD_DASHES, METHOD_LABELS
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
@@ -197,4 +198,7 @@ surface_is_a0 = figure("surface-is-a0")(_surface("is_a0"))
 # Every figure the article can place (the build fails on a figure defined and not listed here).
 FIGURES = [slices_categorical, curves_binary, curves_categorical, logits_binary,
            logits_categorical, collapse_binary, collapse_categorical, surface_bce, surface_pg_a1,
-           surface_pg_a0, surface_is_a1, surface_is_a0, *science_figures.FIGURES]
+           surface_pg_a0, surface_is_a1, surface_is_a0, *science_figures.FIGURES,
+           second_round_figures.critic_actor, second_round_figures.reuse,
+           second_round_figures.optimizer, second_round_figures.reward_sign_binary,
+           second_round_figures.reward_sign_categorical]

@@ -27,7 +27,9 @@ Estimators "estimators-<task>" (prefix "est_<task>"): for each estimator e and m
   (cos_minibatch, cos_mean, rel_variance, rel_bias): est_<task>_<e>_<m> (mean over seeds, per
   checkpoint) and est_<task>_<e>_<m>_last; est_<task>_checkpoints; est_<task>_expected_cos
   (exact, per checkpoint) and _last; est_<task>_is_var_ratio_last (IS over on-policy
-  variance at the last checkpoint).
+  variance at the last checkpoint); where recorded, est_<task>_grad_j_norm (per checkpoint),
+  _first, _last, est_<task>_logit_max (the trajectory's largest |logit|) and _last,
+  est_<task>_accuracy_first, and the metric "bias" (absolute, like rel_bias) per estimator.
 PPO clip sweep: <task>_clip_widths (0.05 ... 0.4) and <task>_clip_finals (their accuracies).
 Stale behaviour ("<task>-<m>_lag<k>", behaviour = the policy's snapshot, 1..k updates old):
 <task>_stale_lags and <task>_stale_<m>_finals / _logits for m in pg, is, ppo.
@@ -169,6 +171,14 @@ def estimator_facts(task: str, payload: dict) -> dict:
     f[f"{p}_expected_cos"] = payload["offpolicy_expected_cos"]["mean"]
     f[f"{p}_expected_cos_last"] = payload["offpolicy_expected_cos"]["mean"][-1]
     f[f"{p}_accuracy_last"] = payload["accuracy"]["mean"][-1]
+    # recorded since the second round: |grad J|, each estimator's absolute bias, the logits
+    if "grad_j_norm" in payload:
+        norms = payload["grad_j_norm"]["mean"]
+        f[f"{p}_grad_j_norm"] = norms
+        f[f"{p}_grad_j_norm_first"], f[f"{p}_grad_j_norm_last"] = norms[0], norms[-1]
+        f[f"{p}_logit_max"] = payload["logit_abs_max"]["mean"]
+        f[f"{p}_logit_max_last"] = payload["logit_abs_max"]["mean"][-1]
+        f[f"{p}_accuracy_first"] = payload["accuracy"]["mean"][0]
     on = f.get(f"{p}_pg_onpolicy_rel_variance_last")
     if _finite(on) and on > 0 and _finite(f.get(f"{p}_is_rel_variance_last")):
         f[f"{p}_is_var_ratio_last"] = f[f"{p}_is_rel_variance_last"] / on
