@@ -1,8 +1,9 @@
 """One method, one seed, one plain training loop, top to bottom: the test oracle of the fused
 trainer (fused.py) and of its CUDA-graph replay (cuda_graph.py); tests/test_reference.py.
 
-Nothing here is batched or fused: an nn.Sequential MLP, torch.optim.Adam, a Python loop over
-steps. It reads what a fused lane reads (the same data, the same initial weights, the same
+Nothing here is batched or fused: an nn.Sequential MLP, torch.optim.Adam (or SGD), a Python
+loop over steps. The row's options read here: behaviour_eps, behaviour_lag, batch_reuse,
+reward, optimizer, and the method's loss and policy head (its baseline lives in its loss). It reads what a fused lane reads (the same data, the same initial weights, the same
 context and action random streams), so a fused slot must follow this loop: the same first
 non-finite step, weights and accuracies within float reordering.
 
@@ -19,7 +20,7 @@ from torch.func import functional_call
 from experiments import data as datasets
 from experiments.fused import ACTION_SEED_OFFSET, CONTEXT_SEED_OFFSET
 from experiments.model import greedy_action, init_params
-from experiments.step import Batch, Method, policy_probs, sample_actions
+from experiments.step import Batch, Method, policy_probs, reward_values, sample_actions
 
 
 def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:
@@ -34,6 +35,8 @@ def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:
     n_actions = datasets.n_actions(task)
     eps = float(config.get("behaviour_eps", 1.0))    # behaviour = (1-eps) pi + eps uniform
     lag = int(config.get("behaviour_lag", 0))        # act from a snapshot refreshed every lag
+    reuse = int(config.get("batch_reuse", 1))        # K updates on each collected minibatch
+    miss, hit = reward_values(config)                # the reward of a wrong and a right action
 
     # MODEL: in -> hidden -> outputs, starting from the seed's weights (model.init_params)
     start = init_params([seed], data.x_train.shape[1], int(config["hidden"]),
@@ -45,7 +48,8 @@ def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:
             layer.weight.copy_(start[w][0].T)
             layer.bias.copy_(start[b][0])
     snapshot = {name: p.detach().clone() for name, p in net.named_parameters()}
-    optimizer = torch.optim.Adam(net.parameters(), lr=float(config["lr"]))
+    optimizer = (torch.optim.SGD if config.get("optimizer", "adam") == "sgd"
+                 else torch.optim.Adam)(net.parameters(), lr=float(config["lr"]))
     contexts = torch.Generator().manual_seed(seed + CONTEXT_SEED_OFFSET)
     uniforms = torch.Generator().manual_seed(seed + ACTION_SEED_OFFSET)
 
@@ -53,9 +57,12 @@ def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:
         if first_nonfinite is not None:
             return None
         with torch.no_grad():
-            return (greedy_action(net(data.x_eval)) == y_eval).float().mean().item()
+            outputs = net(data.x_eval)
+            if method.policy_head is not None:
+                outputs = method.policy_head(outputs)
+            return (greedy_action(outputs) == y_eval).float().mean().item()
 
-    first_nonfinite = None
+    first_nonfinite, kept = None, None
     evals = [(0, accuracy())]
     for chunk_start in range(0, steps, eval_every):
         n_chunk = min(eval_every, steps - chunk_start)  # the streams are drawn a chunk at a time
@@ -64,18 +71,24 @@ def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:
             uniform = torch.rand(n_chunk, batch_size, generator=uniforms)
         for i in range(n_chunk if first_nonfinite is None else 0):
             step = chunk_start + i + 1
-            x, labels = data.x_train[idx[i].to(device)], y_train[idx[i].to(device)]
+            collect = (step - 1) % reuse == 0          # else: the kept minibatch again
+            rows = idx[i].to(device) if collect else kept[0]
+            x, labels = data.x_train[rows], y_train[rows]
             outputs = net(x).unsqueeze(0)              # (1, B, n_out): the losses' shape
 
             # ACT: one action per context from the behaviour policy, recording b(a|x)
             with torch.no_grad():
-                acting = functional_call(net, snapshot, (x,)).unsqueeze(0) if lag else outputs
-                behaviour = (1 - eps) * policy_probs(method, acting) + eps / n_actions
-                actions = sample_actions(behaviour, uniform[i].to(device).unsqueeze(0))
-                behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-                rewards = torch.where(actions == labels, 1.0, -1.0)
+                if collect:
+                    acting = (functional_call(net, snapshot, (x,)).unsqueeze(0) if lag
+                              else outputs)
+                    behaviour = (1 - eps) * policy_probs(method, acting) + eps / n_actions
+                    actions = sample_actions(behaviour, uniform[i].to(device).unsqueeze(0))
+                    behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+                    kept = (rows, actions, behaviour_prob)
+                _, actions, behaviour_prob = kept
+                rewards = torch.where(actions == labels, hit, miss)
 
-            # LEARN: the method's loss, mean over the minibatch, one Adam step
+            # LEARN: the method's loss, mean over the minibatch, one optimiser step (Adam or SGD)
             loss = method.loss(outputs, Batch(labels.unsqueeze(0), actions, rewards,
                                               behaviour_prob), config).mean()
             optimizer.zero_grad()
