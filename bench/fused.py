@@ -79,11 +79,11 @@ def _launches(lanes: list, capture: bool) -> tuple[int, int]:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from experiments import fused
+    from experiments import training
 
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        fused.train_lanes(lanes, "cuda", capture=capture)
+        training.train_lanes(lanes, "cuda", capture=capture)
         torch.cuda.synchronize()
     counts = {e.key: e.count for e in prof.key_averages()}
     return (sum(n for k, n in counts.items() if "LaunchKernel" in k),  # runtime and driver API
@@ -95,7 +95,7 @@ def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) 
     group (binary task, one output), in the steady state: a run of 2 x steps minus a run of
     `steps`, over `steps`, so set-up (data, init, capture) cancels and the chunk loads and
     evals that steps bring are counted."""
-    from experiments import fused
+    from experiments import training
     from onpolicy import fusion
 
     def group(n_steps: int) -> list:
@@ -103,11 +103,11 @@ def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) 
         for exp, inputs in suite_pairs(n_steps, data):
             lanes += fusion.default_plan().lanes(exp.entry, inputs["config"],
                                                  inputs["config"]["seeds"])
-        keys = [fused.group_key(lane) for lane in lanes]
+        keys = [training.group_key(lane) for lane in lanes]
         biggest = max(set(keys), key=keys.count)
         return [lane for lane, key in zip(lanes, keys) if key == biggest]
 
-    fused.train_lanes(group(steps), "cuda", capture=capture)  # warm: cuBLAS handles, caches
+    training.train_lanes(group(steps), "cuda", capture=capture)  # warm: cuBLAS handles, caches
     short_k, short_g = _launches(group(steps), capture)
     long_k, long_g = _launches(group(2 * steps), capture)
     lanes = group(steps)

@@ -1,5 +1,5 @@
 """One method, one seed, one plain training loop, top to bottom: the test oracle of the fused
-trainer (fused.py) and of its CUDA-graph replay (cuda_graph.py); tests/test_reference.py.
+trainer (training.py) and of its CUDA-graph replay (cuda_graph.py); tests/test_reference.py.
 
 Nothing here is batched or fused: an nn.Sequential MLP, torch.optim.Adam (or SGD), a Python
 loop over steps. The row's options read here: behaviour_eps, behaviour_lag, batch_reuse,
@@ -18,9 +18,9 @@ from torch import nn
 from torch.func import functional_call
 
 from experiments import data as datasets
-from experiments.fused import ACTION_SEED_OFFSET, CONTEXT_SEED_OFFSET
+from experiments.training import ACTION_SEED_OFFSET, CONTEXT_SEED_OFFSET
 from experiments.model import greedy_action, init_params
-from experiments.step import Batch, Method, policy_probs, reward_values, sample_actions
+from experiments.policy import Batch, Method, policy_probs, reward_values, sample_actions
 
 
 def train(method: Method, config: dict, seed: int, device: str = "cpu") -> dict:

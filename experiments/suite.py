@@ -73,7 +73,7 @@ REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
 PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
 
 # Stale data, the regime PPO is built for: the behaviour policy is the policy's own snapshot,
-# refreshed every k updates (a lag of 1..k updates; experiments/fused.py), with no random
+# refreshed every k updates (a lag of 1..k updates; experiments/training.py), with no random
 # actions. Method label "<method>_lag<k>".
 STALE_LAGS = [1, 10, 100]
 STALE_METHODS = {

@@ -188,7 +188,7 @@ def fake_meta(results: dict) -> dict[str, dict]:
                            "python": "3.11.7", "platform": "Linux-x86_64"},
             "inputs_hash": "ab" * 32,
             "inputs": {"config": config,
-                       "sources": {"experiments/trainer.py": "cd" * 32},
+                       "sources": {"experiments/runs.py": "cd" * 32},
                        "data": dataset_identity(config.get("data", {"name": "none"})),
                        "schema": schema.SCHEMA_VERSION},
             "stale": False,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from experiments import fused, reference, trainer
+from experiments import reference, runs, training
 from experiments.methods import (critic_actor, importance, policy_gradient, ppo, q_regression,
                                  supervised)
 
@@ -28,22 +28,22 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 def lanes_of(task: str) -> list:
     cfg = {**BASE, "task": task}
-    return (trainer.lanes(policy_gradient.METHOD, {**cfg, "log_prob": "naive"}, [0, 1, 2])
-            + trainer.lanes(policy_gradient.METHOD, {**cfg, "log_prob": "stable",
+    return (runs.lanes(policy_gradient.METHOD, {**cfg, "log_prob": "naive"}, [0, 1, 2])
+            + runs.lanes(policy_gradient.METHOD, {**cfg, "log_prob": "stable",
                                                      "behaviour_lag": 10, "behaviour_eps": 0.0},
                             [1])
-            + trainer.lanes(ppo.METHOD, {**cfg, "clip_eps": 0.2, "dial_eps": [0.0, 0.5]}, [0])
-            + trainer.lanes(importance.METHOD, cfg, [2])
-            + trainer.lanes(q_regression.METHOD, cfg, [0])
-            + trainer.lanes(supervised.METHOD, cfg, [1])
+            + runs.lanes(ppo.METHOD, {**cfg, "clip_eps": 0.2, "dial_eps": [0.0, 0.5]}, [0])
+            + runs.lanes(importance.METHOD, cfg, [2])
+            + runs.lanes(q_regression.METHOD, cfg, [0])
+            + runs.lanes(supervised.METHOD, cfg, [1])
             # the second round's options: rewards {0, 1} less the minibatch mean, one
             # minibatch reused for 4 updates, plain SGD, a critic + actor
-            + trainer.lanes(policy_gradient.METHOD, {**cfg, "reward": [0.0, 1.0],
+            + runs.lanes(policy_gradient.METHOD, {**cfg, "reward": [0.0, 1.0],
                                                      "baseline": "batch_mean"}, [0])
-            + trainer.lanes(ppo.METHOD, {**cfg, "clip_eps": 0.2, "batch_reuse": 4}, [1])
-            + trainer.lanes(policy_gradient.METHOD, {**cfg, "optimizer": "sgd", "lr": 0.1},
+            + runs.lanes(ppo.METHOD, {**cfg, "clip_eps": 0.2, "batch_reuse": 4}, [1])
+            + runs.lanes(policy_gradient.METHOD, {**cfg, "optimizer": "sgd", "lr": 0.1},
                             [2])
-            + trainer.lanes(critic_actor.METHOD, cfg, [0]))
+            + runs.lanes(critic_actor.METHOD, cfg, [0]))
 
 
 def check_against_reference(lanes: list, device: str, **kwargs) -> None:
@@ -51,14 +51,14 @@ def check_against_reference(lanes: list, device: str, **kwargs) -> None:
     fused; every slot against its own reference run."""
     groups: dict[str, list] = {}
     for lane in lanes:
-        groups.setdefault(fused.group_key(lane), []).append(lane)
+        groups.setdefault(training.group_key(lane), []).append(lane)
     assert sum(_check_group(group, device, **kwargs) for group in groups.values()), \
         "want a slot that goes non-finite within the steps"
 
 
 def _check_group(lanes: list, device: str, **kwargs) -> int:
     params: dict = {}
-    outputs = fused.train_lanes(lanes, device, params_out=params, **kwargs)
+    outputs = training.train_lanes(lanes, device, params_out=params, **kwargs)
     nonfinite = 0
     for i, lane in enumerate(lanes):
         for j, seed in enumerate(lane.seeds):
@@ -85,9 +85,9 @@ def test_fused_slots_follow_the_reference_loop(task):
 
 def test_the_oracle_can_fail():
     """A reference run with another learning rate is not the fused slot's."""
-    lane = trainer.lanes(supervised.METHOD, {**BASE, "task": "binary"}, [0])[0]
+    lane = runs.lanes(supervised.METHOD, {**BASE, "task": "binary"}, [0])[0]
     params: dict = {}
-    fused.train_lanes([lane], "cpu", params_out=params)
+    training.train_lanes([lane], "cpu", params_out=params)
     other = reference.train(lane.method, {**lane.config, "lr": 1.1e-2}, 0)
     assert (params[0]["W2"][0] - other["weights"]["W2"]).abs().max().item() > WEIGHT_TOL
 
