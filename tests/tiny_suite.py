@@ -4,7 +4,7 @@ Use it with `python build.py --suite tests.tiny_suite`.
 """
 # the article's experiment package hooks: its datasets, payload schemas and fusion plan
 from experiments.suite import (DATA_ENV, ERRORS, FUSION, dataset, examples,  # noqa: F401
-                               payload_schema)
+                               payload_schema, validate_rows)
 from onpolicy.contract import Experiment
 
 _DATA = {"name": "synthetic", "n_train": 512, "n_eval": 128, "dim": 64, "n_classes": 10, "seed": 0}
