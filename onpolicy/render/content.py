@@ -1,6 +1,8 @@
 """Content modules: the Python beside a site's pages that computes the facts its prose quotes
 (`facts.py`: `compute(results) -> dict`) and defines its figures (`figures.py`: functions
-decorated with `@figure(id)`, see figkit.py).
+decorated with `@figure(id)`, see figkit.py, listed in its `FIGURES`; without that list, the
+@figure functions of its namespace). A `figure("id")` written in any module of the folder
+that is not registered so fails the build at its line: it would never be drawn.
 
 A folder under the source directory holds a page (`index.md`), content modules, or both. Each
 folder is loaded as a package of its own (so `figures.py` may `from .facts import ...`), afresh
