@@ -336,7 +336,7 @@ def test_facts_skip_missing_inputs():
     assert "binary_pg_random_gap_pp" not in facts          # no supervised result
     constants = {"dial_drop_fraction": facts_module.DIAL_DROP_FRACTION,
                  "near_pp": facts_module.NEAR_PP, "learned_skill": facts_module.LEARNED_SKILL,
-                 "logit_fail": 1000.0, "drop_share": 0.01}
+                 "logit_fail": 1000.0, "drop_share": 0.01, "alpha": 0.05}
     assert not any(k.startswith(("dial_", "grad_", "categorical_")) for k in facts
                    if k not in constants)
     assert facts_module.compute({}) == constants

@@ -179,6 +179,7 @@ def estimator_facts(task: str, payload: dict) -> dict:
         f[f"{p}_logit_max"] = payload["logit_abs_max"]["mean"]
         f[f"{p}_logit_max_last"] = payload["logit_abs_max"]["mean"][-1]
         f[f"{p}_accuracy_first"] = payload["accuracy"]["mean"][0]
+        f[f"{p}_accuracy"] = payload["accuracy"]["mean"]
     on = f.get(f"{p}_pg_onpolicy_rel_variance_last")
     if _finite(on) and on > 0 and _finite(f.get(f"{p}_is_rel_variance_last")):
         f[f"{p}_is_var_ratio_last"] = f[f"{p}_is_rel_variance_last"] / on

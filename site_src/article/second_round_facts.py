@@ -124,6 +124,16 @@ def optimizer_facts(results: dict) -> dict:
     f: dict[str, Any] = {}
     f.update(compare(results, "binary-pg_onpolicy_sgd", "binary-pg_onpolicy"))
     f.update(compare(results, "binary-pg_random_sgd", "binary-pg_random_stable"))
+    sgd, adam = results.get("binary-pg_random_sgd"), results.get("binary-pg_random_stable")
+    if _training(sgd) and _training(adam):
+        # the two optimisers' largest logits at the last eval step where every SGD seed was
+        # still finite (both runs share the eval schedule)
+        n_alive = sgd["logit_abs_max"].get("n") or [len(sgd["seeds"])] * len(sgd["steps"])
+        last = max((i for i, n in enumerate(n_alive) if n == len(sgd["seeds"])), default=None)
+        if last is not None and sgd["steps"] == adam["steps"]:
+            f["sgd_compare_step"] = sgd["steps"][last]
+            f["sgd_logit_at_compare"] = sgd["logit_abs_max"]["mean"][last]
+            f["adam_logit_at_compare"] = adam["logit_abs_max"]["mean"][last]
     long, dial = results.get("binary-pg_eps0002_long"), results.get("dial-pg")
     if _training(long) and dial and 0.002 in dial.get("eps", []):
         short = dial["runs"][dial["eps"].index(0.002)]
