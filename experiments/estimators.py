@@ -23,7 +23,7 @@ import time
 import torch
 
 from experiments import data as datasets
-from experiments import trainer
+from experiments import runs
 from experiments.methods import expected_pg, importance, policy_gradient, ppo
 from experiments.model import action_probs, forward, greedy_action, init_params
 
@@ -95,10 +95,10 @@ def minibatch_gradients(params: dict, estimator: dict, x_train, y_train, idx, un
     eps = float(estimator["behaviour_eps"])
     with torch.no_grad():
         behaviour = (1 - eps) * action_probs(outputs) + eps / n_act
-        actions = trainer.sample_actions(behaviour, uniform.reshape(n_chunk * n_seeds, -1))
+        actions = runs.sample_actions(behaviour, uniform.reshape(n_chunk * n_seeds, -1))
         behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         rewards = torch.where(actions == labels, 1.0, -1.0)
-    batch = trainer.Batch(labels, actions, rewards, behaviour_prob)
+    batch = runs.Batch(labels, actions, rewards, behaviour_prob)
     loss = LOSSES[estimator["method"]](outputs, batch, {**config, **estimator})
     return flat_grad(loss.mean(1), copies).view(n_chunk, n_seeds, -1)
 
@@ -110,7 +110,7 @@ def measure(params: dict, config: dict, data, y_train, n_act: int, seeds: list[i
     grad_j = flat_grad(exact_objective(params, data.x_train, y_train, outputs), params,
                        retain_graph=True)
     norm_sq = grad_j.pow(2).sum(1)
-    expected_loss = expected_pg.loss(outputs, trainer.Batch(y_train.expand(len(seeds), -1),
+    expected_loss = expected_pg.loss(outputs, runs.Batch(y_train.expand(len(seeds), -1),
                                                             None, None, None), config).mean(1)
     out = {"offpolicy_expected_cos": _cos(-flat_grad(expected_loss, params), grad_j).tolist(),
            "grad_j_norm": norm_sq.sqrt().tolist()}
@@ -152,7 +152,7 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
     y_eval = datasets.task_labels(data.y_eval, task)
     n_act, n_train, batch_size = datasets.n_actions(task), len(y_train), int(config["batch_size"])
     params = init_params(seeds, data.x_train.shape[1], int(config["hidden"]),
-                         policy_gradient.n_outputs(task), device)
+                         runs.policy_outputs(task), device)
     optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]))
     context_gens = [torch.Generator().manual_seed(int(s) + CONTEXT_SEED_OFFSET) for s in seeds]
     action_gens = [torch.Generator().manual_seed(int(s) + ACTION_SEED_OFFSET) for s in seeds]
@@ -171,9 +171,9 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
             x, labels = data.x_train[idx], y_train[idx]
             outputs = forward(params, x)
             with torch.no_grad():
-                actions = trainer.sample_actions(action_probs(outputs), uniform)
+                actions = runs.sample_actions(action_probs(outputs), uniform)
                 rewards = torch.where(actions == labels, 1.0, -1.0)
-            batch = trainer.Batch(labels, actions, rewards, None)
+            batch = runs.Batch(labels, actions, rewards, None)
             policy_gradient.loss(outputs, batch, trajectory).mean(1).sum().backward()
             optimizer.step()
         done = checkpoint
@@ -199,7 +199,7 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
 
 
 def _stat(per_seed: list[list]) -> dict:
-    columns = [trainer.mean_interval(list(col)) for col in zip(*per_seed)]
+    columns = [runs.mean_interval(list(col)) for col in zip(*per_seed)]
     return {"per_seed": per_seed, **{key: [c[i] for c in columns]
                                      for i, key in enumerate(("mean", "lo", "hi", "n"))}}
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import copy
 import math
-import re
-from dataclasses import dataclass, field
+
+from onpolicy.contract import Experiment, effective_config
+
+from experiments import data_sources, mnist_files, payloads
+from experiments.fusion_plan import PLAN as FUSION
+from experiments.mnist_files import DataError
 
 # -- shared settings (copied into each row, so a row's hash holds all it depends on) ---------
 
@@ -69,7 +73,7 @@ REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
 PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
 
 # Stale data, the regime PPO is built for: the behaviour policy is the policy's own snapshot,
-# refreshed every k updates (a lag of 1..k updates; experiments/fused.py), with no random
+# refreshed every k updates (a lag of 1..k updates; experiments/training.py), with no random
 # actions. Method label "<method>_lag<k>".
 STALE_LAGS = [1, 10, 100]
 STALE_METHODS = {
@@ -134,13 +138,6 @@ DIAL_METHODS = {
     "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
     "is": ("experiments.methods.importance", {}),
 }
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str     # result file: results/<name>.json
-    entry: str    # module exposing run(config, seeds, device, progress) and merge(config, parts)
-    config: dict = field(default_factory=dict)
 
 
 # The estimator measurement (experiments/estimators.py): along an on-policy PG trajectory,
@@ -217,13 +214,16 @@ EXPERIMENTS: list[Experiment] = _build()
 BY_NAME: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
 
 
-def effective_config(exp: Experiment, quick: bool = False) -> dict:
-    """The config a run sees: the row's config, with its "quick" overrides applied if asked."""
-    config = copy.deepcopy(exp.config)
-    overrides = config.pop("quick", {})
-    if quick:
-        config.update(copy.deepcopy(overrides))
-    return config
+# -- what the engine asks of this package (onpolicy/contract.py) ---------------------------
+
+DATA_ENV = mnist_files.ENV_VAR      # --data-dir (alias --mnist-dir) sets it: the IDX files
+ERRORS = (DataError,)               # missing or corrupt data: one line, exit 1
+dataset = data_sources.data_source   # MNIST by its official checksums; synthetic by its config
+examples = data_sources.examples     # digits in the official files a dataset identity names
+
+
+def payload_schema(row: Experiment, config: dict) -> dict:
+    return payloads.schema_for(row.entry, config)
 
 
 # -- row validation (the pipeline calls validate_rows when it loads the table) ---------------
@@ -232,7 +232,6 @@ class SuiteError(ValueError):
     """A row of the experiment table that cannot be trained as written."""
 
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
 for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS, SECOND_ROUND):
@@ -305,20 +304,10 @@ def config_problems(config: dict, entry: str) -> list[str]:
 
 
 def validate_rows(rows: list[Experiment]) -> None:
-    """Raise SuiteError naming the first bad row and everything wrong with it."""
-    seen: set[str] = set()
+    """Raise SuiteError naming the first row whose config cannot be trained, and everything
+    wrong with it (names, duplicates and types: the engine's contract.check_rows, first)."""
     for row in rows:
-        if not isinstance(row, Experiment):
-            raise SuiteError(f"EXPERIMENTS holds {row!r}, not an Experiment(name, entry, config)")
         label = f"row {row.name!r}"
-        if not isinstance(row.name, str) or not NAME.fullmatch(row.name):
-            raise SuiteError(f"{label}: the name must be letters, digits, '-', '_' or '.', "
-                             "starting with a letter or digit (it names results/<name>.json)")
-        if row.name in seen:
-            raise SuiteError(f"{label}: two rows have this name")
-        seen.add(row.name)
-        if not isinstance(row.config, dict):
-            raise SuiteError(f"{label}: config must be a dict (got {type(row.config).__name__})")
         problems = config_problems(effective_config(row), row.entry)
         quick = row.config.get("quick", {})
         if isinstance(quick, dict) and quick:

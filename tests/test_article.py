@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from experiments.mnist_files import dataset_identity
-from experiments.suite import EXPERIMENTS, effective_config
+from experiments.suite import (BY_NAME, EXPERIMENTS, effective_config, examples,
+                               payload_schema)
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
@@ -187,21 +188,23 @@ def fake_meta(results: dict) -> dict[str, dict]:
                            "python": "3.11.7", "platform": "Linux-x86_64"},
             "inputs_hash": "ab" * 32,
             "inputs": {"config": config,
-                       "sources": {"experiments/trainer.py": "cd" * 32},
+                       "sources": {"experiments/runs.py": "cd" * 32},
                        "data": dataset_identity(config.get("data", {"name": "none"})),
                        "schema": schema.SCHEMA_VERSION},
             "stale": False,
+            "examples": examples(dataset_identity(config.get("data", {"name": "none"}))),
         }
     return meta
 
 
 def test_fake_results_are_schema_shaped():
     for name, payload in fake_results().items():
+        row = BY_NAME[name]
         problems = [f"{name}: {p}" for p in schema.problems({
             "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
             "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
             "provenance": {}, "result_sha256": "cd" * 32, "result": payload,
-            "document_sha256": "ef" * 32})]
+            "document_sha256": "ef" * 32}, payload_schema(row, effective_config(row)))]
         assert not problems, problems
 
 
@@ -581,7 +584,8 @@ def load_frozen(results_dir: Path) -> tuple[dict, dict]:
         results[doc["experiment"]] = doc["result"]
         meta[doc["experiment"]] = {"provenance": doc["provenance"],
                                    "inputs_hash": doc["inputs_hash"],
-                                   "inputs": doc["inputs"], "stale": False}
+                                   "inputs": doc["inputs"], "stale": False,
+                                   "examples": examples(doc["inputs"]["data"])}
     return results, meta
 
 

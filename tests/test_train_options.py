@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from experiments import fused, model, step, trainer
+from experiments import model, policy, runs, training
 from experiments.methods import critic_actor, policy_gradient, q_regression
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 def train(method, cfg, seeds=(0,)):
     params = {}
-    (out,) = fused.train_lanes(trainer.lanes(method, cfg, list(seeds)), "cpu", params_out=params)
+    (out,) = training.train_lanes(runs.lanes(method, cfg, list(seeds)), "cpu", params_out=params)
     return out, params[0]
 
 
@@ -32,7 +32,7 @@ def spy_batches(monkeypatch, module):
     def loss(outputs, batch, config):
         seen.append(batch)
         return real(outputs, batch, config)
-    monkeypatch.setattr(module, "METHOD", trainer.Method(
+    monkeypatch.setattr(module, "METHOD", runs.Method(
         loss=loss, n_outputs=module.METHOD.n_outputs,
         outputs_are_q_values=module.METHOD.outputs_are_q_values,
         policy_head=module.METHOD.policy_head))
@@ -53,23 +53,23 @@ def test_rewards_take_the_configured_values(monkeypatch, reward):
 
 def test_advantage_baselines():
     rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
-    batch = trainer.Batch(rewards.long(), rewards.long(), rewards, torch.ones_like(rewards))
-    assert torch.equal(step.advantage(batch, {}), rewards)
-    assert torch.equal(step.advantage(batch, {"baseline": 0.25}), rewards - 0.25)
-    loo = step.advantage(batch, {"baseline": "batch_mean"})
+    batch = runs.Batch(rewards.long(), rewards.long(), rewards, torch.ones_like(rewards))
+    assert torch.equal(policy.advantage(batch, {}), rewards)
+    assert torch.equal(policy.advantage(batch, {"baseline": 0.25}), rewards - 0.25)
+    loo = policy.advantage(batch, {"baseline": "batch_mean"})
     for s in range(2):
         for i in range(4):
             others = torch.cat([rewards[s, :i], rewards[s, i + 1:]]).mean()
             assert loo[s, i] == pytest.approx(float(rewards[s, i] - others))
     with pytest.raises(ValueError, match="baseline"):
-        step.advantage(batch, {"baseline": "running"})
+        policy.advantage(batch, {"baseline": "running"})
 
 
 def test_policy_gradient_uses_the_advantage():
     outputs = torch.randn(1, 4, 10, dtype=torch.float64)
     rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0]], dtype=torch.float64)
     actions = torch.tensor([[1, 2, 3, 4]])
-    batch = trainer.Batch(actions, actions, rewards, torch.ones_like(rewards))
+    batch = runs.Batch(actions, actions, rewards, torch.ones_like(rewards))
     plain = policy_gradient.loss(outputs, batch, {})
     shifted = policy_gradient.loss(outputs, batch, {"baseline": 0.5})
     log_pi = torch.log_softmax(outputs, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
@@ -118,8 +118,8 @@ def test_sgd_steps_scale_with_the_reward_and_adam_steps_do_not():
         assert max(v.abs().max() for v in one.values()) > 1e-5  # it moved
     with pytest.raises(ValueError, match="optimizer"):
         train(policy_gradient.METHOD, {**BASE, "optimizer": "rmsprop"})
-    keys = {fused.group_key(lane) for name in ("adam", "sgd")
-            for lane in trainer.lanes(policy_gradient.METHOD, {**BASE, "optimizer": name}, [0])}
+    keys = {training.group_key(lane) for name in ("adam", "sgd")
+            for lane in runs.lanes(policy_gradient.METHOD, {**BASE, "optimizer": name}, [0])}
     assert len(keys) == 2  # one optimiser per model: they never fuse
 
 
@@ -156,7 +156,7 @@ def test_critic_actor_loss_gradients(task, n_q, n_logits):
     assert critic_actor.n_outputs(task) == n_q + n_logits
     actions = torch.randint(n_q, (2, 5), generator=gen)
     rewards = torch.where(actions == 0, 1.0, -1.0).double()
-    batch = trainer.Batch(actions, actions, rewards, torch.full_like(rewards, 0.5))
+    batch = runs.Batch(actions, actions, rewards, torch.full_like(rewards, 0.5))
     outputs.requires_grad_()
     (grad,) = torch.autograd.grad(critic_actor.loss(outputs, batch, {}).sum(), outputs)
     q, logits = outputs.detach()[..., :n_q], outputs.detach()[..., n_q:]
@@ -193,7 +193,7 @@ def test_the_batch_mean_baseline_ignores_a_shift_of_the_rewards():
     the two reward sets give advantages in the ratio 2 (which Adam's step hardly sees)."""
     gen = torch.Generator().manual_seed(2)
     hits = torch.rand(3, 16, generator=gen) < 0.3
-    batch = lambda r: trainer.Batch(hits.long(), hits.long(), r, torch.ones_like(r))  # noqa: E731
-    zero_one = step.advantage(batch(hits.float()), {"baseline": "batch_mean"})
-    plus_minus = step.advantage(batch(2 * hits.float() - 1), {"baseline": "batch_mean"})
+    batch = lambda r: runs.Batch(hits.long(), hits.long(), r, torch.ones_like(r))  # noqa: E731
+    zero_one = policy.advantage(batch(hits.float()), {"baseline": "batch_mean"})
+    plus_minus = policy.advantage(batch(2 * hits.float() - 1), {"baseline": "batch_mean"})
     assert torch.allclose(plus_minus, 2 * zero_one)

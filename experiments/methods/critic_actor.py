@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 from experiments.model import action_probs
 
 
@@ -26,7 +26,7 @@ def n_q(task: str) -> int:
 
 
 def n_outputs(task: str) -> int:
-    return n_q(task) + (1 if task == "binary" else 10)
+    return n_q(task) + runs.policy_outputs(task)
 
 
 def _split(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,7 +40,7 @@ def policy_head(outputs: torch.Tensor) -> torch.Tensor:
     return _split(outputs)[1]
 
 
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE CRITIC + ACTOR LOSS, per sample: (Q(x, a) - r)^2 on the taken action, plus
     -sum_a pi(a|x) Q(x, a) with Q detached (config["actor_weight"] scales it, default 1)."""
     q, logits = _split(outputs)
@@ -50,12 +50,12 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return critic + float(config.get("actor_weight", 1.0)) * actor
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs, policy_head=policy_head)
+METHOD = runs.Method(loss=loss, n_outputs=n_outputs, policy_head=policy_head)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

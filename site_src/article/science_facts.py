@@ -40,9 +40,15 @@ import math
 import statistics
 from typing import Any
 
+from experiments import suite
+
+from .payload_facts import is_dial, is_estimators, is_training
+
 LOGIT_FAIL = 1000.0  # "failed": the largest |logit| on the eval set passed this
 DROP_SHARE = 0.01    # "dropped digit": greedy output for under 1% of eval images
-CLIP_ROWS = {0.05: "ppo_clip05", 0.1: "ppo_clip10", 0.2: "ppo_random", 0.4: "ppo_clip40"}
+# the rows of the PPO clip sweep and the stale-data sweep, as the experiment table makes them
+CLIP_ROWS = dict(sorted({**{clip: label for label, clip in suite.PPO_CLIPS.items()},
+                         suite.METHODS["ppo_random"][1]["clip_eps"]: "ppo_random"}.items()))
 
 
 def _finite(v: Any) -> bool:
@@ -62,7 +68,9 @@ def fail_step(steps: list, logit_max: list, nonfinite_step) -> int | None:
     return nonfinite_step
 
 
-def dial_facts(p: str, payload: dict) -> dict:
+def dial_cliff_facts(p: str, payload: dict) -> dict:
+    """Where each eps of a dial broke (|logit| past LOGIT_FAIL or non-finite), seed by seed:
+    the cliff. payload_facts.dial_facts holds the dial's accuracy facts."""
     f: dict[str, Any] = {}
     eps, runs = payload.get("eps") or [], payload.get("runs") or []
     if not eps or len(runs) != len(eps):
@@ -186,8 +194,8 @@ def clip_facts(task: str, results: dict) -> dict:
             f"{task}_clip_finals": [r["final_accuracy"]["mean"] for _, r in rows]}
 
 
-STALE_LAGS = (1, 10, 100)
-STALE_METHODS = ("pg", "is", "ppo")
+STALE_LAGS = tuple(suite.STALE_LAGS)
+STALE_METHODS = tuple(dict.fromkeys(label.rsplit("_lag", 1)[0] for label in suite.STALE_METHODS))
 
 
 def stale_facts(task: str, results: dict) -> dict:
@@ -210,11 +218,11 @@ def compute(results: dict[str, dict]) -> dict:
         if not isinstance(payload, dict):
             continue
         prefix = name.replace("-", "_")
-        if name.startswith("dial-") and "runs" in payload:
-            f.update(dial_facts(prefix, payload))
-        elif name.startswith("categorical-") and "action_share" in payload:
+        if name.startswith("dial-") and is_dial(payload):
+            f.update(dial_cliff_facts(prefix, payload))
+        elif name.startswith("categorical-") and is_training(payload):
             f.update(categorical_facts(prefix, payload))
-        elif name.startswith("estimators-") and "estimators" in payload:
+        elif name.startswith("estimators-") and is_estimators(payload):
             f.update(estimator_facts(name.split("-", 1)[1], payload))
     for task in ("binary", "categorical"):
         f.update(clip_facts(task, results))

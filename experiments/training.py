@@ -1,4 +1,4 @@
-"""The fused trainer: the seeds of many run units trained as one batched model.
+"""The training loop: the seeds of many run units trained as one batched (fused) model.
 
 A *lane* is one training run of one method: a method, its config (one behaviour eps) and its
 seeds; a dial unit is one lane per eps. Lanes that can share a model (same task, network
@@ -12,7 +12,7 @@ lane's loss, backward, non-finite masking, Adam. It reads its step number and th
 contexts and action-uniforms from tensors, so the same code runs eagerly (CPU, and the CUDA
 reference) or is captured once in a CUDA graph and replayed (experiments/cuda_graph.py).
 
-A fused run equals each lane run alone up to float reordering only: see experiments/trainer.py
+A fused run equals each lane run alone up to float reordering only: see experiments/runs.py
 for what is exact and what is not, and tests/test_fused.py for the tolerance.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 from experiments import data as datasets
 from experiments.evaluation import evaluate, split_outputs
 from experiments.model import forward, greedy_action, init_params
-from experiments.step import Batch, Method, policy_probs, reward_values, sample_actions
+from experiments.policy import Batch, Method, policy_probs, reward_values, sample_actions
 
 # Seed s draws contexts and actions from generators of their own, apart from its init.
 CONTEXT_SEED_OFFSET, ACTION_SEED_OFFSET = 1_000_003, 2_000_003
@@ -68,27 +68,28 @@ def loss_key(lane: Lane) -> str:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """Consecutive slots sharing one loss call: slots [start, stop)."""
+class LossCall:
+    """Consecutive slots whose lanes share one loss call (one loss function and settings):
+    slots [start, stop)."""
     start: int
     stop: int
     method: Method
     config: dict
 
 
-def layout(lanes: list[Lane]) -> tuple[list[int], list[Segment]]:
-    """Slot order (lanes sorted by loss, so equal losses are adjacent) and the segments."""
+def layout(lanes: list[Lane]) -> tuple[list[int], list[LossCall]]:
+    """Slot order (lanes sorted by loss, so equal losses are adjacent) and the loss_calls."""
     order = sorted(range(len(lanes)), key=lambda i: loss_key(lanes[i]))
-    segments, slot = [], 0
+    loss_calls, slot = [], 0
     for i in order:
         lane, n = lanes[i], len(lanes[i].seeds)
-        if segments and loss_key(lane) == loss_key(lanes[segments[-1][0]]):
-            segments[-1][1] += n
+        if loss_calls and loss_key(lane) == loss_key(lanes[loss_calls[-1][0]]):
+            loss_calls[-1][1] += n
         else:
-            segments.append([i, n])
+            loss_calls.append([i, n])
     out = []
-    for first, n in segments:
-        out.append(Segment(slot, slot + n, lanes[first].method, lanes[first].config))
+    for first, n in loss_calls:
+        out.append(LossCall(slot, slot + n, lanes[first].method, lanes[first].config))
         slot += n
     return order, out
 
@@ -100,10 +101,10 @@ def _per_slot(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class Step:
     """One optimiser update of every slot; state lives in tensors so it can be captured."""
 
-    def __init__(self, segments, params, optimizer, x_train, y_train, n_act, batch_size,
+    def __init__(self, loss_calls, params, optimizer, x_train, y_train, n_act, batch_size,
                  eps, lag, chunk_len, device, mask_always: bool, rewards=None, reuse=None):
         n_slots = params["W1"].shape[0]
-        self.segments, self.params, self.optimizer = segments, params, optimizer
+        self.loss_calls, self.params, self.optimizer = loss_calls, params, optimizer
         self.x_train, self.y_train, self.n_act = x_train, y_train, n_act
         # behaviour = keep * pi + spread, computed in float64 on the host as the scalar
         # arithmetic of a lone run would be, then stored in the params' dtype
@@ -160,7 +161,7 @@ class Step:
                 acting = torch.where(_per_slot(self.lag > 0, outputs), lagged, outputs)
             behaviour = torch.cat([
                 self.keep[s.start:s.stop] * policy_probs(s.method, acting[s.start:s.stop])
-                + self.spread[s.start:s.stop] for s in self.segments])
+                + self.spread[s.start:s.stop] for s in self.loss_calls])
             actions = sample_actions(behaviour, uniform)
             behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
             if self.reusing:
@@ -177,7 +178,7 @@ class Step:
                           Batch(labels[s.start:s.stop], actions[s.start:s.stop],
                                 rewards[s.start:s.stop], behaviour_prob[s.start:s.stop]),
                           s.config).mean(dim=1)
-            for s in self.segments])
+            for s in self.loss_calls])
         slot_losses.sum().backward()
 
         # A slot whose loss or gradients are non-finite stops here, for good: its gradients
@@ -237,7 +238,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
     config = lanes[0].config
     task, steps = config["task"], int(config["steps"])
     batch_size, eval_every = int(config["batch_size"]), int(config["eval_every"])
-    order, segments = layout(lanes)
+    order, loss_calls = layout(lanes)
     slot_seeds = [s for i in order for s in lanes[i].seeds]
     slot_eps = [float(lanes[i].config.get("behaviour_eps", 1.0))
                 for i in order for _ in lanes[i].seeds]
@@ -272,7 +273,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                                      capturable=capture)
     else:  # plain SGD, no momentum: the step is the gradient times lr, not normalised
         optimizer = torch.optim.SGD(params.values(), lr=float(config["lr"]))
-    step = Step(segments, params, optimizer, data.x_train, y_train, n_act, batch_size,
+    step = Step(loss_calls, params, optimizer, data.x_train, y_train, n_act, batch_size,
                 slot_eps, slot_lag, eval_every, device, mask_always=device_type != "cpu",
                 rewards=slot_rewards, reuse=slot_reuse)
     head = lanes[0].method.policy_head

@@ -1,8 +1,7 @@
-"""The training entry points every method module uses, and the merge of their outputs.
-
-`run` trains one run unit (its seeds; a dial unit: one lane per behaviour eps) with the fused
-trainer (experiments/fused.py), which is also what the runner uses to train many run units
-as one model. `merge` turns per-seed outputs into the result payload.
+"""What every method module calls: `run` trains one run unit (its seeds; a dial unit: one
+lane per behaviour eps) with the training loop of experiments/training.py, which is also what
+the build uses to train many run units as one model; `merge` turns the run units' outputs
+into the result payload (means and 95% intervals over seeds).
 
 Steps count optimiser updates: the eval at step k sees the weights after k updates. If the
 loss or a gradient of seed s is non-finite at update t, first_nonfinite_step[s] = t, the seed
@@ -22,12 +21,12 @@ from __future__ import annotations
 import math
 
 from experiments import data as datasets
-from experiments import fused
-from experiments.fused import Lane
-from experiments.step import Batch, Method, policy_probs, sample_actions
+from experiments import training
+from experiments.training import Lane
+from experiments.policy import Batch, Method, policy_outputs, policy_probs, sample_actions
 
-__all__ = ["Batch", "Method", "Lane", "policy_probs", "sample_actions", "lanes", "assemble",
-           "run", "merge"]
+__all__ = ["Batch", "Method", "Lane", "policy_outputs", "policy_probs", "sample_actions",
+           "lanes", "assemble", "run", "merge"]
 
 
 def lanes(method: Method, config: dict, seeds) -> list[Lane]:
@@ -45,7 +44,7 @@ def assemble(config: dict, outputs: list[dict]) -> dict:
 
 def run(method: Method, config: dict, seeds: list[int], device: str, progress=None) -> dict:
     """One run unit on its own (its dial lanes fused); progress counts lane-steps."""
-    return assemble(config, fused.train_lanes(lanes(method, config, seeds), device, progress))
+    return assemble(config, training.train_lanes(lanes(method, config, seeds), device, progress))
 
 
 # -- merge: seed batches -> result payload -------------------------------------------------

@@ -21,10 +21,16 @@ class Batch:
     behaviour_prob: torch.Tensor  # (S, B) b(a|x) of the taken action, recorded when sampled
 
 
+def policy_outputs(task: str) -> int:
+    """Outputs of a policy network: binary, one logit (pi(a=1|x) = sigmoid); else one per
+    action."""
+    return 1 if task == "binary" else 10
+
+
 @dataclass(frozen=True)
 class Method:
     loss: Callable[[torch.Tensor, Batch, dict], torch.Tensor]  # -> (S, B) per-sample loss
-    n_outputs: Callable[[str], int]                            # task -> network outputs
+    n_outputs: Callable[[str], int] = policy_outputs           # task -> network outputs
     outputs_are_q_values: bool = False  # Q(x, a): its policy is greedy; |Q| is reported
     # outputs -> the policy's logits, for a network with more than a policy head (e.g. a
     # critic's Q head beside it); None: the outputs are the policy's logits
