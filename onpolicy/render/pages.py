@@ -77,9 +77,30 @@ def read_source(path: Path, display_path: str) -> str:
                              f"at column {column}; save the file as UTF-8") from None
 
 
+MAX_FRONT_MATTER_BYTES = 64 * 1024   # what a page's front matter may cost: its size,
+MAX_YAML_DEPTH = 20                  # how deeply it nests, and no aliases (*name) at all
+
+
 class FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader, except that a date-like value that is no real date (2026-13-45) stays a
-    string, so the date check can name its line instead of YAML raising a bare ValueError."""
+    """SafeLoader with bounds (no aliases, so no "billion laughs"; nesting at most
+    MAX_YAML_DEPTH), and a date-like value that is no real date (2026-13-45) stays a string,
+    so the date check can name its line instead of YAML raising a bare ValueError."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor}: aliases "
+                                              "are not allowed here", event.start_mark)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, "nested more than "
+                                              f"{MAX_YAML_DEPTH} levels deep", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -101,8 +122,13 @@ def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
         raise RenderError.at(display_path, 1, "front matter is not closed: no second '---' line")
+    front = "".join(lines[1:end])
+    if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise RenderError.at(display_path, 2, f"front matter is {len(front) // 1024} KB; at "
+                             f"most {MAX_FRONT_MATTER_BYTES // 1024} KB (the page's text goes "
+                             "after the closing '---')")
     try:
-        meta = yaml.load("".join(lines[1:end]), Loader=FrontMatterLoader) or {}
+        meta = yaml.load(front, Loader=FrontMatterLoader) or {}
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
@@ -139,10 +165,24 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
                 why = "" if "isoformat" in str(err) else f": {err}"
                 raise RenderError.at(display_path, _field_line(text, name),
                                      f"{name} {value!r} is not a date (YYYY-MM-DD){why}") from None
-    for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str)):
-        if name in meta and not isinstance(meta[name], kind):
+    for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str),
+                       ("title", str), ("description", str), ("nav_title", str)):
+        if name in meta and (not isinstance(meta[name], kind) or kind is int and
+                             isinstance(meta[name], bool)):
             raise RenderError.at(display_path, _field_line(text, name),
-                                 f"front matter field {name!r} must be a {kind.__name__}")
+                                 f"front matter field {name!r} must be "
+                                 + ("text" if kind is str else f"a {kind.__name__}")
+                                 + f", not {type(meta[name]).__name__} {meta[name]!r:.60}")
+    check_macros(meta.get("macros"), display_path, _field_line(text, "macros"))
+
+
+def check_macros(macros, display_path: str, line: int) -> None:
+    """KaTeX macros: a mapping of names (\\name) to their TeX, both text."""
+    if macros is not None and not (isinstance(macros, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in macros.items())):
+        raise RenderError.at(display_path, line, "macros must be a mapping of names to TeX, "
+                             'e.g. macros: {"\\\\E": "\\\\mathbb{E}"}, not '
+                             f"{macros!r:.60}")
 
 
 def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
