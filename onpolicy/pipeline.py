@@ -17,7 +17,7 @@ from experiments.suite import Experiment, SuiteError, validate_rows
 
 from . import atomic, freeze, incremental, outdir
 from .config import BuildConfig, shown
-from .errors import BuildError
+from .errors import BuildError, raised_where
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
@@ -37,8 +37,9 @@ def suite(cfg: BuildConfig) -> list[Experiment]:
     try:
         module = importlib.import_module(cfg.suite)
         table = list(module.EXPERIMENTS)
-    except (ImportError, AttributeError) as err:
-        raise BuildError(f"cannot load the experiment table {cfg.suite!r}: {err}") from err
+    except Exception as err:  # its code is the user's: a SyntaxError, a NameError, ...
+        raise BuildError(f"cannot load the experiment table {cfg.suite!r}: "
+                         f"{raised_where(err, cfg.root)}") from None
     try:
         validate_rows(table)
     except SuiteError as err:

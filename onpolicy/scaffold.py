@@ -16,7 +16,7 @@ from string import Template
 
 from .config import BuildConfig, shown
 from .errors import BuildError
-from .render.pages import page_sources
+from .render.pages import RESERVED_NAMES, page_sources
 
 SLUG = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
@@ -122,6 +122,9 @@ def new_article(cfg: BuildConfig, slug: str, log=print) -> list[Path]:
     if not SLUG.fullmatch(slug):
         raise BuildError(f"{slug!r} is not a valid slug: use a lowercase letter, then "
                          "lowercase letters, digits and '-' (at most 40 characters)")
+    if slug in RESERVED_NAMES:
+        raise BuildError(f"{slug!r} is a name the site itself uses (for "
+                         f"{RESERVED_NAMES[slug]}): choose another slug")
     folder = cfg.src_dir / slug
     if folder.exists():
         raise BuildError(f"{shown(folder, cfg.root)} already exists: choose another slug")

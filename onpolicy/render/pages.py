@@ -14,8 +14,12 @@ import yaml
 
 from ..config import shown
 from .errors import RenderError
+from .front_matter import MAX_FRONT_MATTER_BYTES, FrontMatterLoader, check_macros
 
 REQUIRED_FIELDS = ("title", "description")
+# Top-level names the site itself uses: no page may take one as its URL (`new` refuses them)
+RESERVED_NAMES = {"index": "the home page", "static": "the site's CSS, scripts and fonts",
+                  "data": "the charts' and results' data files"}
 FEED_TEMPLATE = "article.html"  # pages with this layout are articles: need a date, go in the feed
 WORDS_PER_MINUTE = 220
 
@@ -75,42 +79,6 @@ def read_source(path: Path, display_path: str) -> str:
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise RenderError.at(display_path, line, f"not UTF-8 text: byte {data[err.start]:#04x} "
                              f"at column {column}; save the file as UTF-8") from None
-
-
-MAX_FRONT_MATTER_BYTES = 64 * 1024   # what a page's front matter may cost: its size,
-MAX_YAML_DEPTH = 20                  # how deeply it nests, and no aliases (*name) at all
-
-
-class FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader with bounds (no aliases, so no "billion laughs"; nesting at most
-    MAX_YAML_DEPTH), and a date-like value that is no real date (2026-13-45) stays a string,
-    so the date check can name its line instead of YAML raising a bare ValueError."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor}: aliases "
-                                              "are not allowed here", event.start_mark)
-        if self._depth >= MAX_YAML_DEPTH:
-            raise yaml.composer.ComposerError(None, None, "nested more than "
-                                              f"{MAX_YAML_DEPTH} levels deep", event.start_mark)
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_yaml_timestamp(self, node):
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                  FrontMatterLoader.construct_yaml_timestamp)
 
 
 def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
@@ -176,15 +144,6 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
     check_macros(meta.get("macros"), display_path, _field_line(text, "macros"))
 
 
-def check_macros(macros, display_path: str, line: int) -> None:
-    """KaTeX macros: a mapping of names (\\name) to their TeX, both text."""
-    if macros is not None and not (isinstance(macros, dict) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in macros.items())):
-        raise RenderError.at(display_path, line, "macros must be a mapping of names to TeX, "
-                             'e.g. macros: {"\\\\E": "\\\\mathbb{E}"}, not '
-                             f"{macros!r:.60}")
-
-
 def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
     """name: the page's name when it is not the file stem (a folder's index.md)."""
     text = read_source(path, display_path)
@@ -200,6 +159,9 @@ def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
         if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug):
             raise RenderError.at(display_path, _field_line(text, "slug"),
                                  f"slug {slug!r}: use lowercase letters, digits, '-', '_', '.'")
+        if slug in RESERVED_NAMES:
+            raise RenderError.at(display_path, _field_line(text, "slug"), f"the URL {slug}/ is "
+                                 f"{RESERVED_NAMES[slug]}: give the page another slug")
         out_path, url_path, depth = f"{slug}/index.html", f"{slug}/", 1
     return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth, stem)
 

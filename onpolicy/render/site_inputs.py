@@ -10,7 +10,8 @@ import yaml
 
 from ..config import shown
 from .errors import RenderError
-from .pages import FrontMatterLoader, check_macros, read_source
+from .front_matter import FrontMatterLoader, check_macros
+from .pages import read_source
 
 SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
 DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
