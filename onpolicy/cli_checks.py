@@ -26,9 +26,8 @@ def conflicts(args: argparse.Namespace) -> str | None:
     if rerun and (no_train or frozen):
         return (f"{'--no-train' if no_train else '--frozen'} trains nothing, so {flags} cannot "
                 "run: drop one of them")
-    if only and (no_train or frozen):
-        return (f"--only chooses what to train, and {'--no-train' if no_train else '--frozen'} "
-                "trains nothing: drop one of them")
+    if only and no_train:  # (--frozen --only X: fail only if X is stale, a real request)
+        return "--only chooses what to train, and --no-train trains nothing: drop one of them"
     outside = [n for n in rerun if only and n != "all" and n not in only]
     if outside:
         return (f"--rerun {outside[0]} is not among the --only experiments "
@@ -59,7 +58,8 @@ def _hint(err: OSError, path: Path | None, cfg) -> str:
     """What to do, from what failed and where: a read-only checkout needs a different fix
     from a read-only output directory."""
     if err.errno in FULL:
-        return "the disk is full (or the quota used up): free some space and build again"
+        return ("the disk quota is used up" if err.errno == errno.EDQUOT else
+                "the disk is full") + ": free some space and build again"
     if err.errno in LIMITS:
         return LIMITS[err.errno]
     if err.errno not in REFUSED or path is None:

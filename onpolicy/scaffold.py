@@ -122,9 +122,6 @@ def new_article(cfg: BuildConfig, slug: str, log=print) -> list[Path]:
     if not SLUG.fullmatch(slug):
         raise BuildError(f"{slug!r} is not a valid slug: use a lowercase letter, then "
                          "lowercase letters, digits and '-' (at most 40 characters)")
-    if slug in RESERVED_NAMES:
-        raise BuildError(f"{slug!r} is a name the site itself uses (for "
-                         f"{RESERVED_NAMES[slug]}): choose another slug")
     folder = cfg.src_dir / slug
     if folder.exists():
         raise BuildError(f"{shown(folder, cfg.root)} already exists: choose another slug")
@@ -132,6 +129,9 @@ def new_article(cfg: BuildConfig, slug: str, log=print) -> list[Path]:
         if name == slug or re.search(rf"^slug:\s*[\"']?{re.escape(slug)}[\"']?\s*$",
                                      path.read_text(encoding="utf-8"), re.M):
             raise BuildError(f"{shown(path, cfg.root)} already uses the name {slug!r}")
+    if slug in RESERVED_NAMES:
+        raise BuildError(f"{slug!r} is a name the site itself uses (for "
+                         f"{RESERVED_NAMES[slug]}): choose another slug")
     row = f"{slug}-example"
     suite = suite_file(cfg)
     _check_suite(suite, row, cfg.root)

@@ -110,7 +110,7 @@ def test_contradicting_flags_are_refused(repo, args, why):
     snap.assert_intact(proc)
 
 
-@pytest.mark.parametrize("slug", ["static", "data", "index"])
+@pytest.mark.parametrize("slug", ["static", "data"])
 def test_new_refuses_names_the_site_uses(repo, slug):
     snap = Snapshot(repo)
     proc = build(repo, "new", slug)

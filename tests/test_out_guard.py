@@ -202,7 +202,8 @@ def test_a_read_only_out_directory_is_one_message(checkout, tmp_path):
     target.parent.mkdir()
     snap = Snapshot(checkout, target.parent)
     proc = tiny(checkout, "--out", str(target), env=faulty_env("EACCES", "site.tmp-"))
-    assert_fails(proc, r"^error: .*site\.tmp-\d+-[0-9a-f]+: Permission denied; no permission",
+    assert_fails(proc, r"^error: .*site\.tmp-\d+-[0-9a-f]+: Permission denied; the output "
+                       r"location is not writable: choose another --out",
                  r"previous site and every frozen result are intact")
     snap.assert_intact(proc)
     assert tree_hashes(target.parent) == {}
