@@ -70,5 +70,5 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-clean:  ## remove build output (keeps frozen results)
-	rm -rf public public.* .cache
+clean:  ## remove build output (keeps frozen results and any public.* copies of yours)
+	rm -rf public .cache

@@ -6,8 +6,11 @@ makes exactly that experiment stale.
 """
 from __future__ import annotations
 
+import ast
 import copy
+import importlib.util
 import math
+from pathlib import Path
 
 from onpolicy.contract import Experiment, effective_config
 
@@ -256,13 +259,22 @@ def _fraction(value) -> bool:
             and 0.0 <= value <= 1.0)
 
 
+# Sizes that decide how much memory a run allocates: bounded, so that a typo (hidden: 10**9)
+# is named here instead of failing deep inside the allocator mid-build.
+SIZE_LIMITS = {"hidden": 16384, "batch_size": 65536, "seed_batch": 1024, "n_x": 10001,
+               "n_r": 10001, "n_y": 10001, "n_minibatches": 65536}
+
+
 def config_problems(config: dict, entry: str) -> list[str]:
     """What is wrong with one effective config (empty: it can be trained)."""
     found = []
     for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y",
-                "batch_reuse"):
+                "batch_reuse", "n_minibatches"):
         if key in config and not _positive(config[key], integer=True):
             found.append(f"{key} must be a whole number > 0 (got {config[key]!r})")
+        elif key in SIZE_LIMITS and config.get(key, 0) > SIZE_LIMITS[key]:
+            found.append(f"{key} must be at most {SIZE_LIMITS[key]} (got {config[key]!r}): "
+                         "more does not fit in memory")
     if "lr" in config and not _positive(config["lr"], integer=False):
         found.append(f"lr must be a number > 0 (got {config['lr']!r})")
     seeds = config.get("seeds", [0])  # the runner's default when a row names none
@@ -303,12 +315,39 @@ def config_problems(config: dict, entry: str) -> list[str]:
     return found
 
 
+def entry_problems(entry) -> list[str]:
+    """An entry module must exist and define run() and merge() (its source is read, not
+    imported: checking the table needs no torch)."""
+    try:
+        spec = importlib.util.find_spec(entry) if isinstance(entry, str) else None
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return [f"entry module {entry!r} not found"]
+    try:
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, OSError) as err:
+        return [f"entry module {entry} cannot be read: {err}"]
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}
+    defined |= {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom)
+                for a in n.names}
+    missing = [f"{name}()" for name in ("run", "merge") if name not in defined]
+    return [f"entry module {entry} defines no {' and no '.join(missing)} (an entry module "
+            "defines run(config, seeds, device, progress) and merge(config, parts))"
+            ] if missing else []
+
+
 def validate_rows(rows: list[Experiment]) -> None:
     """Raise SuiteError naming the first row whose config cannot be trained, and everything
     wrong with it (names, duplicates and types: the engine's contract.check_rows, first)."""
+    entries: dict = {}
     for row in rows:
         label = f"row {row.name!r}"
-        problems = config_problems(effective_config(row), row.entry)
+        if repr(row.entry) not in entries:
+            entries[repr(row.entry)] = entry_problems(row.entry)
+        problems = entries[repr(row.entry)] + config_problems(effective_config(row), row.entry)
         quick = row.config.get("quick", {})
         if isinstance(quick, dict) and quick:
             problems += [f"quick: {p}" for p in config_problems(effective_config(row, True),

@@ -1,15 +1,18 @@
 """Writes that never leave half a file or half a site behind, and the build lock.
 
 Files: write a temp file beside the target, fsync, os.replace (atomic on POSIX).
-Directories: render into `<target>.tmp-<pid>`, then two renames swap it in; if a crash falls
-between the two renames, `recover_dir` puts the previous directory back on the next run.
-Only directories that carry the build's marker (outdir.MARKER) are ever replaced or removed.
+Directories: render into `<target>.tmp-<pid>-<random>`, then two renames swap it in. Each such
+temporary is recorded in the lock file before it is created; if a build is killed, the next
+one (`recover_dir`) removes exactly the recorded ones, or puts back the previous directory when
+the crash fell between the two renames. A directory that was not recorded is never removed.
 Caches written this way are bounded with keep_newest.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -64,71 +67,97 @@ def keep_newest(folder: Path, pattern: str, kept: int) -> None:
         old.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _claimed_name(target: Path, kind: str) -> Path:
+    """A new sibling name for a temporary of this build: unguessable, so it never names a
+    directory someone made, and recorded in the lock before it is created."""
+    return target.parent / f"{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(6)}"
 
 
-def _siblings(target: Path, marker: str) -> list[Path]:
-    return sorted(target.parent.glob(f"{target.name}.{marker}-*"))
-
-
-def _remove_build_dir(path: Path) -> None:
-    """Remove a directory a build made (marked), or an empty one; leave anything else alone."""
-    if path.is_symlink() or not path.is_dir():
-        return
-    if outdir.is_marked(path):
+def _remove_own(path: Path) -> None:
+    """Remove a directory this build (or a killed build) created and recorded as its own."""
+    if os.path.lexists(path) and not path.is_symlink() and path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
-    elif not any(path.iterdir()):
-        path.rmdir()
 
 
-def recover_dir(target: Path) -> None:
-    """Undo what an interrupted swap or render left: restore the old dir, drop dead temp dirs.
-    Siblings without the build's marker are someone else's files: never touched."""
-    target = Path(target)
-    olds = [p for p in _siblings(target, "old") if outdir.is_marked(p)]
-    if not os.path.lexists(target) and olds:
-        os.replace(olds[-1], target)
-        olds = olds[:-1]
-    for leftover in olds + _siblings(target, "tmp"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-            continue  # another live build's work in progress
-        _remove_build_dir(leftover)
+def recover_dir(lock: "BuildLock") -> None:
+    """Undo what an interrupted build left, from its claims in the lock file: put back an
+    output directory moved aside by a swap that a crash cut in half, remove its temporaries.
+    Nothing that was not recorded there is touched, whatever its name or content."""
+    for claim in list(lock.claims):
+        path, target = Path(claim["path"]), Path(claim["target"])
+        if claim["kind"] == "old" and os.path.isdir(path) and not os.path.lexists(target):
+            os.replace(path, target)
+        else:
+            _remove_own(path)
+        lock.release(path)
 
 
-def new_temp_dir(target: Path) -> Path:
+def new_temp_dir(target: Path, lock: "BuildLock") -> Path:
     """An empty directory beside `target` (same filesystem, so the swap is a rename)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f"{target.name}.tmp-{os.getpid()}"
-    _remove_build_dir(tmp)
-    tmp.mkdir()
-    try:
-        outdir.mark(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    tmp = _claimed_name(target, "tmp")
+    lock.claim(tmp, target, "tmp")
+    os.mkdir(tmp)  # never exist_ok: a name this build did not create is not its own
     return tmp
 
 
-def swap_dir(new: Path, target: Path) -> None:
-    """Make `new` become `target`; the previous `target` is removed only after the swap."""
+def swap_dir(new: Path, target: Path, lock: "BuildLock") -> list[str]:
+    """Make `new` become `target`, with the files of `target` the build did not write carried
+    over; the previous `target` is removed only after the swap. Returns those files."""
     target = Path(target)
-    if not outdir.replaceable(target):  # checked at the start too; this is the last line
-        raise ConfigError(f"{shown(target)} was not written by this build (no {outdir.MARKER} "
-                          "marker): refusing to replace it")
-    old = target.parent / f"{target.name}.old-{os.getpid()}"
+    problem, extra = outdir.inspect(target)  # checked at the start too; this is the last line
+    if problem:
+        raise ConfigError(f"{shown(target)} {problem}: refusing to replace it")
+    outdir.carry_over(target, new, extra)
+    old = _claimed_name(target, "old")
+    lock.claim(old, target, "old")
     if os.path.lexists(target):
         os.replace(target, old)
     os.replace(new, target)
-    _remove_build_dir(old)
+    lock.release(new)
+    _remove_own(old)
+    lock.release(old)
+    return extra
+
+
+class BuildLock:
+    """The held lock file: the pid of the build, and the temporaries it created (claims), so
+    that the next build removes exactly those if this one is killed."""
+
+    def __init__(self, handle, previous: str):
+        self._handle = handle
+        try:
+            claims = json.loads(previous).get("claims", [])
+        except (ValueError, AttributeError):
+            claims = []  # an older build's lock (a bare pid) or damage: nothing is claimed
+        self.claims = [c for c in claims if isinstance(c, dict) and
+                       {"path", "target", "kind"} <= c.keys()]
+        self._save()
+
+    def _save(self) -> None:
+        f = self._handle
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps({"pid": os.getpid(), "claims": self.claims}))
+        f.flush()
+        os.fsync(f.fileno())
+
+    def claim(self, path: Path, target: Path, kind: str) -> None:
+        self.claims.append({"path": str(Path(path).absolute()),
+                            "target": str(Path(target).absolute()), "kind": kind})
+        self._save()
+
+    def release(self, path: Path) -> None:
+        self.claims = [c for c in self.claims if c["path"] != str(Path(path).absolute())]
+        self._save()
+
+
+def _holder(text: str) -> str:
+    try:
+        return str(json.loads(text)["pid"])
+    except (ValueError, KeyError, TypeError):
+        return text.strip() or "unknown"
 
 
 @contextmanager
@@ -141,15 +170,12 @@ def build_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            holder = f.read().strip() or "unknown"
-            print(f"another build holds {path} (pid {holder}); waiting for it to finish...",
-                  file=sys.stderr)
+            print(f"another build holds {path} (pid {_holder(f.read())}); waiting for it to "
+                  "finish...", file=sys.stderr)
             fcntl.flock(f, fcntl.LOCK_EX)
         f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        lock = BuildLock(f, f.read())
         try:
-            yield
+            yield lock
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .cli_checks import conflicts, describe_os_error, module_name
 from .config import BuildConfig, shown
-from .errors import ConfigError, RenderError  # not from .render: a no-op never loads it
+from .errors import ConfigError, RenderError  # not .render: a no-op never loads it
 
 EXAMPLES = """\
 examples:
@@ -86,7 +86,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="train only this experiment (repeatable); the site still "
                              "uses every result on disk")
-    parser.add_argument("--suite", default="experiments.suite", metavar="MODULE",
+    parser.add_argument("--suite", default="experiments.suite", metavar="MODULE", type=module_name,
                         help="module with the experiment table (default: experiments.suite)")
 
 
@@ -151,7 +151,7 @@ def make_parser() -> argparse.ArgumentParser:
                          "figures.py) and an example row in the experiment table")
     new.add_argument("slug", metavar="SLUG",
                      help="folder name and URL of the article: lowercase letters, digits, '-'")
-    new.add_argument("--suite", default="experiments.suite", metavar="MODULE",
+    new.add_argument("--suite", default="experiments.suite", metavar="MODULE", type=module_name,
                      help="experiment table to add the example row to "
                           "(default: experiments.suite)")
     return parser
@@ -175,24 +175,6 @@ def config_from(args: argparse.Namespace) -> BuildConfig:
     if getattr(args, "out", None):
         cfg = replace(cfg, out_dir=Path(os.path.abspath(args.out)))  # a link is not followed
     return cfg
-
-
-HINTS = {
-    errno.ENOSPC: "the disk is full: free some space and build again",
-    errno.EDQUOT: "the disk quota is used up: free some space and build again",
-    errno.EACCES: "no permission: choose a directory you can write to (--out) or fix the "
-                  "permissions",
-    errno.EPERM: "not permitted: choose a directory you can write to (--out)",
-    errno.EROFS: "the file system is read-only: choose another --out",
-}
-
-
-def describe_os_error(err: OSError, root: Path) -> str:
-    """One line for an OSError from deep inside the build: what, where, what to do."""
-    where = f"{shown(Path(err.filename), root)}: " if err.filename else ""
-    hint = HINTS.get(err.errno, "")
-    return (f"{where}{err.strerror or err}" + (f"; {hint}" if hint else "")
-            + ". The previous site and every frozen result are intact.")
 
 
 def unclaimed_results(cfg: BuildConfig, names: set[str]) -> list[Path]:
@@ -257,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     if args.command == "new":
         return new_command(args)
+    if conflicts(args):
+        print(f"error: {conflicts(args)}", file=sys.stderr)
+        return 2
     cfg = config_from(args)
 
     from .deps import DependencyError
@@ -292,7 +277,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # a full disk, a read-only directory: the environment, not a bug
-        print(f"error: {describe_os_error(err, cfg.root)}", file=sys.stderr)
+        print(f"error: {describe_os_error(err, cfg)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory: free memory, or raise the limit (ulimit -v, a container's "
+              "memory), and build again. The previous site and every frozen result are "
+              "intact.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: the previous site and every frozen result are intact",

@@ -20,3 +20,22 @@ class RenderError(Exception):
     @classmethod
     def at(cls, path: str, line: int | None, message: str) -> "RenderError":
         return cls(f"{path}:{line if line else 1}: {message}")
+
+
+def raised_where(err: BaseException, root) -> str:
+    """'file:line: Kind: message' of an exception raised by a project file (the experiment
+    table a build imports), at its innermost frame under `root`; a SyntaxError at its line."""
+    from pathlib import Path
+    import traceback
+
+    def inside(filename) -> str | None:
+        try:
+            return Path(filename).resolve().relative_to(Path(root).resolve()).as_posix()
+        except (TypeError, ValueError, OSError):
+            return None
+
+    if isinstance(err, SyntaxError) and inside(err.filename):
+        return f"{inside(err.filename)}:{err.lineno}: {type(err).__name__}: {err.msg}"
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if inside(f.filename)]
+    place = f"{inside(frames[-1].filename)}:{frames[-1].lineno}: " if frames else ""
+    return f"{place}{type(err).__name__}: {err}"

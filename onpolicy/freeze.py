@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +19,7 @@ from .stale_reasons import explain
 from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
 from .deps import project_modules
-
-
-class ResultError(Exception):
-    """A result file that cannot be trusted (corrupt, hand-edited, invalid)."""
+from .result_file import ResultError, parse as _parse, read_bytes as _read_bytes
 
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
@@ -72,45 +68,6 @@ def document_sha256(document: dict) -> str:
     provenance, result). A consistency check against corruption and hand edits, not a
     signature: anyone can recompute it."""
     return sha256(canonical_json({k: v for k, v in document.items() if k != "document_sha256"}))
-
-
-_NON_FINITE = re.compile(r"(?<![\w\"])(-?Infinity|NaN)(?![\w\"])")
-
-
-def _reject_constant(name: str):
-    raise ValueError(name)
-
-
-def _read_bytes(path: Path, where: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as err:
-        raise ResultError(f"{where}: cannot read: {err.strerror}") from err
-
-
-def _parse(raw: bytes, where: str) -> dict:
-    """The document of a result file's bytes: JSON, an object, a whole-number schema."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ResultError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
-                          f"offset {err.start})") from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as err:
-        raise ResultError(f"{where}:{err.lineno}: not valid JSON: {err.msg}") from err
-    except ValueError as err:  # NaN / Infinity: valid for Python's json, not for a result
-        match = _NON_FINITE.search(text)
-        line = text.count("\n", 0, match.start()) + 1 if match else 1
-        raise ResultError(f"{where}:{line}: {err} is not allowed in a result file "
-                          "(non-finite values are stored as null)") from None
-    if not isinstance(document, dict):
-        raise ResultError(f"{where}:1: not a result file (expected a JSON object)")
-    version = document.get("schema")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ResultError(f"{where}: \"schema\" must be a whole number (got "
-                          f"{json.dumps(version)})")
-    return document
 
 
 def _verify(document: dict, where: str) -> None:
@@ -172,7 +129,11 @@ def open_result(path: Path, root: Path = ROOT) -> ResultFile:
         return ResultFile(Path(path), where, key, header)
     document = _parse(raw, where)
     if document["schema"] == schema.SCHEMA_VERSION:  # an old schema is stale, not corrupt
-        _verify(document, where)
+        try:
+            _verify(document, where)
+        except RecursionError:
+            raise ResultError(f"{where}: not a result file: its JSON is nested too "
+                              "deeply") from None
         remember_verified(root, key, header_of(document))
     return ResultFile(Path(path), where, key, header_of(document), document)
 

@@ -1,44 +1,126 @@
-"""The --out guard: the build replaces a directory only when it made that directory.
+"""The --out guard: the build replaces a directory only when it wrote that directory.
 
-Every site the build writes carries a marker file, `.onpolicy-site`. A build may replace its
-output directory only when the directory does not exist, is empty, or carries the marker; it
-never writes into the repository root, an ancestor of it, or a source directory. Checked
+Every site the build writes carries a marker file, `.onpolicy-site`, listing each file the
+build wrote there with its size. A build may replace its output directory only when the
+directory does not exist, is empty, or carries a marker that matches it: a regular file (not a
+link) that lists files which are all there, with those sizes. Files the marker does not list
+(a `CNAME` added for GitHub Pages) were not written by the build: they are carried over into
+the new site, and the build refuses when the new site has a file at the same path. Checked
 before anything is trained or rendered, and again just before the swap (atomic.swap_dir).
+It never writes into the repository root, an ancestor of it, or a source directory.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 from .config import BuildConfig, shown
 from .errors import ConfigError
 
 MARKER = ".onpolicy-site"
-MARKER_TEXT = ("This directory was written by onpolicy's build (build.py). The next build "
-               "replaces it as a whole; do not keep your own files here.\n")
+FORMAT = "onpolicy-site 2"
+NOTE = ("This directory was written by onpolicy's build (build.py); `files` lists what it "
+        "wrote. The next build replaces those files and keeps any file you add.")
 
 
-def mark(site_dir: Path) -> None:
-    """Sign a directory as build output (done as soon as the temporary directory exists)."""
+def _entries(site_dir: Path) -> dict[str, os.stat_result]:
+    """relative path -> lstat of every file and symbolic link under site_dir."""
+    found = {}
+    for top, dirs, files in os.walk(site_dir):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            path = os.path.join(top, name)
+            found[Path(path).relative_to(site_dir).as_posix()] = os.lstat(path)
+    found.pop(MARKER, None)
+    return found
+
+
+def write_marker(site_dir: Path) -> None:
+    """Sign a rendered site: list every file in it, with its size (the last write before the
+    swap; what is carried over afterwards is not listed)."""
+    files = {rel: st.st_size for rel, st in sorted(_entries(Path(site_dir)).items())}
     path = Path(site_dir) / MARKER
     try:
-        path.write_text(MARKER_TEXT, encoding="utf-8")
+        path.write_text(json.dumps({"format": FORMAT, "note": NOTE, "files": files}, indent=0)
+                        + "\n", encoding="utf-8")
     except OSError as err:
         raise OSError(err.errno, err.strerror, err.filename or str(path)) from err
 
 
-def is_marked(path: Path) -> bool:
-    return (Path(path) / MARKER).is_file()
+def _listed(path: Path) -> dict | None:
+    """The marker's file list, or None when it is no marker this build version wrote."""
+    marker = path / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_bytes())
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT \
+        else None
+    if not isinstance(files, dict) or not files or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in files.values()):
+        return None
+    return files
+
+
+def inspect(path: Path) -> tuple[str | None, list[str]]:
+    """(why `path` must not be replaced, or None; the files in it the build did not write)."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return None, []
+    if path.is_symlink():
+        return "is a symbolic link", []
+    if not path.is_dir():
+        return "is a file, not a directory", []
+    if not any(path.iterdir()):
+        return None, []
+    if not os.path.lexists(path / MARKER):
+        return (f"is a directory with files the build did not write (it has no {MARKER} "
+                "marker); building there would delete them"), []
+    files = _listed(path)
+    if files is None:
+        return (f"has a {MARKER} marker that does not list the files the build wrote there "
+                "(it is empty, a link, or from an older version of the build); the build "
+                "cannot tell its files from yours"), []
+    present = _entries(path)
+    for rel, size in files.items():
+        st = present.get(rel)
+        if st is None or not os.path.isfile(path / rel) or os.path.islink(path / rel):
+            return (f"does not match its {MARKER} marker: {rel}, which the build wrote, is "
+                    "missing (a copied marker, or a changed directory)"), []
+        if st.st_size != size:
+            return (f"does not match its {MARKER} marker: {rel} was changed after the build "
+                    f"wrote it ({st.st_size} bytes, not {size}); building would overwrite "
+                    "it"), []
+    return None, sorted(rel for rel in present if rel not in files)
 
 
 def replaceable(path: Path) -> bool:
-    """May a build delete `path` to put a new site there?"""
-    path = Path(path)
-    if not os.path.lexists(path):
-        return True
-    if path.is_symlink() or not path.is_dir():
-        return False
-    return is_marked(path) or not any(path.iterdir())
+    """May a build replace `path` with a new site (keeping the files it did not write)?"""
+    return inspect(path)[0] is None
+
+
+def carry_over(old: Path, new: Path, extra: list[str]) -> None:
+    """Put the files the build did not write (inspect's list) from `old` into `new`, as hard
+    links where possible; refuse when the new site has a file at the same path."""
+    for rel in extra:
+        src, dst = Path(old) / rel, Path(new) / rel
+        clash = os.path.lexists(dst) or any(p.is_file() for p in dst.parents
+                                            if p.is_relative_to(new) and p != Path(new))
+        if clash:
+            raise ConfigError(f"{shown(src)} is a file you added to the site (the {MARKER} "
+                              "marker does not list it), and the new site has a file at that "
+                              "path; move yours away, then build again")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
 
 
 def protected_dirs(cfg: BuildConfig) -> list[Path]:
@@ -65,15 +147,15 @@ def check_out_dir(cfg: BuildConfig) -> None:
             raise ConfigError(f"--out {named}: overlaps {shown(source, root)}/, which the "
                               "build reads or keeps state in; the output must be a separate "
                               "directory, e.g. --out public")
-    if os.path.lexists(out) and (out.is_symlink() or not out.is_dir()):
-        kind = "a symbolic link" if out.is_symlink() else "a file, not a directory"
-        raise ConfigError(f"--out {named} is {kind}; the build writes a directory there. "
+    problem, _ = inspect(out)
+    if problem and (out.is_symlink() or not out.is_dir()):
+        raise ConfigError(f"--out {named} {problem}; the build writes a directory there. "
                           "Choose a directory path that is new, empty or an earlier build's "
                           "output")
-    if not replaceable(out):
-        raise ConfigError(f"--out {named} is a directory with files the build did not write "
-                          f"(it has no {MARKER} marker); building there would delete them. "
-                          "Choose a new or empty directory, or move those files away first")
+    if problem:
+        raise ConfigError(f"--out {named} {problem}. Choose a new or empty directory, or move "
+                          "those files away first (if it holds nothing of yours, delete it "
+                          "and build again)")
     parent = out.parent
     while not parent.exists():
         parent = parent.parent

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from . import atomic, freeze, incremental, outdir
 from .config import BuildConfig, shown
 from .contract import Experiment, Suite, SuiteLoadError, check_rows, load_suite
-from .errors import BuildError
+from .errors import BuildError, raised_where
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
@@ -40,6 +40,9 @@ def load(cfg: BuildConfig) -> Suite:
         found = load_suite(cfg.suite)
     except SuiteLoadError as err:
         raise BuildError(str(err)) from err
+    except Exception as err:  # its code is the user's: a SyntaxError, a NameError, ...
+        raise BuildError(f"cannot load the experiment table {cfg.suite!r}: "
+                         f"{raised_where(err, cfg.root)}") from None
     where = shown(found.source, cfg.root) if found.source else cfg.suite
     try:
         check_rows(found.rows)
@@ -157,7 +160,8 @@ def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str
             for s in found if not s.fresh and s.name not in trained]
 
 
-def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable) -> tuple:
+def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable,
+            lock, log) -> tuple:
     """Render into a temporary directory, reusing unchanged units of the current site, and
     swap it in; the manifest of what it holds is saved after the swap.
     Returns (warnings, units rendered)."""
@@ -165,12 +169,13 @@ def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable
     from .render.links import check_links
 
     reuse = incremental.Reuse(previous, cfg.out_dir, incremental.result_digests(found))
-    tmp = atomic.new_temp_dir(cfg.out_dir)
+    tmp = atomic.new_temp_dir(cfg.out_dir, lock)
     try:
         warnings = render_site(cfg, results, meta, tmp, reuse=reuse) or []
         check_links(cfg, tmp)
+        outdir.write_marker(tmp)
         manifest = reuse.manifest(key, tmp, warnings)
-        atomic.swap_dir(tmp, cfg.out_dir)
+        kept = atomic.swap_dir(tmp, cfg.out_dir, lock)
     except RenderError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if unusable:
@@ -186,6 +191,9 @@ def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if kept:
+        log(f"kept {len(kept)} file(s) you added to {shown(cfg.out_dir, cfg.root)}/ (not "
+            f"listed in its {outdir.MARKER}): {', '.join(kept[:5])}")
     incremental.save_manifest(cfg, manifest)
     return warnings, reuse.rendered
 
@@ -193,8 +201,8 @@ def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable
 def build(cfg: BuildConfig, log=None) -> BuildReport:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     outdir.check_out_dir(cfg)
-    with atomic.build_lock(cfg.root / ".build.lock"):
-        atomic.recover_dir(cfg.out_dir)
+    with atomic.build_lock(cfg.root / ".build.lock") as lock:
+        atomic.recover_dir(lock)
         found = statuses(cfg, every=True)
         report = BuildReport(found)
         todo = _to_run(cfg, found)
@@ -221,7 +229,7 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
             log(f"{shown(cfg.out_dir, cfg.root)}/ is up to date: nothing rendered")
         else:
             render_warnings, report.rendered = _render(cfg, results, meta, key, previous,
-                                                       found, unusable)
+                                                       found, unusable, lock, log)
             log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
                 "the others were unchanged and reused")
         said = set(previous.warnings) if previous else set()

@@ -16,7 +16,7 @@ from string import Template
 
 from .config import BuildConfig, shown
 from .errors import BuildError
-from .render.pages import page_sources
+from .render.pages import RESERVED_NAMES, page_sources
 
 SLUG = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
@@ -129,6 +129,9 @@ def new_article(cfg: BuildConfig, slug: str, log=print) -> list[Path]:
         if name == slug or re.search(rf"^slug:\s*[\"']?{re.escape(slug)}[\"']?\s*$",
                                      path.read_text(encoding="utf-8"), re.M):
             raise BuildError(f"{shown(path, cfg.root)} already uses the name {slug!r}")
+    if slug in RESERVED_NAMES:
+        raise BuildError(f"{slug!r} is a name the site itself uses (for "
+                         f"{RESERVED_NAMES[slug]}): choose another slug")
     row = f"{slug}-example"
     suite = suite_file(cfg)
     _check_suite(suite, row, cfg.root)

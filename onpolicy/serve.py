@@ -187,6 +187,16 @@ def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None], events: Bu
         events.publish()
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A client that leaves mid-response (a closed tab, a reload) is normal for a preview:
+    no traceback for it; anything else is still printed."""
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class PreviewServer:
     """The HTTP server plus its watcher thread; serve() runs one until Ctrl-C."""
 
@@ -200,11 +210,10 @@ class PreviewServer:
                        {"out_dir": Path(cfg.out_dir), "events": self.events,
                         "stopping": self.stop})
         try:
-            self.httpd = ThreadingHTTPServer((host, port), handler)
+            self.httpd = QuietHTTPServer((host, port), handler)
         except OSError as err:  # before any build: a wrong port must not cost a build
             raise ConfigError(f"cannot serve on {host}:{port}: {err.strerror or err} "
                               "(is another server using it?); choose another --port") from None
-        self.httpd.daemon_threads = True
         self.rebuild = rebuild
         self.watcher: threading.Thread | None = None
 

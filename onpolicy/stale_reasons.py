@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 
 
+def _shown(value) -> str:
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):
+        return "(unreadable)"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
     changes = []
     for key in sorted(set(old) | set(new)):
@@ -16,17 +24,22 @@ def _config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif isinstance(old[key], dict) and isinstance(new[key], dict):
             changes.extend(_config_changes(old[key], new[key], f"{where}."))
         elif old[key] != new[key]:
-            changes.append(f"{where} {json.dumps(old[key])} -> {json.dumps(new[key])}")
+            changes.append(f"{where} {_shown(old[key])} -> {_shown(new[key])}")
     return changes
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}  # an old file's inputs may be anything
 
 
 def explain(old: dict, new: dict) -> list[str]:
     """Why two input sets differ, in words: which config keys, modules, data, schema."""
+    old = _mapping(old)
     reasons = []
     if old.get("schema") != new["schema"]:
         reasons.append(f"schema version {old.get('schema')} -> {new['schema']}")
-    reasons += [f"config: {c}" for c in _config_changes(old.get("config", {}), new["config"])]
-    old_src, new_src = old.get("sources", {}), new["sources"]
+    reasons += [f"config: {c}" for c in _config_changes(_mapping(old.get("config")), new["config"])]
+    old_src, new_src = _mapping(old.get("sources")), new["sources"]
     for path in sorted(set(old_src) | set(new_src)):
         if path not in old_src:
             reasons.append(f"source: {path} now imported")

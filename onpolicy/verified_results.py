@@ -42,7 +42,7 @@ def verified_header(root: Path, key: str) -> dict | None:
                 or not all(type(header.get(k)) is t for k, t in HEADER_FIELDS.items())):
             return None
         return header
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -117,3 +117,50 @@ def test_only_restricts_training_and_the_render_uses_every_result(repo):
     assert re.search(r"Supervised accuracy: [0-9.]+%", index), "the other result was not used"
     quiet = tiny(repo, "--only", "tiny-pg_random")
     assert quiet.returncode == 0 and re.search(r"\b0 trained\b", quiet.stderr), quiet.stderr
+
+
+def _deep(path) -> None:
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+def _out_of_range(path) -> None:
+    text = path.read_text(encoding="utf-8")
+    new, n = re.subn(r'("wall_time_s": )[0-9.]+', r"\g<1>1e999", text, count=1)
+    assert n == 1
+    path.write_text(new, encoding="utf-8")
+
+
+def _huge(path) -> None:
+    with open(path, "r+b") as f:  # sparse: 100 MB on paper, nothing on disk
+        f.truncate(100 * 2**20)
+
+
+def _binary(path) -> None:
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+def _long_number(path) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'("wall_time_s": )[0-9.]+', r"\g<1>" + "9" * 5000, text, count=1),
+                    encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage, why", [
+    (_deep, rf"{RESULT}: not a result file: its JSON is nested too deeply"),
+    (_out_of_range, rf"{RESULT}:\d+: 1e999 is not allowed in a result file \(non-finite"),
+    (_huge, rf"{RESULT}: 100 MB, more than a result file can be \(64 MB\)"),
+    (_binary, rf"{RESULT}: not UTF-8 text"),
+    (_long_number, rf"{RESULT}:\d+: 9+\.\.\. \(5000 digits\) is not allowed"),
+], ids=["deep", "1e999", "huge", "binary", "long-number"])
+def test_status_and_build_report_any_damaged_result_as_corrupt(repo, damage, why):
+    """`status` is the diagnostic command: it never crashes on a result file, whatever its
+    bytes; the build names the file and stops (--frozen) like for any corrupt result."""
+    damage(repo / RESULT)
+    snap = Snapshot(repo)
+    status = build(repo, "status", "--suite", "tests.tiny_suite")
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
+    assert re.search(rf"tiny-supervised +corrupt +{why}", status.stdout), status.stdout
+    proc = tiny(repo, "--frozen")
+    assert_fails(proc, rf"tiny-supervised: corrupt: {why}")
+    assert_relative_paths(proc, repo)
+    snap.assert_intact(proc)

@@ -4,6 +4,7 @@ is reported as one instead of as a broken pipe."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 
@@ -48,3 +49,35 @@ def test_an_aborted_close_does_not_wait_for_the_worker(renderer):
         if process.poll() is None:
             process.kill()
     assert process.returncode == -signal.SIGKILL
+
+
+LIMITED = """\
+import resource, sys
+from pathlib import Path
+from onpolicy.render.katex import Formula, KatexRenderer, KatexUnavailable
+kind, value = sys.argv[1], int(sys.argv[2])
+limit = {"memory": resource.RLIMIT_AS, "files": resource.RLIMIT_NOFILE}[kind]
+resource.setrlimit(limit, (value, value))
+try:
+    with KatexRenderer(Path("node_modules"), Path(sys.argv[3])) as katex:
+        katex.render_many([Formula("x^2", display=False)])
+    print("typeset")
+except KatexUnavailable as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize("kind, value", [("memory", 600 * 2**20), ("files", 12)])
+def test_a_worker_stopped_by_a_resource_limit_says_which(tmp_path, kind, value):
+    """Under a memory or open-files limit node dies at start with '#'-framed fatal lines;
+    the message says how it ended, its error, and which limit to raise."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", LIMITED, kind, str(value), str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = proc.stdout.strip()
+    assert out.startswith("the KaTeX node worker "), proc.stdout + proc.stderr
+    assert re.match(r"the KaTeX node worker (was killed by signal|exited with status) \d+: "
+                    r"[^#\s]", out), out
+    assert "raise the limit" in out and "ulimit" in out, out

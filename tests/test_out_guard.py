@@ -8,12 +8,14 @@ Every refusal: exit 1, one message naming the path and what to do, and every fil
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from onpolicy import atomic
 from onpolicy.outdir import MARKER
 from tests.badinput import Snapshot, _env, assert_fails, faulty_env, tiny, tree_hashes
 
@@ -97,21 +99,100 @@ def test_new_empty_and_earlier_output_directories_are_built(checkout, tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".old-" in p.name or ".tmp-" in p.name]
 
 
-def test_unmarked_siblings_named_like_build_leftovers_are_never_removed(checkout):
-    """recover_dir cleans up public.tmp-PID / public.old-PID that a killed build left; a
-    directory of the same shape without the marker is someone's files: left alone."""
-    foreign = checkout / "public.old-1"
-    foreign.mkdir()
-    (foreign / "backup.txt").write_text("keep\n", encoding="utf-8")
+def test_copies_of_the_site_beside_it_are_never_removed(checkout):
+    """Only temporaries a build recorded as its own (in the lock file) are cleaned up; a copy
+    of the built site, marker and all, named like a build's leftover, is someone's backup."""
+    public = checkout / "public"
     dead = subprocess.Popen(["true"])
     dead.wait()
-    ours = checkout / f"public.tmp-{dead.pid}"  # a build that was killed
-    ours.mkdir()
-    (ours / MARKER).write_text("", encoding="utf-8")
+    copies = [checkout / "public.old-backup", checkout / f"public.tmp-{dead.pid}",
+              checkout / f"public.old-{dead.pid}"]
+    for copy in copies:
+        shutil.copytree(public, copy)
+    before = {copy: tree_hashes(copy) for copy in copies}
+    for args in ((), ("--base-url", "https://example.org/site/")):  # a no-op, then a render
+        proc = tiny(checkout, *args)
+        assert proc.returncode == 0, proc.stderr
+        for copy in copies:
+            assert tree_hashes(copy) == before[copy], f"{copy.name} was changed or removed"
+
+
+def test_a_killed_builds_recorded_temporaries_are_removed(tmp_path):
+    """What the lock file records as a build's own is removed by the next build, and an
+    output directory moved aside by a half-done swap is put back; nothing else is."""
+    out = tmp_path / "public"
+    with atomic.build_lock(tmp_path / ".build.lock") as lock:
+        tmp = atomic.new_temp_dir(out, lock)
+        (tmp / "page.html").write_text("half\n", encoding="utf-8")
+        lock.claim(tmp_path / "public.old-1-abc", out, "old")
+        (tmp_path / "public.old-1-abc").mkdir()
+        (tmp_path / "public.old-1-abc" / "index.html").write_text("site\n", encoding="utf-8")
+    (tmp_path / "public.tmp-2-mine").mkdir()      # not recorded: never touched
+    with atomic.build_lock(tmp_path / ".build.lock") as lock:
+        atomic.recover_dir(lock)
+        assert lock.claims == []
+    assert not tmp.exists()
+    assert (out / "index.html").read_text(encoding="utf-8") == "site\n"
+    assert (tmp_path / "public.tmp-2-mine").is_dir()
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("marker", ["empty", "link", "old-text", "copied", "edited"])
+def test_a_marker_that_does_not_match_is_refused(checkout, tmp_path, marker):
+    """The marker must list what the build wrote there, and the directory must hold it."""
+    mine = tmp_path / "mine"
+    _write(mine / "notes.md", "my notes\n")
+    _write(mine / "index.html", "<p>my page</p>\n")
+    if marker == "empty":
+        _write(mine / MARKER, "")
+    elif marker == "link":
+        (mine / MARKER).symlink_to(checkout / "public" / MARKER)
+    elif marker == "old-text":
+        _write(mine / MARKER, "This directory was written by onpolicy's build (build.py).\n")
+    elif marker == "copied":
+        shutil.copy(checkout / "public" / MARKER, mine / MARKER)
+    else:  # a built site, one of whose files was then edited by hand
+        shutil.rmtree(mine)
+        shutil.copytree(checkout / "public", mine)
+        _write(mine / "index.html", "<p>edited by hand</p>\n")
+    snap = Snapshot(checkout, mine)
+    proc = tiny(checkout, "--out", str(mine))
+    why = {"empty": "does not list the files", "link": "does not list the files",
+           "old-text": "does not list the files", "copied": r"\S+, which the build wrote, is "
+           "missing", "edited": r"index\.html was changed after the build wrote it"}[marker]
+    assert_fails(proc, rf"^error: --out {mine} (has a|does not match its) {MARKER} marker",
+                 why)
+    snap.assert_intact(proc)
+
+
+def test_files_added_to_the_output_are_kept(checkout):
+    """A CNAME (or any file) added to public/ is carried into every new site; a file at a path
+    the new site also writes is refused, not overwritten."""
+    public = checkout / "public"
+    _write(public / "CNAME", "example.org\n")
+    _write(public / "extra" / "notes.txt", "mine\n")
+    page = checkout / "site_src" / "index.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     proc = tiny(checkout)
     assert proc.returncode == 0, proc.stderr
-    assert (foreign / "backup.txt").read_text(encoding="utf-8") == "keep\n"
-    assert not ours.exists(), "a marked leftover of a dead build was not cleaned up"
+    assert "kept 2 file(s) you added to public/" in proc.stderr, proc.stderr
+    assert "One more line." in (public / "index.html").read_text(encoding="utf-8")
+    assert (public / "CNAME").read_text(encoding="utf-8") == "example.org\n"
+    assert (public / "extra" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    assert "CNAME" not in (public / MARKER).read_text(encoding="utf-8")
+    _write(public / "about" / "index.html", "<p>my own about page</p>\n")
+    _write(checkout / "site_src" / "about.md", "---\ntitle: About\ndescription: About.\n---\n"
+           "# About\n\nText.\n")
+    snap = Snapshot(checkout)
+    snap.sources_edited()
+    proc = tiny(checkout)
+    assert_fails(proc, r"^error: public/about/index\.html is a file you added to the site",
+                 r"move yours away")
+    snap.assert_intact(proc)
 
 
 def test_a_read_only_out_directory_is_one_message(checkout, tmp_path):
@@ -121,7 +202,8 @@ def test_a_read_only_out_directory_is_one_message(checkout, tmp_path):
     target.parent.mkdir()
     snap = Snapshot(checkout, target.parent)
     proc = tiny(checkout, "--out", str(target), env=faulty_env("EACCES", "site.tmp-"))
-    assert_fails(proc, r"^error: .*site\.tmp-\d+: Permission denied; no permission",
+    assert_fails(proc, r"^error: .*site\.tmp-\d+-[0-9a-f]+: Permission denied; the output "
+                       r"location is not writable: choose another --out",
                  r"previous site and every frozen result are intact")
     snap.assert_intact(proc)
     assert tree_hashes(target.parent) == {}

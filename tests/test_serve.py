@@ -201,3 +201,25 @@ def test_a_build_that_ends_before_the_event_stream_connects_is_not_missed(previe
     lines = [response.fp.readline() for _ in range(4)]
     connection.close()
     assert b"event: reload\n" in lines, lines
+
+
+def test_a_client_leaving_mid_response_prints_no_traceback(preview, capfd):
+    """Reloads and closed tabs drop connections mid-response: each one used to print a
+    BrokenPipeError / ConnectionResetError traceback. The server stays quiet and serving."""
+    import socket
+    import struct
+
+    server = preview()
+    (server.cfg.out_dir / "big.bin").write_bytes(b"\0" * (8 << 20))
+    host, port = server.httpd.server_address[:2]
+    for _ in range(5):
+        client = socket.create_connection((host, port), timeout=10)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.recv(1024)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()                                   # a reset, with the body half sent
+    time.sleep(1.0)
+    assert get(server, "/")[0] == 200
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Error" not in err, err

@@ -127,16 +127,39 @@ class KatexRenderer:
             # Its own process group: Ctrl-C in a terminal signals the build alone, which then
             # ends the worker itself (close), instead of both dying in an arbitrary order.
             group = {"process_group": 0} if os.name == "posix" else {}
-            self._process = subprocess.Popen(
-                [node, str(WORKER), str(self.katex_dir)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
-                bufsize=1, **group)
+            try:
+                self._process = subprocess.Popen(
+                    [node, str(WORKER), str(self.katex_dir)], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
+                    bufsize=1, **group)
+            except OSError as err:  # EMFILE, ENOMEM, EAGAIN: a limit of this machine
+                self._stderr.close()
+                raise KatexUnavailable(f"cannot start the KaTeX node worker ({node}): "
+                                       f"{err.strerror or err}; raise the limit (ulimit -n, "
+                                       "-u or -v) or free resources, then build again") from None
         return self._process
 
     def _node_failure(self) -> KatexUnavailable:
+        """Why node stopped, in words: its exit, its first real error line (node frames its
+        fatal errors in '#' lines), and the limit to raise when it hit one."""
+        try:
+            code = self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
         self._stderr.seek(0)
-        tail = self._stderr.read().decode("utf-8", "replace")[-2000:]
-        return KatexUnavailable(f"the KaTeX node worker stopped: {tail.strip() or 'no output'}")
+        lines = [line.strip(" #\t") for line in
+                 self._stderr.read().decode("utf-8", "replace").splitlines()]
+        said = next((line for line in lines if line and not line.startswith(
+            ("/usr/", "node:", "at ", "-----"))), "") or "no error message"
+        how = (f"was killed by signal {-code}" if code is not None and code < 0
+               else f"exited with status {code}" if code is not None else "stopped answering")
+        text = " ".join(lines).lower()
+        hint = ("" if not any(w in text for w in ("memory", "oom", "uv_loop_init", "emfile",
+                                                   "too many open files", "resource"))
+                and code != -9 else
+                " It ran out of a resource: memory (ulimit -v, a container's limit) or open "
+                "files (ulimit -n); raise the limit or free memory, then build again.")
+        return KatexUnavailable(f"the KaTeX node worker {how}: {said[:300]}.{hint}")
 
     def _ask_node(self, batch: dict[str, Formula]) -> dict[str, Typeset]:
         process = self._start()

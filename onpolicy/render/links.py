@@ -1,9 +1,11 @@
 """Build-time check of internal links and anchors, like MkDocs' strict mode.
 
-After the render, every link from a page to another file of the site (a, img, link, script,
-source) must reach a file that exists, and every #fragment an id on the target page. A broken
-one fails the build, named at its line in the page's .md source (or the layout template that
-made it), so authors find out when they build, not when a reader clicks.
+After the render, every link from a page to another file of the site (the attributes of
+LINK_ATTRIBUTES: a href, img src and srcset, iframe src, video src and poster, ...) must reach
+a file that exists (or a page's directory, with or without the trailing slash), and every
+#fragment an id on the target page. A broken one fails the build, named at its line in the
+page's .md source (or the layout template that made it), so authors find out when they
+build, not when a reader clicks.
 """
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ from ..config import shown
 from .errors import RenderError
 from .pages import load_pages, read_source
 
-LINK_ATTRIBUTES = {"a": "href", "img": "src", "link": "href", "script": "src", "source": "src"}
+# Every attribute of HTML that loads or links a URL of the site; a srcset holds several.
+LINK_ATTRIBUTES = {"a": ("href",), "area": ("href",), "img": ("src", "srcset"),
+                   "link": ("href", "imagesrcset"), "script": ("src",),
+                   "source": ("src", "srcset"), "iframe": ("src",), "video": ("src", "poster"),
+                   "audio": ("src",), "track": ("src",), "embed": ("src",)}
+SRCSETS = ("srcset", "imagesrcset")
 
 
 class PageLinks(HTMLParser):
@@ -34,9 +41,14 @@ class PageLinks(HTMLParser):
         for name in ("id", "name") if tag == "a" else ("id",):
             if attrs.get(name):
                 self.ids.add(attrs[name])
-        url = attrs.get(LINK_ATTRIBUTES.get(tag, ""))
-        if url is not None:
-            self.links.append(url)
+        for name in LINK_ATTRIBUTES.get(tag, ()):
+            value = attrs.get(name)
+            if value is None:
+                continue
+            if name in SRCSETS:  # "a.png 1x, b.png 2x": the URL of each candidate
+                self.links += [c.split()[0] for c in value.split(",") if c.split()]
+            else:
+                self.links.append(value)
 
 
 # A regex scan of the generated HTML finds the same ids and links as PageLinks (the HTML
@@ -48,7 +60,7 @@ _NOT_MARKUP = re.compile(r"<!--.*?-->|(<(script|style)\b[^>]*>).*?</\2\s*>", re.
 # A tag runs to the first ">" (no "<" or ">" inside), so leaving the others out changes
 # nothing about where these match.
 _START_TAG = re.compile(
-    r"<(?=(?:a|img|link|script|source)[\s/>]|[a-zA-Z][a-zA-Z0-9-]*\s[^<>]*?id\s*=)"
+    r"<(?=(?:a|area|img|link|script|source|iframe|video|audio|track|embed)[\s/>]|[a-zA-Z][a-zA-Z0-9-]*\s[^<>]*?id\s*=)"
     r"([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*?)?)\s*/?>", re.I)
 _ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
@@ -141,6 +153,12 @@ def broken_links(cfg, site_dir: Path) -> list[str]:
             target, fragment = _target(rel, url, base_path)
             if target is None:
                 why = "leaves the site"
+            elif (site_dir / target).is_dir() and (site_dir / target / "index.html").is_file():
+                # a page's directory without the trailing slash: Pages redirects to it
+                target = posixpath.join(target, "index.html")
+                if not fragment or fragment in page_links(target).ids:
+                    continue
+                why = f"no anchor #{fragment} on {target}"
             elif (site_dir / target).is_dir():
                 why = f"{target} is a directory without index.html"
             elif not (site_dir / target).is_file():

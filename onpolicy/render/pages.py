@@ -14,8 +14,12 @@ import yaml
 
 from ..config import shown
 from .errors import RenderError
+from .front_matter import MAX_FRONT_MATTER_BYTES, FrontMatterLoader, check_macros
 
 REQUIRED_FIELDS = ("title", "description")
+# Top-level names the site itself uses: no page may take one as its URL (`new` refuses them)
+RESERVED_NAMES = {"index": "the home page", "static": "the site's CSS, scripts and fonts",
+                  "data": "the charts' and results' data files"}
 FEED_TEMPLATE = "article.html"  # pages with this layout are articles: need a date, go in the feed
 WORDS_PER_MINUTE = 220
 
@@ -77,21 +81,6 @@ def read_source(path: Path, display_path: str) -> str:
                              f"at column {column}; save the file as UTF-8") from None
 
 
-class FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader, except that a date-like value that is no real date (2026-13-45) stays a
-    string, so the date check can name its line instead of YAML raising a bare ValueError."""
-
-    def construct_yaml_timestamp(self, node):
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                  FrontMatterLoader.construct_yaml_timestamp)
-
-
 def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body)."""
     lines = text.splitlines(keepends=True)
@@ -101,8 +90,13 @@ def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
         raise RenderError.at(display_path, 1, "front matter is not closed: no second '---' line")
+    front = "".join(lines[1:end])
+    if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise RenderError.at(display_path, 2, f"front matter is {len(front) // 1024} KB; at "
+                             f"most {MAX_FRONT_MATTER_BYTES // 1024} KB (the page's text goes "
+                             "after the closing '---')")
     try:
-        meta = yaml.load("".join(lines[1:end]), Loader=FrontMatterLoader) or {}
+        meta = yaml.load(front, Loader=FrontMatterLoader) or {}
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
@@ -139,10 +133,15 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
                 why = "" if "isoformat" in str(err) else f": {err}"
                 raise RenderError.at(display_path, _field_line(text, name),
                                      f"{name} {value!r} is not a date (YYYY-MM-DD){why}") from None
-    for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str)):
-        if name in meta and not isinstance(meta[name], kind):
+    for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str),
+                       ("title", str), ("description", str), ("nav_title", str)):
+        if name in meta and (not isinstance(meta[name], kind) or kind is int and
+                             isinstance(meta[name], bool)):
             raise RenderError.at(display_path, _field_line(text, name),
-                                 f"front matter field {name!r} must be a {kind.__name__}")
+                                 f"front matter field {name!r} must be "
+                                 + ("text" if kind is str else f"a {kind.__name__}")
+                                 + f", not {type(meta[name]).__name__} {meta[name]!r:.60}")
+    check_macros(meta.get("macros"), display_path, _field_line(text, "macros"))
 
 
 def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
@@ -160,6 +159,9 @@ def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
         if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug):
             raise RenderError.at(display_path, _field_line(text, "slug"),
                                  f"slug {slug!r}: use lowercase letters, digits, '-', '_', '.'")
+        if slug in RESERVED_NAMES:
+            raise RenderError.at(display_path, _field_line(text, "slug"), f"the URL {slug}/ is "
+                                 f"{RESERVED_NAMES[slug]}: give the page another slug")
         out_path, url_path, depth = f"{slug}/index.html", f"{slug}/", 1
     return Page(path, display_path, meta, body, offset, slug, out_path, url_path, depth, stem)
 

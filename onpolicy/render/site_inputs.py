@@ -10,7 +10,8 @@ import yaml
 
 from ..config import shown
 from .errors import RenderError
-from .pages import FrontMatterLoader, read_source
+from .front_matter import FrontMatterLoader, check_macros
+from .pages import read_source
 
 SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
 DEFAULT_SETTINGS = {"title": "onpolicy", "description": "", "author": "", "lang": "en",
@@ -28,6 +29,7 @@ def load_settings(src_dir: Path, root: Path) -> dict:
         raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
     if not isinstance(loaded, dict):
         raise RenderError.at(shown(path, root), 1, "must be a YAML mapping")
+    check_macros(loaded.get("macros"), shown(path, root), 1)
     return {**DEFAULT_SETTINGS, **loaded}
 
 

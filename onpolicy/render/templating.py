@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .errors import RenderError
 from .render_cache import template_cache
@@ -148,11 +149,22 @@ def sci(value, digits: int = 1, tex: bool = False) -> str:
     return f"{mantissa} × 10{str(power).translate(_SUPERSCRIPT)}"
 
 
+def markdown_text(value):
+    """How `{{ value }}` enters a page body (Markdown): text with & < > escaped, so it reads
+    the same after Markdown but never becomes markup (a description holding "<img ...>");
+    quotes are kept, for Markdown's smart quotes. Markup (`| safe`, a macro's output, what a
+    global marks as HTML) is the author's opt-in and passes unchanged."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return value
+
+
 def body_environment(cache_dir: Path | None = None) -> jinja2.Environment:
-    """Page bodies are Markdown, so no autoescaping; undefined names are errors. With
-    cache_dir, compiled bodies are cached there (render_cache.template_cache)."""
-    env = SourceLineEnvironment(undefined=PageUndefined, autoescape=False,
-                                keep_trailing_newline=True)
+    """Page bodies: every value escaped as text (markdown_text) unless marked safe;
+    undefined names are errors. With cache_dir, compiled bodies are cached there
+    (render_cache.template_cache)."""
+    env = SourceLineEnvironment(undefined=PageUndefined, autoescape=True,
+                                finalize=markdown_text, keep_trailing_newline=True)
     env.filters.update(percent=percent, num=num, sci=sci)
     template_cache(env, cache_dir)
     return env
