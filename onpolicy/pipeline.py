@@ -41,7 +41,8 @@ def load(cfg: BuildConfig) -> Suite:
     except SuiteLoadError as err:
         raise BuildError(str(err)) from err
     except Exception as err:  # its code is the user's: a SyntaxError, a NameError, ...
-        raise BuildError(f"cannot load the experiment table {cfg.suite!r}: "
+        named = "" if cfg.suite == BuildConfig.suite else f" {cfg.suite!r}"
+        raise BuildError(f"cannot load the experiment table{named}: "
                          f"{raised_where(err, cfg.root)}") from None
     where = shown(found.source, cfg.root) if found.source else cfg.suite
     try:

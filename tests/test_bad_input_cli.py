@@ -58,7 +58,7 @@ def test_suite_must_be_a_module_name(repo, name):
 
 
 TABLE = """\
-from experiments.suite import Experiment
+from experiments.suite import Experiment, validate_rows  # noqa: F401 - the package's checks
 from tests.tiny_suite import EXPERIMENTS as _TINY
 
 _row = _TINY[0]
