@@ -56,6 +56,11 @@ class RenderedBody:
     explorable_data: list[str] = dataclasses.field(default_factory=list)  # data ids placed
     reading_minutes_after: int = 0   # what follows the reading_until heading (appendices)
 
+    def reading_time(self) -> dict:
+        """The byline's minutes, as the layouts read them from `page`."""
+        return {"reading_minutes": self.reading_minutes,
+                "reading_minutes_after": self.reading_minutes_after}
+
 
 class PageBody:
     def __init__(self, page: Page, build: Build, root: str):
