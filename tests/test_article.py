@@ -572,6 +572,22 @@ def test_the_reward_sign_sentence_needs_its_test(tmp_path):
         render_pages(tmp_path, results, fake_meta(results))
 
 
+@pytest.mark.parametrize("row, what", [
+    ("pg_random_r01", "with rewards {0, 1} some off-policy vanilla PG seed ran away: the summary"),
+    ("critic_actor_random", "the critic \\+ actor no longer learns from coin-flip actions better "
+                            "than vanilla PG \\(binary\\): the summary"),
+])
+def test_the_summary_states_its_answer_from_the_data(tmp_path, row, what):
+    """The opening summary's answer (the reward's sign; a critic) is guarded where it is said:
+    a {0, 1} run or a critic + actor whose logits ran away fails the build there."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    results[f"binary-{row}"] = fake_training("binary", row, logit_end=5000.0)
+    with pytest.raises(RenderError, match=what):
+        render_pages(tmp_path, results, fake_meta(results))
+
+
 # -- the real frozen results ------------------------------------------------------------------
 
 def load_frozen(results_dir: Path) -> tuple[dict, dict]:
