@@ -510,3 +510,25 @@ def test_figure_data_tables_hold_the_numbers(tmp_path):
         assert len(rows) >= 3 and cells, chart_id
         assert sum(bool(re.search(r"\d", c)) for c in cells) >= len(cells) // 2, chart_id
         assert "<caption>" in block, chart_id
+
+
+def test_reading_time_counts_the_main_line_and_the_appendices_apart(tmp_path):
+    """Front matter reading_until: the byline's minutes stop at the first heading whose id
+    starts with it; what follows is counted apart. Without it, the whole page counts."""
+    words = lambda n: " ".join(["word"] * n)  # noqa: E731
+    body = (f"## Main {{: #main }}\n\n{words(660)}\n\n## Appendix A {{: #appendix-a }}\n\n"
+            f"{words(440)}\n\n## Appendix B {{: #appendix-b }}\n\n{words(440)}\n")
+    pages = {"split.md": page(body, title="Split", extra=ARTICLE_META + "reading_until: appendix-\n"),
+             "whole.md": page(body, title="Whole", extra=ARTICLE_META)}
+    out, _ = build(tmp_path, pages, article_modules=False)
+
+    def byline(name):
+        html = (out / name / "index.html").read_text()
+        return re.search(r'<span class="reading-time">(.*?)</span>', html).group(1)
+    assert byline("split") == "4 min read (appendices: 5 min more)"  # 662 / 220; 884 / 220
+    assert byline("whole") == "8 min read"                            # 1,548 words
+    bad = {"typo.md": page(body, title="Typo", extra=ARTICLE_META + "reading_until: apendix-\n")}
+    message = render_error(tmp_path, bad, article_modules=False)
+    assert "typo.md:1" in message and "'apendix-'" in message and "no heading" in message
+    bad = {"num.md": page(body, title="Num", extra=ARTICLE_META + "reading_until: 3\n")}
+    assert "reading_until" in render_error(tmp_path, bad, article_modules=False)

@@ -19,7 +19,7 @@ from .explorables import explorable_html
 from .figkit import MissingResult
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
-from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
+from .pages import Page, inline_markdown, markdown_to_html, reading_split, toc_html
 from .templating import compile_body, current_template_line, render_reporting_lines
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
@@ -49,11 +49,17 @@ class Build(Protocol):
 class RenderedBody:
     content: str          # HTML
     toc: str              # HTML (nested <ol>), empty when the page has no h2/h3
-    reading_minutes: int
+    reading_minutes: int  # of the main line (all of it without front matter reading_until)
     has_charts: bool
     has_math: bool
     has_explorables: bool = False
     explorable_data: list[str] = dataclasses.field(default_factory=list)  # data ids placed
+    reading_minutes_after: int = 0   # what follows the reading_until heading (appendices)
+
+    def reading_time(self) -> dict:
+        """The byline's minutes, as the layouts read them from `page`."""
+        return {"reading_minutes": self.reading_minutes,
+                "reading_minutes_after": self.reading_minutes_after}
 
 
 class PageBody:
@@ -183,13 +189,16 @@ class PageBody:
         self.rendered_source = render_reporting_lines(self.template, self.globals(),
                                                       page.display_path, page.body_offset)
         html, toc_tokens = markdown_to_html(self.rendered_source)
-        minutes = reading_minutes(html)
+        try:
+            minutes, minutes_after = reading_split(html, page.meta.get("reading_until"))
+        except ValueError as err:
+            raise RenderError.at(page.display_path, 1, str(err)) from None
         html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
         return RenderedBody(content, toc, minutes, bool(self.figures or self.explorables),
                             math_in_content or math_in_toc, bool(self.explorables),
-                            self.explorable_data)
+                            self.explorable_data, minutes_after)
 
     def _place_figures(self, html: str) -> str:
         placed = [(FIGURE_TOKEN.format(n), figure, line, "chart()")

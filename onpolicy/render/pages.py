@@ -134,7 +134,8 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
                 raise RenderError.at(display_path, _field_line(text, name),
                                      f"{name} {value!r} is not a date (YYYY-MM-DD){why}") from None
     for name, kind in (("draft", bool), ("order", int), ("slug", str), ("template", str),
-                       ("title", str), ("description", str), ("nav_title", str)):
+                       ("title", str), ("description", str), ("nav_title", str),
+                       ("reading_until", str)):
         if name in meta and (not isinstance(meta[name], kind) or kind is int and
                              isinstance(meta[name], bool)):
             raise RenderError.at(display_path, _field_line(text, name),
@@ -258,3 +259,14 @@ def reading_minutes(body_html: str) -> int:
     """words / 220, rounded up; math and markup do not count as words."""
     text = html.unescape(_TAGS.sub(" ", _MATH.sub(" ", body_html)))
     return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))
+
+
+def reading_split(body_html: str, until: str | None) -> tuple[int, int]:
+    """(minutes before, minutes from) the first heading whose id starts with `until` (front
+    matter `reading_until`, e.g. the appendices' "appendix-"); (all, 0) without one."""
+    if not until:
+        return reading_minutes(body_html), 0
+    match = re.search(rf'<h[1-6][^>]*\sid="{re.escape(until)}', body_html)
+    if match is None:
+        raise ValueError(f"front matter reading_until {until!r}: no heading's id starts with it")
+    return reading_minutes(body_html[:match.start()]), reading_minutes(body_html[match.start():])

@@ -29,12 +29,12 @@ SIGN_STYLE = {
 # a colour and a line style per method; the task is the line's width (binary thick)
 CRITIC_STYLE = {
     "critic_actor_random": ("critic + actor, uniform actions", "#009E73", "solid"),
-    "pg_random_stable": ("policy gradient, uniform actions", "#E69F00", "dot"),
+    "pg_random_stable": ("vanilla PG, uniform actions", "#E69F00", "dot"),
     "ppo_random": ("PPO, uniform actions", "#D55E00", "longdash"),
-    "pg_onpolicy": ("policy gradient, on-policy", "#8c8c8c", "dashdot"),
+    "pg_onpolicy": ("vanilla PG, on-policy", "#8c8c8c", "dashdot"),
 }
 TASK_WIDTH = {"binary": 2.5, "categorical": 1.2}
-REUSE_STYLE = {"pg": ("policy gradient", "#E69F00"), "ppo": ("PPO", "#D55E00"),
+REUSE_STYLE = {"pg": ("vanilla PG", "#E69F00"), "ppo": ("PPO", "#D55E00"),
                "is": ("importance-weighted PG", "#0072B2")}
 
 
