@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -19,7 +20,8 @@ from .figkit import MissingResult
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
-from .templating import compile_body, current_template_line, render_reporting_lines
+from .sections import PageSections, Unsplittable
+from .templating import _template_line, compile_body, render_reporting_lines
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
 FIGURE_TOKEN = "%%FIGURE-{}%%"
@@ -39,6 +41,7 @@ class Build(Protocol):
     def katex(self) -> KatexRenderer: ...
     def chart_files(self, chart_id: str) -> ChartFiles: ...
     def body_globals(self, page: Page, root: str) -> dict: ...
+    def page_sections(self, page: Page) -> PageSections | None: ...
 
 
 @dataclasses.dataclass
@@ -59,6 +62,7 @@ class PageBody:
         self.anchors: dict[str, str] = {}     # chart id -> anchor of its first figure
         self.figrefs: dict[str, int] = {}     # chart id -> source line of its first figref
         self.template = None
+        self.frames: dict[str, tuple[jinja2.Template, int]] = {}  # filename -> (template, offset)
         self.rendered_source = ""
         macros = {**(build.settings.get("macros") or {}), **(page.meta.get("macros") or {})}
         self.macros = tuple(sorted(macros.items()))
@@ -66,8 +70,15 @@ class PageBody:
     # -- where in the .md file are we -----------------------------------------------------
 
     def line_now(self) -> int:
-        line = current_template_line(self.template) if self.template is not None else None
-        return (line or 1) + self.page.body_offset
+        """The .md line being rendered now: the innermost frame of this page's template(s)."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            found = self.frames.get(frame.f_code.co_filename)
+            if found is not None:
+                template, offset = found
+                return _template_line(template, frame.f_lineno) + offset + self.page.body_offset
+            frame = frame.f_back
+        return 1 + self.page.body_offset
 
     def error(self, message: str, line: int | None = None) -> RenderError:
         return RenderError.at(self.page.display_path, line or self.line_now(), message)
@@ -130,6 +141,21 @@ class PageBody:
     # -- the pipeline -----------------------------------------------------------------------
 
     def render(self) -> RenderedBody:
+        sections = self.build.page_sections(self.page)
+        rendered = self._render_sections(sections) if sections is not None else None
+        self.rendered_source = rendered if rendered is not None else self._render_whole()
+        convert = sections.markdown if sections is not None else markdown_to_html
+        html, toc_tokens = convert(self.rendered_source)
+        if sections is not None:
+            sections.save()
+        minutes = reading_minutes(html)
+        html = link_citations(self._place_figures(html))
+        content, math_in_content = self._typeset(html)
+        toc, math_in_toc = self._typeset(toc_html(toc_tokens))
+        return RenderedBody(content, toc, minutes, bool(self.figures),
+                            math_in_content or math_in_toc)
+
+    def _render_whole(self) -> str:
         page = self.page
         try:
             self.template = compile_body(self.build.body_env, page.body, page.display_path)
@@ -137,15 +163,31 @@ class PageBody:
             line = (getattr(err, "lineno", None) or 1) + page.body_offset
             raise RenderError.at(page.display_path, line,
                                  f"{type(err).__name__}: {getattr(err, 'message', err)}") from None
-        self.rendered_source = render_reporting_lines(self.template, self.globals(),
-                                                      page.display_path, page.body_offset)
-        html, toc_tokens = markdown_to_html(self.rendered_source)
-        minutes = reading_minutes(html)
-        html = link_citations(self._place_figures(html))
-        content, math_in_content = self._typeset(html)
-        toc, math_in_toc = self._typeset(toc_html(toc_tokens))
-        return RenderedBody(content, toc, minutes, bool(self.figures),
-                            math_in_content or math_in_toc)
+        self.frames = {self.template.filename: (self.template, 0)}
+        return render_reporting_lines(self.template, self.globals(), page.display_path,
+                                      page.body_offset)
+
+    def _render_sections(self, sections: PageSections) -> str | None:
+        """The body's Jinja section by section (see sections.py); None: take the whole-page
+        path, which also reports any error with its usual message and line."""
+        try:
+            chunks = sections.templates()
+        except Unsplittable:
+            return None
+        context, out = self.globals(), []
+        try:
+            for template, offset in chunks:
+                self.frames[template.filename] = (template, offset)
+                state = template.new_context(context)
+                out.append(template.environment.concat(template.root_render_func(state)))
+                context = {**context, **state.vars}  # its sets and macros, for those after it
+        except Exception:
+            self.figures.clear()
+            self.anchors.clear()
+            self.figrefs.clear()
+            self.frames = {}
+            return None
+        return "".join(out)
 
     def _place_figures(self, html: str) -> str:
         for number, (_, figure, line) in enumerate(self.figures, start=1):

@@ -19,6 +19,7 @@ from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_c
 from .katex import KatexRenderer
 from .pages import Page, load_pages
 from .render_cache import FactsCache
+from .sections import PageSections
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
@@ -108,6 +109,12 @@ class SiteBuild:
     def _rendered(self, unit: str, key: str, files: list[str], extra: dict) -> None:
         if self.reuse:
             self.reuse.record(unit, key, files, extra)
+
+    def page_sections(self, page: Page) -> PageSections | None:
+        """A page's section cache, in incremental builds (keyed by the renderer's code)."""
+        if self.keys is None:
+            return None
+        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code)
 
     def katex(self) -> KatexRenderer:
         if self._katex is None:

@@ -44,6 +44,7 @@ class UnitKeys:
         results_key = digest(result_keys)
         engine = tree_digest(RENDER_ENGINE)
         versions = library_versions()
+        self.code = digest("code", engine, versions, sys.version)  # how a source renders
         self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",))
         self.results = digest("results", results_key, engine)
         self.assets = digest("assets", tree_digest(cfg.static_dir),
