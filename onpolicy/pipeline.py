@@ -7,6 +7,7 @@ whole render succeeded; a failed or interrupted build leaves the previous site u
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -58,10 +59,59 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
     return table
 
 
+# A process that builds again and again (serve) keeps the last statuses of the whole table,
+# keyed by what they were read from (see _status_inputs): a prose edit then reads and hashes
+# no result file. Off unless remember_between_builds() was called.
+_REMEMBER = False
+_STATUS_MEMO: dict[tuple, tuple[tuple, list[freeze.Status]]] = {}
+
+
+def remember_between_builds() -> None:
+    """Keep what a long-lived process can reuse from one build to the next: the statuses
+    (while no result file or project module changed) and typeset formulas with the KaTeX
+    worker (render/katex.py)."""
+    global _REMEMBER
+    from .render.katex import remember_formulas
+    _REMEMBER = True
+    remember_formulas()
+
+
+def _status_inputs(cfg: BuildConfig) -> tuple:
+    """(path, size, mtime, inode) of every result file and of every Python file of the
+    project's packages (any may join an import graph): a status is a function of these files
+    and of the suite rows, which a process imports once."""
+    found = []
+    roots = [cfg.store_dir] + [p for p in cfg.root.iterdir()
+                               if (p / "__init__.py").is_file()] + [cfg.root]
+    for index, top in enumerate(roots):
+        stack = [top]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if index and top != cfg.root and entry.name != "__pycache__":
+                        stack.append(entry.path)
+                elif entry.name.endswith(".py") or index == 0:
+                    stat = entry.stat()
+                    found.append((entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(found)
+
+
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
     rows = suite(cfg) if every else selected(cfg)
-    return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    if not (_REMEMBER and every):
+        return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    memo_key = (str(cfg.root), str(cfg.store_dir), cfg.quick, cfg.suite)
+    inputs = _status_inputs(cfg)
+    if memo_key in _STATUS_MEMO and _STATUS_MEMO[memo_key][0] == inputs:
+        return _STATUS_MEMO[memo_key][1]
+    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    _STATUS_MEMO[memo_key] = (inputs, found)
+    return found
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:

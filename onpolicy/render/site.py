@@ -15,7 +15,7 @@ from .content import Content, load_content
 from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
-from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
+from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_reused, write_chart
 from .katex import KatexRenderer
 from .pages import Page, load_pages
 from .render_cache import FactsCache
@@ -110,11 +110,9 @@ class SiteBuild:
         if self.reuse:
             self.reuse.record(unit, key, files, extra)
 
-    def page_sections(self, page: Page) -> PageSections | None:
-        """A page's section cache, in incremental builds (keyed by the renderer's code)."""
-        if self.keys is None:
-            return None
-        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code)
+    def page_sections(self, page: Page) -> PageSections | None:  # incremental builds only
+        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code) \
+            if self.keys else None
 
     def katex(self) -> KatexRenderer:
         if self._katex is None:
@@ -127,10 +125,11 @@ class SiteBuild:
         unit = f"chart:{chart_id}"
         before = self.reuse.previous_extra(unit) if self.reuse else None
         if before is not None:  # keyed by the results it read last time
-            extra = self._reused(unit, self.keys.chart(chart_id, before["used_results"]))
+            key = self.keys.chart(chart_id, before["used_results"])
+            extra = self._reused(unit, key)
             if extra is not None:
-                data = json.loads((self.out_dir / CHART_DIR / f"{chart_id}.json").read_bytes())
-                self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
+                self._charts[chart_id] = describe_reused(self.out_dir, chart_id, key,
+                                                         extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
         files = write_chart(chart_id, figure, used, self.out_dir,
