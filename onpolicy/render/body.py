@@ -15,8 +15,7 @@ import jinja2
 
 from .citations import link_citations
 from .content import Content
-from .errors import RenderError
-from .figkit import MissingResult
+from .errors import MissingResult, RenderError
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
@@ -40,6 +39,7 @@ class Build(Protocol):
     def warn(self, message: str) -> None: ...
     def katex(self) -> KatexRenderer: ...
     def chart_files(self, chart_id: str) -> ChartFiles: ...
+    def knows_chart(self, chart_id: str) -> bool: ...
     def body_globals(self, page: Page, root: str) -> dict: ...
     def page_sections(self, page: Page) -> PageSections | None: ...
 
@@ -90,7 +90,7 @@ class PageBody:
             if not isinstance(value, str):
                 raise self.error(f"chart(): {name} must be text in quotes, got "
                                  f"{type(value).__name__} {value!r}")
-        if chart_id not in self.build.content.figures:
+        if not self.build.knows_chart(chart_id):
             raise self.error(f"unknown chart id {chart_id!r}; known ids: "
                              f"{self.build.content.known_figures()}")
         try:

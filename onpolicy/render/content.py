@@ -21,8 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import shown
-from .errors import RenderError
-from .figkit import FIGURE_ID, FigureBuilder, MissingResult, ResultsUsed
+from typing import TYPE_CHECKING
+
+from .errors import MissingResult, RenderError
+
+if TYPE_CHECKING:  # figkit imports plotly: loaded with the content modules, which use it
+    from .figkit import FigureBuilder
 
 FACTS_FILE, FIGURES_FILE = "facts.py", "figures.py"
 MODULE_FILES = (FACTS_FILE, FIGURES_FILE)   # loaded in this order
@@ -65,6 +69,7 @@ class Content:
 
     def build_figure(self, figure_id: str, results: Mapping[str, dict]):
         """(plotly figure, names of the results it read). MissingResult passes through."""
+        from .figkit import ResultsUsed
         definition = self.figures[figure_id]
         used = ResultsUsed(results)
         try:
@@ -126,6 +131,7 @@ def _fresh_package(folder: Path) -> str:
 
 
 def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef]) -> None:
+    from .figkit import FIGURE_ID
     for value in vars(module).values():
         figure_id = getattr(value, FIGURE_ID, None)
         if figure_id is None or not callable(value):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlparse
 
 import jinja2
 from markupsafe import Markup
@@ -17,28 +16,12 @@ from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_reused, write_chart
 from .katex import KatexRenderer
-from .pages import Page, load_pages
+from .pages import Page, base_path, load_pages, page_root, relative_url
 from .render_cache import FactsCache
 from .sections import PageSections
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
-
-def page_root(page: Page) -> str:
-    """The link prefix from a page to the site root: relative ("" or "../"), so one build
-    works at /, under /repo/ and from disk. 404.html, which a host serves at any depth, is
-    written as if at the root and given a <base> (see base_path)."""
-    return "../" * page.depth
-
-
-def base_path(base_url: str) -> str:
-    """404.html's <base href>: base_url's path ("/repo/"); "" when base_url is unset, and
-    the page's head script then works out the site's root from its own address."""
-    return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
-
-
-def relative_url(root: str, path: str) -> str:
-    return (root + path) or "./"
 
 
 def files_under(folder: Path, out_dir: Path) -> list[str]:
@@ -118,6 +101,14 @@ class SiteBuild:
         if self._katex is None:
             self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
         return self._katex
+
+    def knows_chart(self, chart_id: str) -> bool:
+        """Whether a figure defines chart_id; a chart reusable from the last build is known
+        without loading the content modules (its key covers their code)."""
+        before = self.reuse.previous_extra(f"chart:{chart_id}") if self.reuse else None
+        return (chart_id in self._charts or (before is not None and self.reuse.previous.units[
+            f"chart:{chart_id}"]["key"] == self.keys.chart(chart_id, before["used_results"]))
+            or chart_id in self.content.figures)
 
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id in self._charts:
