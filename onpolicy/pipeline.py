@@ -68,11 +68,11 @@ _STATUS_MEMO: dict[tuple, tuple[tuple, list[freeze.Status]]] = {}
 
 def remember_between_builds() -> None:
     """Keep what a long-lived process can reuse from one build to the next: the statuses
-    (while no result file or project module changed) and typeset formulas with the KaTeX
-    worker (render/katex.py)."""
+    (while no result file or project module changed), git's answers (while HEAD stays) and
+    typeset formulas with the KaTeX worker (render/katex.py)."""
     global _REMEMBER
     from .render.katex import remember_formulas
-    _REMEMBER = True
+    _REMEMBER = incremental.REMEMBER_GIT = True
     remember_formulas()
 
 

@@ -62,6 +62,7 @@ class PageBody:
         self.anchors: dict[str, str] = {}     # chart id -> anchor of its first figure
         self.figrefs: dict[str, int] = {}     # chart id -> source line of its first figref
         self.template = None
+        self.sections: PageSections | None = None
         self.frames: dict[str, tuple[jinja2.Template, int]] = {}  # filename -> (template, offset)
         self.rendered_source = ""
         macros = {**(build.settings.get("macros") or {}), **(page.meta.get("macros") or {})}
@@ -105,7 +106,8 @@ class PageBody:
             self.build.warn(f"{self.page.display_path}:{self.line_now()}: chart {chart_id!r} "
                             "has no alt text; the caption is used")
             alt = re.sub(r"[$\\{}]", "", caption) or f"Chart {chart_id}"
-        caption_html = inline_markdown(caption) if caption else ""
+        caption_html = ("" if not caption else self.sections.inline(caption) if self.sections
+                        else inline_markdown(caption))
         self.figures.append((anchor, figure_html(files, number, anchor, caption_html, alt,
                                                  self.root), self.line_now()))
         return FIGURE_TOKEN.format(number)
@@ -141,7 +143,7 @@ class PageBody:
     # -- the pipeline -----------------------------------------------------------------------
 
     def render(self) -> RenderedBody:
-        sections = self.build.page_sections(self.page)
+        self.sections = sections = self.build.page_sections(self.page)
         rendered = self._render_sections(sections) if sections is not None else None
         self.rendered_source = rendered if rendered is not None else self._render_whole()
         convert = sections.markdown if sections is not None else markdown_to_html

@@ -1,6 +1,7 @@
 """Server-side KaTeX: one long-lived node worker per build, a disk cache per formula."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -247,6 +248,7 @@ PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 NEGATIVE_HEIGHT = re.compile(r"(?<![\w-])height:-[0-9.]+em;?")
 
 
+@functools.lru_cache(maxsize=4096)  # one page repeats formulas; serve renders it again and again
 def valid_html(katex_html: str) -> str:
     """Two KaTeX outputs that HTML validators reject, made valid without changing the look:
     a negative CSS height (browsers drop it anyway), and Private Use Area characters (KaTeX's

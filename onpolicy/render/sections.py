@@ -17,7 +17,7 @@ first such heading, e.g. the article's `set`s and macros):
   piece is converted once per text (pieces joined by a newline give the whole document's
   HTML). Only when nothing links pieces: no footnotes, reference-style links, abbreviations
   or raw HTML blocks, no heading before the first cut, and no id in two pieces (the toc
-  extension would have renamed the second).
+  extension would have renamed the second). Chart captions are converted once per text too.
 
 Anything else, and any error (which the whole-page path then reports with its usual
 message and line), takes the whole-page path. tests/test_sections.py checks that both paths
@@ -36,7 +36,7 @@ import jinja2
 from jinja2 import nodes
 
 from .. import atomic
-from .pages import Page, markdown_to_html
+from .pages import Page, inline_markdown, markdown_to_html
 
 CUT = re.compile(r"^## ", re.M)
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -45,7 +45,7 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 LINKED = re.compile(r"\[\^|^ {0,3}\[[^\]\n]+\]:|^\*\[|^ {0,3}<", re.M)
 IDS = re.compile(r'\sid="([^"]*)"')
 SCOPES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.With)
-VERSION = 1
+VERSION = 2
 
 _MEMORY: dict[str, dict] = {}      # page display path -> its section cache (this process)
 _CODE: dict[tuple, object] = {}    # (name, source) -> compiled code of a chunk (this process)
@@ -120,7 +120,7 @@ class PageSections:
         if old is None or old.get("salt") != salt:
             old = self._load()
         self.old = old
-        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {}}
+        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {}, "inline": {}}
 
     def _load(self) -> dict:
         try:
@@ -131,7 +131,7 @@ class PageSections:
                     return data
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {}}
+        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {}, "inline": {}}
 
     # -- Jinja ----------------------------------------------------------------------------------
 
@@ -200,6 +200,13 @@ class PageSections:
             seen |= ids
         return "\n".join(html for html, _ in done if html), [t for _, toc in done for t in toc]
 
+    def inline(self, text: str) -> str:
+        """inline_markdown(text) (a chart's caption), kept by the sha256 of its text."""
+        key = _sha(text)
+        html = self.new["inline"].get(key) or self.old["inline"].get(key)
+        self.new["inline"][key] = html = html if html is not None else inline_markdown(text)
+        return html
+
     def save(self) -> None:
         """Best effort: remember this render's chunks and pieces (in memory and on disk)."""
         _MEMORY[self.page.display_path] = self.new
@@ -211,6 +218,7 @@ class PageSections:
             return
         data = json.dumps(self.new, separators=(",", ":"))
         try:
-            atomic.write_text(self.path, json.dumps({"check": _sha(data), "data": data}))
+            atomic.write_text(self.path, json.dumps({"check": _sha(data), "data": data}),
+                              durable=False)  # sealed by its checksum: no fsync needed
         except OSError:
             pass

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from ..config import shown
+from ..incremental import git_output
 from .errors import RenderError
 from .pages import FrontMatterLoader, read_source
 
@@ -33,12 +33,8 @@ def load_settings(src_dir: Path, root: Path) -> dict:
 
 def git_updated(path: Path, repo: Path):
     """The date of the last commit that touched path, or None outside git."""
+    answer = git_output(repo, ["log", "-1", "--format=%cs", "--", str(path)], timeout=20)
     try:
-        proc = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=repo,
-                              capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    try:
-        return dt.date.fromisoformat(proc.stdout.strip()) if proc.returncode == 0 else None
+        return dt.date.fromisoformat(answer) if answer is not None else None
     except ValueError:
         return None
