@@ -48,13 +48,12 @@ def test_repeated_builds_equal_a_fresh_process(own_results, tmp_path, rememberin
 
 def test_a_changed_result_file_is_seen_by_the_next_build(own_results, remembering):
     cfg = own_results
-    first = build(cfg)
-    assert all(s.fresh for s in first.statuses)
-    assert build(cfg).statuses is first.statuses          # nothing changed: kept
+    first = pipeline.statuses(cfg, every=True)
+    assert all(s.fresh for s in first)
+    assert pipeline.statuses(cfg, every=True) is first     # nothing changed: kept
     victim = sorted(cfg.results_dir.glob("*.json"))[0]
     victim.write_text(victim.read_text().replace('"wall_time_s": ', '"wall_time_s": 9', 1))
-    report = build(cfg)
-    states = {s.name: s.state for s in report.statuses}
+    states = {s.name: s.state for s in pipeline.statuses(cfg, every=True)}
     assert states[victim.stem] == "corrupt"
     assert [name for name, state in states.items() if state != "fresh"] == [victim.stem]
 
