@@ -21,6 +21,7 @@ The summary gives each median beside its target and the baseline's, with the rat
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import subprocess
@@ -118,9 +119,15 @@ class Preview:
                             self.events.append((now, line[7:]))
                             self.arrived.notify_all()
 
-    def edit_to_reload(self, n: int) -> float:
-        """Seconds from a saved edit to the reload event."""
+    def cpu_s(self) -> float:
+        """User + system seconds the serve process has used so far (its own threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def edit_to_reload(self, n: int) -> tuple[float, float]:
+        """Seconds from a saved edit to the reload event, and the CPU seconds serve spent."""
         seen = len(self.events)
+        cpu = self.cpu_s()
         prose_edit(self.repo, n, "serve")
         saved = time.perf_counter()
         with self.arrived:
@@ -129,8 +136,9 @@ class Preview:
             at, kind = self.events[seen]
         if kind != "reload":
             raise RuntimeError(f"serve in {self.repo} sent {kind!r}: the build failed")
+        used = self.cpu_s() - cpu
         time.sleep(0.4)  # let the watcher settle before the next edit
-        return at - saved
+        return at - saved, used
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -182,19 +190,21 @@ def main(repeats: int | None = None, quick: bool = False, baseline: str = BASELI
         time.sleep(1)
         runs: dict[str, list[float]] = {}
 
-        def record(name: str, seconds: float) -> None:
+        def record(name: str, seconds: float, cpu: float | None = None) -> None:
             runs.setdefault(name, []).append(seconds)
+            if cpu is not None:
+                runs.setdefault(f"{name} cpu", []).append(cpu)
         for r in range(repeats):
             order = list(copies) if r % 2 == 0 else list(reversed(copies))
             for side in order:
-                record(f"serve {side}", previews[side].edit_to_reload(r))
+                record(f"serve {side}", *previews[side].edit_to_reload(r))
             for side in order:
                 prose_edit(copies[side], r, "one-shot")
                 for name in ("prose", "no-op"):
                     run = timed([py, "build.py", "--no-train"], copies[side], log)
                     if run["rc"] != 0:
                         raise RuntimeError(f"{side} {name}: build failed; see {log}")
-                    record(f"{name} {side}", run["wall_s"])
+                    record(f"{name} {side}", run["wall_s"], run["cpu_s"])
             if hugo_dir is not None:
                 shutil.copy2(copies["after"] / "site_src" / "article" / "index.md",
                              hugo_dir / "content" / "article.md")
@@ -202,10 +212,10 @@ def main(repeats: int | None = None, quick: bool = False, baseline: str = BASELI
                             tmp, log)
                 if run["rc"] != 0:
                     raise RuntimeError(f"hugo failed; see {log}")
-                record("hugo", run["wall_s"])
+                record("hugo", run["wall_s"], run["cpu_s"])
             print(f"  round {r + 1}/{repeats}: " + ", ".join(
-                f"{name} {values[-1] * 1000:.0f} ms" for name, values in runs.items()),
-                flush=True)
+                f"{name} {values[-1] * 1000:.0f} ms" for name, values in runs.items()
+                if not name.endswith(" cpu")), flush=True)
         return report(runs, repeats, baseline)
     finally:
         for preview in previews.values():
@@ -216,29 +226,39 @@ def main(repeats: int | None = None, quick: bool = False, baseline: str = BASELI
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+SCENARIOS = (("serve", TARGET_SERVE_S), ("prose", TARGET_PROSE_S), ("no-op", TARGET_NOOP_S))
+
+
 def report(runs: dict[str, list[float]], repeats: int, baseline: str) -> dict:
     med = {name: median(values) for name, values in runs.items()}
-    hugo = med.get("hugo")
+    hugo, hugo_cpu = med.get("hugo"), med.get("hugo cpu")
     rows = []
-    for name, target in (("serve", TARGET_SERVE_S), ("prose", TARGET_PROSE_S),
-                         ("no-op", TARGET_NOOP_S)):
+    for name, target in SCENARIOS:
         after, before = med[f"{name} after"], med[f"{name} before"]
+        cpu_after, cpu_before = med[f"{name} after cpu"], med[f"{name} before cpu"]
         rows.append([name, f"{after * 1000:.0f} ms", spread([v * 1000 for v in runs[
             f"{name} after"]]), f"<= {target * 1000:.0f} ms: {verdict(after <= target)}",
             f"{before * 1000:.0f} ms", f"{before / after:.2f}x",
+            f"{cpu_after * 1000:.0f} / {cpu_before * 1000:.0f} ms",
             f"{after / hugo:.1f}x" if hugo else "n/a"])
     print()
-    print(table(rows, ["scenario", "after (median)", "range (ms)", "target", f"before ({baseline})",
-                       "before/after", "after/Hugo"]))
+    print(table(rows, ["scenario", "after (median)", "range (ms)", "target",
+                       f"before ({baseline})", "before/after", "CPU after / before",
+                       "after/Hugo"]))
+    print("(serve: from the saved edit to the reload event; CPU: what the serve process used "
+          "meanwhile. One-shot: wall and user+system CPU of the build process, which on a "
+          "busy machine moves less than the wall time)")
     if hugo:
-        print(f"hugo full build of the same Markdown: {hugo * 1000:.0f} ms "
-              f"(range {spread([v * 1000 for v in runs['hugo']])} ms)")
+        print(f"hugo full build of the same Markdown: {hugo * 1000:.0f} ms wall, "
+              f"{hugo_cpu * 1000:.0f} ms CPU (range {spread([v * 1000 for v in runs['hugo']])}"
+              " ms)")
     summary = [f"author's loop ({repeats} interleaved rounds, baseline {baseline}): " + "; ".join(
         f"{name} {med[f'{name} after'] * 1000:.0f} ms (target <= {target * 1000:.0f} ms: "
         f"{verdict(med[f'{name} after'] <= target)}; before {med[f'{name} before'] * 1000:.0f}"
-        f" ms" + (f"; {med[f'{name} after'] / hugo:.1f}x Hugo's full build" if hugo else "")
-        + ")" for name, target in (("serve", TARGET_SERVE_S), ("prose", TARGET_PROSE_S),
-                                   ("no-op", TARGET_NOOP_S)))
+        f" ms; CPU {med[f'{name} after cpu'] * 1000:.0f} vs "
+        f"{med[f'{name} before cpu'] * 1000:.0f} ms"
+        + (f"; {med[f'{name} after'] / hugo:.1f}x Hugo's full build" if hugo else "") + ")"
+        for name, target in SCENARIOS)
         + (f"; Hugo {hugo * 1000:.0f} ms" if hugo else "; Hugo not installed")]
     return {"runs": runs, "medians": med, "baseline": baseline, "summary": summary}
 
