@@ -147,3 +147,12 @@ def test_jinja_cuts_keep_line_offsets():
     body = "a\n{% set x = 1 %}\n## A\ntext\n## B\n"
     assert sections.cut_jinja(body) == [(0, "a\n{% set x = 1 %}\n"), (2, "## A\ntext\n"),
                                         (4, "## B\n")]
+
+
+def test_library_versions_are_importlib_metadatas():
+    """The unit keys read the libraries' versions from their dist-info folders (importing
+    importlib.metadata would cost more than a prose edit's render); the same answers."""
+    from importlib import metadata
+
+    from onpolicy.render.unit_keys import LIBRARIES, library_versions
+    assert library_versions() == {name: metadata.version(name) for name in LIBRARIES}

@@ -17,8 +17,9 @@ A key covers everything its unit's output depends on, and nothing else:
 """
 from __future__ import annotations
 
+import os
+import re
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from ..incremental import (RENDER_ENGINE, digest, package_versions, render_settings,
@@ -28,13 +29,38 @@ from .pages import Page
 LIBRARIES = ("jinja2", "markdown", "pymdown-extensions", "pygments", "plotly", "PyYAML")
 
 
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _installed() -> dict[str, str]:
+    """{normalised name: version} from the `<name>-<version>.dist-info` folders on sys.path,
+    first one wins, as importlib.metadata finds them (importing that module costs more than
+    rendering a prose edit: it pulls in email, zipfile and csv)."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                name, _, version = folder[:-len(".dist-info")].partition("-")
+                found.setdefault(_normalised(name), version)
+    return found
+
+
 def library_versions() -> dict[str, str | None]:
+    installed = _installed()
     versions = {}
     for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        versions[name] = installed.get(_normalised(name))
+        if versions[name] is None:  # not a plain dist-info install: ask importlib.metadata
+            from importlib import metadata
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pass
     return versions
 
 
