@@ -29,7 +29,8 @@ from pathlib import Path
 
 from bench import MNIST_DEFAULT, ROOT, machine_header, table
 
-ROWS = ("binary-pg_random", "binary-ppo_lag10", "categorical-pg_random", "estimators-binary")
+ROWS = ("binary-ppo_random", "binary-ppo_lag10", "categorical-ppo_random", "dial-pg",
+        "estimators-binary")
 KINDS = ("forward (training)", "forward (lagged snapshot)", "backward", "Adam step",
          "rest of the step", "evaluation", "contexts and uniforms", "estimator measurements",
          "setup and data")
