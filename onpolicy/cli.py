@@ -18,7 +18,7 @@ examples:
   python build.py status               which results are fresh or stale, and why
   python build.py --frozen             never train; fail if any result is stale (CI, Pages)
   python build.py --rerun NAME         retrain one experiment (repeatable; 'all')
-  python build.py --quick              tiny runs, kept in .cache/quick/, frozen results untouched
+  python build.py --quick              tiny runs of what changed (.cache/quick/); results/ untouched
   python build.py --no-train           render only; stale experiments are reported, not run
   python build.py serve                preview on http://127.0.0.1:8000/ with live reload
   python build.py --device cuda        train on the GPU (default: auto)
@@ -70,8 +70,9 @@ def directory(text: str) -> Path:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
-                        help="tiny steps/seeds for fast iteration; results cached in "
-                             ".cache/quick/, never overwriting results/")
+                        help="tiny steps/seeds for fast iteration: rows whose frozen "
+                             "result is not fresh train into .cache/quick/ (results/ is never "
+                             "written); the others render from results/")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="where to train (default: auto = cuda if available)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
@@ -122,9 +123,15 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{build,serve,status,new}")
     build = sub.add_parser("build", help="train stale experiments and render the site (default)",
-                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(build)
     _build_flags(build)
+    # `build.py --help` lists the flags too: they belong to `build`, the default command.
+    flags = build.format_help().split("\n\n", 1)[1].splitlines()[2:]  # no heading, no -h
+    parser.epilog = ("build flags (python build.py --quick = python build.py build --quick; "
+                     "serve takes them too, see serve --help):\n" + "\n".join(flags)
+                     + "\n\n" + EXAMPLES)
+    build.epilog = EXAMPLES
     serve = sub.add_parser("serve", help="preview with live reload; rebuilds on change")
     _common(serve)
     _build_flags(serve)
@@ -135,6 +142,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help="also train stale experiments on rebuild (default: report only)")
     status = sub.add_parser("status", help="table of experiments: fresh or stale, and why")
     _common(status)
+    status.add_argument("--check", action="store_true",
+                        help="exit with status 3 when a result is not fresh, so a build would "
+                             "train (make site installs PyTorch only then)")
     new = sub.add_parser("new", help="scaffold an article: site_src/SLUG/ (page, facts.py, "
                          "figures.py) and an example row in the experiment table")
     new.add_argument("slug", metavar="SLUG",
@@ -183,23 +193,47 @@ def describe_os_error(err: OSError, root: Path) -> str:
             + ". The previous site and every frozen result are intact.")
 
 
-def print_status(cfg: BuildConfig) -> int:
-    from .pipeline import statuses
+def unclaimed_results(cfg: BuildConfig, names: set[str]) -> list[Path]:
+    """Result files no row of the experiment table claims (e.g. of a removed article)."""
+    folders = [cfg.results_dir] + ([cfg.quick_dir] if cfg.quick else [])
+    return [path for folder in folders if folder.is_dir()
+            for path in sorted(folder.glob("*.json")) if path.stem not in names]
+
+
+def print_status(cfg: BuildConfig, check: bool = False) -> int:
+    from .pipeline import from_quick_run, statuses, suite
 
     rows = statuses(cfg)
     width = max(len(s.name) for s in rows)
-    print(f"results in {shown(cfg.store_dir, cfg.root)}/{'  (--quick)' if cfg.quick else ''}")
+    where = shown(cfg.results_dir, cfg.root)
+    print(f"results in {where}/" if not cfg.quick else
+          f"results in {shown(cfg.quick_dir, cfg.root)}/ (--quick), or the fresh ones in {where}/")
     print(f"{'experiment':<{width}}  {'state':<8}  why")
     for s in rows:
         why = "; ".join(s.reasons) if s.reasons else "inputs unchanged"
         if s.fresh and s.header:
-            wall = s.header["provenance"].get("wall_time_s")
-            why += f" (trained on {s.header['provenance'].get('device')}, {wall} s)"
+            made = s.header["provenance"]
+            device = made.get("device_name") if made.get("device") == "cuda" else None
+            why += (f" (recorded {made.get('wall_time_s')} s on {made.get('device')}"
+                    f"{f', {device}' if device else ''}"
+                    f"{', --quick' if from_quick_run(cfg, s) else ''})")
         print(f"{s.name:<{width}}  {s.state:<8}  {why}")
     counts = {state: sum(s.state == state for s in rows)
               for state in ("fresh", "stale", "missing", "corrupt")}
     print(", ".join(f"{n} {state}" for state, n in counts.items() if n))
-    return 0
+    if any(s.fresh for s in rows):
+        print("recorded: the training time stored in the result where it was trained (a "
+              "share of the run when rows were fused into one); retraining on another device, "
+              "a CPU above all, takes longer: see README.md, 'GPU'")
+    unclaimed = unclaimed_results(cfg, {e.name for e in suite(cfg)})
+    if cfg.suite != BuildConfig.suite:  # another table: the files may well be the default's
+        if unclaimed:
+            print(f"{len(unclaimed)} result file(s) belong to no row of {cfg.suite}")
+    else:
+        for path in unclaimed:
+            print(f"{shown(path, cfg.root)}: no row of the experiment table claims it (left "
+                  "by a removed or renamed row?): delete it")
+    return 3 if check and counts["fresh"] < len(rows) else 0
 
 
 def new_command(args: argparse.Namespace) -> int:
@@ -231,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = (BuildError, ResultError, DataError, DependencyError, ConfigError, RenderError)
     try:
         if args.command == "status":
-            return print_status(cfg)
+            return print_status(cfg, check=args.check)
         if args.command == "serve":
             from .outdir import check_out_dir
             from .serve import serve

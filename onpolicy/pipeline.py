@@ -22,6 +22,10 @@ from .errors import BuildError
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
 
+# Render warnings said once per output directory, not again on every rebuild: a local build
+# (no --base-url) has no feed or sitemap, which is expected there.
+ONCE = ("base_url is not set",)
+
 
 @dataclass
 class BuildReport:
@@ -77,14 +81,14 @@ def remember_between_builds() -> None:
 
 
 def _status_inputs(cfg: BuildConfig) -> tuple:
-    """(path, size, mtime, inode) of every result file and of every Python file of the
-    project's packages (any may join an import graph): a status is a function of these files
-    and of the suite rows, which a process imports once."""
+    """(path, size, mtime, inode) of every result file (frozen, and --quick's) and of every
+    Python file of the project's packages (any may join an import graph): a status is a
+    function of these files and of the suite rows, which a process imports once."""
     found = []
-    roots = [cfg.store_dir] + [p for p in cfg.root.iterdir()
-                               if (p / "__init__.py").is_file()] + [cfg.root]
-    for index, top in enumerate(roots):
-        stack = [top]
+    stores = [cfg.store_dir] + ([cfg.results_dir] if cfg.quick else [])
+    packages = [p for p in cfg.root.iterdir() if (p / "__init__.py").is_file()]
+    for top in stores + packages + [cfg.root]:
+        every_file, stack = top in stores, [top]
         while stack:
             try:
                 entries = list(os.scandir(stack.pop()))
@@ -92,26 +96,45 @@ def _status_inputs(cfg: BuildConfig) -> tuple:
                 continue
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    if index and top != cfg.root and entry.name != "__pycache__":
+                    if top in packages and entry.name != "__pycache__":
                         stack.append(entry.path)
-                elif entry.name.endswith(".py") or index == 0:
+                elif every_file or entry.name.endswith(".py"):
                     stat = entry.stat()
                     found.append((entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     return tuple(found)
 
 
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
-    """Status of the --only experiments (every=True: of the whole table, as the render uses)."""
+    """Status of the --only experiments (every=True: of the whole table, as the render uses).
+
+    With --quick, a row whose frozen result is fresh (and not --rerun) uses it; the others
+    use .cache/quick/, where a quick build trains them: a fresh clone's `--quick` trains only
+    what changed (or was added), in tiny runs, offline when those rows need no MNIST."""
     rows = suite(cfg) if every else selected(cfg)
     if not (_REMEMBER and every):
-        return freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
-    memo_key = (str(cfg.root), str(cfg.store_dir), cfg.quick, cfg.suite)
+        return _check(cfg, rows)
+    memo_key = (str(cfg.root), str(cfg.store_dir), str(cfg.results_dir), cfg.quick, cfg.suite,
+                cfg.rerun)
     inputs = _status_inputs(cfg)
     if memo_key in _STATUS_MEMO and _STATUS_MEMO[memo_key][0] == inputs:
         return _STATUS_MEMO[memo_key][1]
-    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    found = _check(cfg, rows)
     _STATUS_MEMO[memo_key] = (inputs, found)
     return found
+
+
+def _check(cfg: BuildConfig, rows: list[Experiment]) -> list[freeze.Status]:
+    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    if not cfg.quick:
+        return found
+    frozen = freeze.check_all(rows, cfg.root, cfg.results_dir)
+    forced = set(cfg.rerun)
+    return [f if f.fresh and "all" not in forced and f.name not in forced else q
+            for q, f in zip(found, frozen)]
+
+
+def from_quick_run(cfg: BuildConfig, status: freeze.Status) -> bool:
+    return cfg.quick and status.file is not None and status.file.path.parent == cfg.quick_dir
 
 
 def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]:
@@ -167,7 +190,8 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
             report.stale_used.append(s.name)
         usable.append(s)
         meta[s.name] = {"provenance": header["provenance"], "inputs_hash": header["inputs_hash"],
-                        "inputs": header["inputs"], "stale": not s.fresh}
+                        "inputs": header["inputs"], "stale": not s.fresh,
+                        "quick": from_quick_run(cfg, s)}
     return LoadedResults(usable), meta
 
 
@@ -247,7 +271,9 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
                                                        found, unusable)
             log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
                 "the others were unchanged and reused")
+        said = set(previous.warnings) if previous else set()
         for warning in render_warnings:
-            log(f"warning: {warning}")
+            if not (warning.startswith(ONCE) and warning in said):
+                log(f"warning: {warning}")
         report.warnings += render_warnings
         return report

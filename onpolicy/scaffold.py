@@ -145,5 +145,20 @@ def new_article(cfg: BuildConfig, slug: str, log=print) -> list[Path]:
     written.append(suite)
     for path in written:
         log(f"wrote {shown(path, cfg.root)}")
-    log(f"next: python build.py --quick   (trains {row} and renders site_src/{slug}/)")
+    for line in next_steps(slug, row, shown(suite, cfg.root)):
+        log(line)
     return written
+
+
+def next_steps(slug: str, row: str, suite: str) -> list[str]:
+    return [
+        f"next: python build.py --quick   trains only {row} (tiny runs on synthetic data, "
+        "seconds, offline) and renders the site; every other row uses its frozen result",
+        f"then: python build.py           freezes {row} in results/ (commit it with "
+        f"site_src/{slug}/ and {suite})",
+        "      .venv/bin/python -m tests.site_snapshot   the site readers see has a new page: "
+        "record it in tests/golden/site.json, or `make test` fails test_golden",
+        f"to remove the article: delete site_src/{slug}/, the block '# -- {row}' at the end of "
+        f"{suite}, results/{row}.json and .cache/quick/{row}.json "
+        "(`python build.py status` lists result files no row claims)",
+    ]

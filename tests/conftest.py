@@ -35,6 +35,18 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+def pytest_addoption(parser):
+    parser.addoption("--mnist-dir", metavar="DIR",
+                     help="directory with the MNIST IDX .gz files for the real-MNIST tests, "
+                          "as build.py --mnist-dir (sets MNIST_DIR)")
+
+
+def pytest_configure(config):
+    if config.getoption("--mnist-dir"):
+        os.environ["MNIST_DIR"] = str(Path(config.getoption("--mnist-dir")).expanduser()
+                                      .resolve())
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SUB_PATH = "/onpolicy/"        # the site's path on the server (a GitHub project site's /<repo>/)
 BUILD_TIMEOUT_S = 600

@@ -18,6 +18,7 @@ import math
 import re
 import shutil
 import statistics
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -283,7 +284,9 @@ def check_facts(results: dict, facts: dict) -> None:
         task = payload["task"]
         sup = results.get(f"{task}-supervised", {}).get("final_accuracy", {}).get("mean")
         mine = payload["final_accuracy"]["mean"]
-        if sup is not None and mine is not None:
+        # Gaps are facts of the "<task>-<method>" rows only: another article's row (e.g. the
+        # example row of `build.py new`, "my-note-example") gets none.
+        if sup is not None and mine is not None and name.startswith(f"{task}-"):
             assert facts[f"{prefix}_gap_pp"] == pytest.approx((sup - mine) * 100)
             chance = 1 / payload["n_actions"]
             assert facts[f"{prefix}_skill"] == pytest.approx((mine - chance) / (sup - chance))
@@ -422,6 +425,76 @@ def check_article_numbers(article: str, results: dict, meta: dict) -> None:
     assert "1707.06347" in text and "Machine Learning" in text
 
 
+MAIN_LINE_WORDS = 3500   # about 15 minutes at the 220 words a minute of the reading time
+
+
+class _ProseWords(HTMLParser):
+    """Words of the article's prose by section, as the reading time counts them: math and
+    figures (their captions and data tables) are not words. A section starts at each h2."""
+
+    VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr", "col"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.skipping = 0
+        self.sections: list[list] = [["", 0]]   # [h2 id, words]
+        self.hrefs: list[list[str]] = [[]]      # internal links of each section
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        skip = tag == "figure" or "katex" in classes or "katex-display" in classes
+        self.stack.append(skip)
+        self.skipping += skip
+        if tag == "h2":
+            self.sections.append([a.get("id", ""), 0])
+            self.hrefs.append([])
+        if tag == "a" and (a.get("href") or "").startswith("#"):
+            self.hrefs[-1].append(a["href"][1:])
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.skipping -= self.stack.pop()
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.sections[-1][1] += len(data.split())
+
+
+def main_line(article_html: str) -> tuple[int, list[str], list[str], list[str]]:
+    """(words before the first appendix, ids of the main line's h2s, the appendices' ids,
+    the in-page links of the main line)."""
+    body = article_html[article_html.index('<div class="prose">'):]
+    parser = _ProseWords()
+    parser.feed(body)
+    ids = [sid for sid, _ in parser.sections]
+    first = next(i for i, sid in enumerate(ids) if sid.startswith("appendix-"))
+    words = sum(n for _, n in parser.sections[:first])
+    links = [h for hrefs in parser.hrefs[:first] for h in hrefs]
+    appendices = [sid for sid in ids[first:] if sid.startswith("appendix-")]
+    return words, ids[:first], appendices, links
+
+
+def check_main_line(article_html: str) -> None:
+    """The article opens with a summary and its teaser figure, carries its argument in a main
+    line a reader finishes (<= MAIN_LINE_WORDS words of prose) and keeps the deep dives in
+    appendices after the conclusion, each linked from the main line."""
+    words, main_ids, appendices, links = main_line(article_html)
+    assert words <= MAIN_LINE_WORDS, f"the main line has {words} words (> {MAIN_LINE_WORDS})"
+    assert words >= 1500, f"the main line has only {words} words: is the appendix marker early?"
+    assert main_ids[-1] == "conclusion", f"the main line should end with the conclusion: {main_ids}"
+    for required in ("appendix-estimators", "appendix-clip", "appendix-stale",
+                     "appendix-dropped-digits", "appendix-remedies", "appendix-dial"):
+        assert required in appendices, f"{required} is not an appendix: {appendices}"
+        assert required in links, f"the main line never links to {required}"
+    # summary and teaser: a figure before the first section heading
+    prose = article_html[article_html.index('<div class="prose">'):]
+    assert prose.find("<figure") < prose.find("<h2"), "no teaser figure above the first section"
+
+
 def check_reproduce(page: str, results: dict, meta: dict) -> None:
     text = text_of(page)
     for name, m in meta.items():
@@ -440,6 +513,7 @@ def test_article_renders_fake_results(tmp_path):
     pages = render_pages(tmp_path, results, meta)
     check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
     check_reproduce(pages["reproduce"], results, meta)
+    check_main_line(pages["why-policy-gradients-are-on-policy"])
     # the categorical pg_random never went non-finite in the fakes: the prose says so
     assert "did not go non-finite here" in text_of(pages["why-policy-gradients-are-on-policy"])
 
@@ -481,3 +555,4 @@ def test_article_matches_frozen_results(tmp_path):
     pages = render_pages(tmp_path, results, meta)
     check_article_numbers(pages["why-policy-gradients-are-on-policy"], results, meta)
     check_reproduce(pages["reproduce"], results, meta)
+    check_main_line(pages["why-policy-gradients-are-on-policy"])

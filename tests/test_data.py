@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -12,7 +13,28 @@ import torch
 from experiments import data, mnist_files
 from experiments.mnist_files import DataError
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"  # CI's, beside the checkout
+
+
+def mnist_dirs() -> list[Path]:
+    """Where the real-MNIST tests look for the IDX .gz files, as the build does: MNIST_DIR
+    (which `pytest --mnist-dir DIR` sets) alone when it is set, else data/MNIST/raw; then
+    ../shared/mnist beside the checkout, where this project's CI machines keep a copy."""
+    explicit = os.environ.get(mnist_files.ENV_VAR)
+    if explicit:
+        return [Path(explicit).expanduser()]
+    return [mnist_files.DEFAULT_ROOT / "MNIST" / "raw", SHARED_MNIST]
+
+
+def real_mnist_dir(files) -> Path:
+    """The first of mnist_dirs() holding every file; skips, saying where it looked and how to
+    point the tests at the files, when none does."""
+    for folder in mnist_dirs():
+        if all((folder / name).is_file() for name in files):
+            return folder
+    pytest.skip(f"real MNIST not found in {', '.join(map(str, mnist_dirs()))}: set "
+                f"{mnist_files.ENV_VAR}=DIR or run pytest --mnist-dir DIR (DIR holds "
+                f"{', '.join(sorted(files))})")
 
 
 def write_idx(path: Path, magic: int, dims: list[int], payload: bytes) -> Path:
@@ -109,10 +131,7 @@ def test_task_labels():
 
 
 def test_real_mnist_test_split(monkeypatch):
-    if not all((SHARED_MNIST / f).is_file() for f in mnist_files.TEST_FILES):
-        pytest.skip(f"real MNIST not provided: no IDX files in {SHARED_MNIST} "
-                    "(put t10k-*-ubyte.gz there to run this test)")
-    monkeypatch.setenv(mnist_files.ENV_VAR, str(SHARED_MNIST))
+    monkeypatch.setenv(mnist_files.ENV_VAR, str(real_mnist_dir(mnist_files.TEST_FILES)))
     cfg = {"name": "mnist", "split": "test10k", "n_eval": 2000, "split_seed": 0}
     ds = data.load(cfg)
     assert ds.x_train.shape == (8000, 784) and ds.x_eval.shape == (2000, 784)

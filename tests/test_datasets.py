@@ -4,18 +4,15 @@ article's digit counts come from the results' dataset identity, not from its tex
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-from pathlib import Path
 
 import pytest
 
 from experiments import mnist_files
 from onpolicy.render import datasets
-from tests.test_data import SHARED_MNIST
+from tests.test_data import mnist_dirs
 from tests.test_incremental import build, site  # noqa: F401 - fixture
 
-MNIST_DIRS = [Path(p) for p in (os.environ.get(mnist_files.ENV_VAR), SHARED_MNIST) if p]
 LABELS_MAGIC = 2049
 
 
@@ -28,11 +25,11 @@ def test_every_official_label_file_has_a_count():
 def test_the_counts_are_the_real_files_headers():
     """Every official label file found here (this machine has the test split only) holds as
     many labels as the table says."""
-    found = [d / name for d in MNIST_DIRS for name in datasets.LABEL_FILES.values()
+    found = [d / name for d in mnist_dirs() for name in datasets.LABEL_FILES.values()
              if (d / name).is_file()]
     if not found:
-        pytest.skip(f"no MNIST label file here (set {mnist_files.ENV_VAR} or put the files in "
-                    f"{SHARED_MNIST})")
+        pytest.skip(f"no MNIST label file in {', '.join(map(str, mnist_dirs()))} (set "
+                    f"{mnist_files.ENV_VAR}=DIR or run pytest --mnist-dir DIR)")
     for path in found:
         assert mnist_files.md5sum(path) == mnist_files.MD5[path.name]
         with gzip.open(path) as f:

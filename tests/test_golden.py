@@ -17,7 +17,7 @@ REGENERATE = "if the change is intended: .venv/bin/python -m tests.site_snapshot
 def test_snapshot_sees_prose_math_and_figures(built_site):
     pages = snapshot(built_site)["pages"]
     article = next(lines for path, lines in pages.items() if path.startswith("why-"))
-    assert any(line.startswith("[figure curves-binary] Figure 1.") for line in article)
+    assert any(line.startswith("[figure dial] Figure 1.") for line in article)
     assert any("$\\pi_\\theta(a \\mid s)$" in line for line in article)
     assert not any("<span" in line or line.endswith(" #") for line in article)  # no markup
 
@@ -25,7 +25,9 @@ def test_snapshot_sees_prose_math_and_figures(built_site):
 def test_site_matches_golden_snapshot(built_site):
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     now = snapshot(built_site)
-    assert sorted(now["pages"]) == sorted(golden["pages"]), REGENERATE
+    added, gone = sorted(set(now["pages"]) - set(golden["pages"])), \
+        sorted(set(golden["pages"]) - set(now["pages"]))
+    assert not added and not gone, f"pages new: {added}, gone: {gone}; {REGENERATE}"
     for path, lines in golden["pages"].items():
         if now["pages"][path] != lines:
             diff = "\n".join(list(difflib.unified_diff(lines, now["pages"][path], "golden",

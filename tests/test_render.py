@@ -458,12 +458,15 @@ def test_quick_and_stale_builds_say_so_on_the_page(tmp_path):
     src.mkdir()
     meta = fake_results_meta(results)
     meta["dial-pg"]["stale"] = True
+    meta["binary-pg_random"]["quick"] = True
     cfg = BuildConfig(root=tmp_path, src_dir=next(tmp_path.glob("out*/src")),
                       templates_dir=ROOT / "templates", static_dir=ROOT / "static",
                       cache_dir=tmp_path / "cache", quick=True)
     render_site(cfg, results, meta, src)
     html = (src / "p/index.html").read_text()
-    assert "Quick build:" in html and "1 result(s) are out of date" in html and "dial-pg" in html
+    assert "Quick build:</strong> 1 result(s) come from tiny runs" in html
+    assert "(binary-pg_random); the others are the frozen results" in html
+    assert "1 result(s) are out of date" in html and "dial-pg" in html
 
 
 def test_missing_fact_suggests_near_names(tmp_path):

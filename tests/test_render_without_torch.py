@@ -1,5 +1,7 @@
 """A render-only build (the Pages workflow's: `pip install -e .`, no torch) works from frozen
-results: here in a Python where `import torch` and `import torchvision` fail."""
+results: here in a Python where `import torch` and `import torchvision` fail. This venv still
+has the test tools, so a render dependency missing from `dependencies` goes unseen here:
+tests/test_pages.py builds with a real render-only venv, made by the workflow's own steps."""
 from __future__ import annotations
 
 import os

@@ -37,8 +37,12 @@ def two_articles(tmp_path_factory) -> tuple[Path, pipeline.BuildReport, Path]:
 
 
 def test_only_the_new_row_trains(two_articles):
+    """The tally row trains; no row with a fresh frozen result does (a row the user added
+    with `build.py new` and has not frozen yet may train too)."""
     _, report, results = two_articles
-    assert report.trained == ["tally-supervised"]
+    assert "tally-supervised" in report.trained
+    frozen = pipeline.statuses(BuildConfig(), every=True)
+    assert not {s.name for s in frozen if s.fresh} & set(report.trained), report.trained
     assert (results / "tally-supervised.json").is_file()
     assert not (ROOT / "results" / "tally-supervised.json").exists()
 
@@ -62,6 +66,7 @@ def test_the_real_article_is_unchanged_beside_it(two_articles):
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     now = snapshot(public)
     assert now["pages"][ARTICLE_PAGE] == golden["pages"][ARTICLE_PAGE]
-    assert {k: v for k, v in now["charts"].items() if k != "tally-accuracy"} == golden["charts"]
+    assert "tally-accuracy" in now["charts"]
+    assert {k: now["charts"].get(k) for k in golden["charts"]} == golden["charts"]
     home = (public / "index.html").read_text()
     assert "a-tally/" in home and "why-policy-gradients-are-on-policy/" in home

@@ -59,7 +59,7 @@ class SiteBuild:
 
     def updated(self, page: Page):
         """Articles: the last commit date of their source (None outside a git checkout)."""
-        return git_updated(page.source, self.cfg.root) if page.is_article else None
+        return git_updated(page.source, self.cfg.root, self.warn) if page.is_article else None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -174,7 +174,7 @@ class SiteBuild:
             "canonical_url": canonical,
             "feed_url": relative_url(root, "feed.xml") if base else "",
             "results_meta": self.results_meta,
-            "quick": self.cfg.quick,
+            "quick_results": sorted(n for n, m in self.results_meta.items() if m.get("quick")),
             "stale_results": sorted(n for n, m in self.results_meta.items() if m.get("stale")),
         }
 
@@ -231,8 +231,9 @@ class SiteBuild:
     def write_feeds(self) -> None:
         base = self.cfg.base_url
         if not base:
-            self.warn("base_url is not set: sitemap.xml, feed.xml and canonical/og:url links "
-                      "were left out (they need absolute URLs)")
+            self.warn("base_url is not set (a local build): no sitemap.xml, feed.xml or "
+                      "canonical/og:url links, which need absolute URLs; a published build "
+                      "passes --base-url (the Pages workflow does)")
             return
         (self.out_dir / "sitemap.xml").write_text(sitemap_xml(self.pages, base), encoding="utf-8")
         (self.out_dir / "feed.xml").write_text(atom_xml(self.pages, base, self.settings),

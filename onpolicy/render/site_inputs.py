@@ -31,10 +31,37 @@ def load_settings(src_dir: Path, root: Path) -> dict:
     return {**DEFAULT_SETTINGS, **loaded}
 
 
-def git_updated(path: Path, repo: Path):
-    """The date of the last commit that touched path, or None outside git."""
-    answer = git_output(repo, ["log", "-1", "--format=%cs", "--", str(path)], timeout=20)
+def _git(repo: Path, *args: str) -> str | None:
+    return git_output(repo, list(args), timeout=20)  # kept until HEAD moves, in serve
+
+
+def shallow_boundary(repo: Path) -> set[str]:
+    """The commits of a shallow clone whose parents were not fetched (empty in a full one)."""
+    listed = _git(repo, "rev-parse", "--path-format=absolute", "--git-path", "shallow")
     try:
-        return dt.date.fromisoformat(answer) if answer is not None else None
+        return set(Path(listed).read_text().split()) if listed else set()
+    except OSError:
+        return set()
+
+
+def git_updated(path: Path, repo: Path, warn=None):
+    """The date of the last commit that touched path, or None outside git.
+
+    In a shallow clone (actions/checkout fetches one commit unless told otherwise) git log
+    credits the oldest fetched commit with every file, so its date would re-date the article
+    on every push: then the date is unknown, None, and warn() says how to fetch the history.
+    """
+    found = _git(repo, "log", "-1", "--format=%H %cs", "--", str(path))
+    if not found:
+        return None
+    commit, _, date = found.partition(" ")
+    if commit in shallow_boundary(repo):
+        if warn:
+            warn(f"{shown(path, repo)}: this checkout is a shallow clone, so the date it was "
+                 "last changed is unknown and the page shows no 'updated' date; fetch the "
+                 "history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)")
+        return None
+    try:
+        return dt.date.fromisoformat(date)
     except ValueError:
         return None
