@@ -84,8 +84,9 @@ def render_settings(cfg) -> dict:
 
 
 # With REMEMBER_GIT (a process that builds again and again, serve), a git query's answer is
-# kept until HEAD moves, which appends to HEAD's reflog: <git dir>/logs/HEAD's size and mtime
-# are the key (no reflog: git is asked every time).
+# kept until HEAD moves, which appends to HEAD's reflog, or a shallow clone's boundary moves:
+# the size, mtime and inode of <git dir>/logs/HEAD and <git dir>/shallow are the key (no
+# reflog: git is asked every time).
 REMEMBER_GIT = False
 _GIT_ANSWERS: dict[tuple, tuple] = {}
 _GIT_DIRS: dict[str, str | None] = {}
@@ -104,11 +105,18 @@ def _head_stamp(repo) -> tuple | None:
     if str(repo) not in _GIT_DIRS:
         _GIT_DIRS[str(repo)] = _run_git(repo, ["rev-parse", "--absolute-git-dir"], 30)
     git_dir = _GIT_DIRS[str(repo)]
-    try:
-        stat = os.stat(os.path.join(git_dir, "logs", "HEAD")) if git_dir else None
-    except OSError:
+    if not git_dir:
         return None
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ino) if stat else None
+    stamps = []
+    for name in ("logs/HEAD", "shallow"):
+        try:
+            stat = os.stat(os.path.join(git_dir, name))
+            stamps.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        except OSError:
+            if name == "logs/HEAD":
+                return None
+            stamps.append(None)
+    return tuple(stamps)
 
 
 def git_output(repo, args: list[str], timeout: float = 30) -> str | None:

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from onpolicy import pipeline
+from onpolicy import incremental, pipeline
 from onpolicy.config import ROOT
 from onpolicy.render import katex
 from tests.test_incremental import ARTICLE, build, contents, site  # noqa: F401 - fixture
@@ -17,10 +17,14 @@ from tests.test_incremental import ARTICLE, build, contents, site  # noqa: F401 
 
 @pytest.fixture
 def remembering(monkeypatch):
+    """This test's process remembers between builds; the others' do not (monkeypatch puts
+    the switches and memos back as they were)."""
     monkeypatch.setattr(pipeline, "_STATUS_MEMO", {})
+    monkeypatch.setattr(pipeline, "_REMEMBER", False)
+    monkeypatch.setattr(incremental, "REMEMBER_GIT", False)
+    monkeypatch.setattr(incremental, "_GIT_ANSWERS", {})
     pipeline.remember_between_builds()
     yield
-    monkeypatch.setattr(pipeline, "_REMEMBER", False)
     katex.remember_formulas(False)
 
 
@@ -82,8 +86,6 @@ def test_git_answers_are_kept_until_head_moves(tmp_path, remembering):
     if shutil.which("git") is None:
         pytest.skip("needs git")  # pragma: no cover
     import subprocess
-
-    from onpolicy import incremental
 
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
