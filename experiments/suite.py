@@ -155,6 +155,10 @@ def _build() -> list[Experiment]:
     for task in TASKS:
         rows.append(Experiment(f"estimators-{task}", "experiments.estimators",
                                {**copy.deepcopy(ESTIMATORS), "task": task, "data": dict(DATA)}))
+    # the digits the article's live bandit trains on in the browser (experiments/digit_subset.py)
+    rows.append(Experiment("bandit-digits", "experiments.digit_subset", {
+        "data": dict(DATA), "n_train": 2000, "n_eval": 500, "pool": 2, "levels": 16,
+        "seeds": [0], "quick": {"n_train": 200, "n_eval": 100}}))
     return rows
 
 

@@ -81,6 +81,17 @@ ESTIMATORS = {  # experiments/estimators.py: metric stats, one value per checkpo
         "wall_time_s": {"type": "number"},
     },
 }
+_digits = {"type": "object", "required": ["n", "digits", "pixels", "sha256"],
+           "properties": {"n": {"type": "integer", "minimum": 1},
+                          "digits": {"type": "string", "pattern": "^[0-9]*$"},
+                          "pixels": {"type": "string"},
+                          "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}
+DIGIT_SUBSET = {  # experiments/digit_subset.py: digits for a model trained in the page
+    "type": "object",
+    "required": ["side", "levels", "source", "train", "eval"],
+    "properties": {"side": {"type": "integer"}, "levels": {"type": "integer"},
+                   "source": {"type": "object"}, "train": _digits, "eval": _digits},
+}
 FILE = {
     "type": "object",
     "required": ["schema", "experiment", "inputs_hash", "inputs", "provenance",
@@ -105,6 +116,8 @@ def payload_schema(result: dict) -> dict:
         return DIAL
     if "estimators" in result:
         return ESTIMATORS
+    if "source" in result and "train" in result:
+        return DIGIT_SUBSET
     return TRAINING
 
 

@@ -6,6 +6,9 @@ fake_training) so both files describe one set of fake runs.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+
 DENSE_EPS = (0.0, 0.002, 0.01, 0.02, 0.1, 0.5, 1.0)
 CHECKPOINTS = [0, 100, 300, 1000, 3000]
 ESTIMATORS = ("pg_onpolicy", "pg_offpolicy", "is", "ppo")
@@ -51,6 +54,19 @@ def estimators(task: str, seeds=(0, 1, 2)) -> dict:
             "wall_time_s": 30.0}
 
 
+def digit_subset(n_train: int = 6, n_eval: int = 4, side: int = 14) -> dict:
+    """A bandit-digits payload (experiments/digit_subset.py) of a few blank-ish digits."""
+    def part(n: int) -> dict:
+        packed = bytes((i * 37) % 256 for i in range((n * side * side + 1) // 2))
+        return {"n": n, "digits": "".join(str(i % 10) for i in range(n)),
+                "pixels": base64.b64encode(packed).decode("ascii"),
+                "sha256": hashlib.sha256(packed).hexdigest()}
+    return {"side": side, "pool": 28 // side, "levels": 16,
+            "source": {"dataset": "MNIST", "creators": "Yann LeCun and Corinna Cortes",
+                       "url": "http://yann.lecun.com/exdb/mnist/", "licence": "CC BY-SA 3.0"},
+            "train": part(n_train), "eval": part(n_eval), "wall_time_s": 0.1}
+
+
 def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
     """sup: task -> supervised final accuracy of the caller's fakes."""
     out: dict[str, dict] = {}
@@ -77,4 +93,5 @@ def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
     out["categorical-pg_onpolicy_barrier"] = fake_training(
         "categorical", "pg_onpolicy_barrier", final=sup["categorical"] - 0.01, seeds=seeds,
         logit_end=8, behaviour_eps=0.0)
+    out["bandit-digits"] = digit_subset()
     return out

@@ -62,13 +62,13 @@ def _walk(element, out: list[str]) -> None:
 
 
 def prose_lines(html: str) -> list[str]:
-    """The text of the page's <div class="prose">, one line per block, spaces collapsed."""
+    """The text of the page's <div class="prose"> blocks (an article's opening may stand in
+    one of its own, before the contents), one line per block, spaces collapsed."""
     doc = html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
-    prose = next((e for e in doc.iter("div") if "prose" in _classes(e)), None)
-    if prose is None:
-        return []
     out: list[str] = []
-    _walk(prose, out)
+    for prose in (e for e in doc.iter("div") if "prose" in _classes(e)):
+        _walk(prose, out)
+        out.append(BREAK)
     lines = (re.sub(r"\s+", " ", block).strip() for block in "".join(out).split(BREAK))
     return [line for line in lines if line]
 

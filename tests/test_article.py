@@ -277,6 +277,8 @@ def check_facts(results: dict, facts: dict) -> None:
             if errors:
                 assert facts["grad_max_abs_error"] == pytest.approx(max(errors))
             continue
+        if "source" in payload and "train" in payload:
+            continue  # the live bandit's digit subset: no facts
         for key, value in _expected_training_facts(payload).items():
             assert facts[f"{prefix}_{key}"] == pytest.approx(value), (name, key)
         if payload["task"] == "categorical" and payload["action_share"].get("per_seed"):
@@ -430,7 +432,8 @@ MAIN_LINE_WORDS = 3500   # about 15 minutes at the 220 words a minute of the rea
 
 class _ProseWords(HTMLParser):
     """Words of the article's prose by section, as the reading time counts them: math and
-    figures (their captions and data tables) are not words. A section starts at each h2."""
+    figures (their captions and data tables) and the contents list are not words. A section
+    starts at each h2."""
 
     VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr", "col"}
 
@@ -446,9 +449,12 @@ class _ProseWords(HTMLParser):
             return
         a = dict(attrs)
         classes = (a.get("class") or "").split()
-        skip = tag == "figure" or "katex" in classes or "katex-display" in classes
+        skip = (tag in ("figure", "nav") or "katex" in classes
+                or "katex-display" in classes)
         self.stack.append(skip)
         self.skipping += skip
+        if self.skipping:
+            return
         if tag == "h2":
             self.sections.append([a.get("id", ""), 0])
             self.hrefs.append([])
@@ -467,7 +473,7 @@ class _ProseWords(HTMLParser):
 def main_line(article_html: str) -> tuple[int, list[str], list[str], list[str]]:
     """(words before the first appendix, ids of the main line's h2s, the appendices' ids,
     the in-page links of the main line)."""
-    body = article_html[article_html.index('<div class="prose">'):]
+    body = article_html[article_html.index('<div class="prose'):]
     parser = _ProseWords()
     parser.feed(body)
     ids = [sid for sid, _ in parser.sections]
@@ -491,7 +497,7 @@ def check_main_line(article_html: str) -> None:
         assert required in appendices, f"{required} is not an appendix: {appendices}"
         assert required in links, f"the main line never links to {required}"
     # summary and teaser: a figure before the first section heading
-    prose = article_html[article_html.index('<div class="prose">'):]
+    prose = article_html[article_html.index('<div class="prose'):]
     assert prose.find("<figure") < prose.find("<h2"), "no teaser figure above the first section"
 
 

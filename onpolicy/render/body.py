@@ -16,6 +16,7 @@ import jinja2
 from .citations import link_citations
 from .content import Content
 from .errors import MissingResult, RenderError
+from .explorables import explorable_html
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_minutes, toc_html
@@ -24,6 +25,7 @@ from .templating import _template_line, compile_body, render_reporting_lines
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
 FIGURE_TOKEN = "%%FIGURE-{}%%"
+EXPLORABLE_TOKEN = "%%EXPLORABLE-{}%%"
 PARAGRAPH_OPEN = re.compile(r"<p[\s>]")
 FIGREF_TOKEN = re.compile(r"%%FIGREF-([A-Za-z0-9_.-]+)%%")
 
@@ -40,6 +42,9 @@ class Build(Protocol):
     def katex(self) -> KatexRenderer: ...
     def chart_files(self, chart_id: str) -> ChartFiles: ...
     def knows_chart(self, chart_id: str) -> bool: ...
+    def knows_explorable_data(self, data_id: str) -> bool: ...
+    def explorable_data(self, data_id: str) -> None: ...
+    def asset(self, root: str, path: str) -> str: ...
     def body_globals(self, page: Page, root: str) -> dict: ...
     def page_sections(self, page: Page) -> PageSections | None: ...
 
@@ -51,6 +56,8 @@ class RenderedBody:
     reading_minutes: int
     has_charts: bool
     has_math: bool
+    has_explorables: bool = False
+    explorable_data: list[str] = dataclasses.field(default_factory=list)  # data ids placed
 
 
 class PageBody:
@@ -61,6 +68,8 @@ class PageBody:
         self.figures: list[tuple[str, str, int]] = []  # (anchor, html, line), in page order
         self.anchors: dict[str, str] = {}     # chart id -> anchor of its first figure
         self.figrefs: dict[str, int] = {}     # chart id -> source line of its first figref
+        self.explorables: list[tuple[str, str, int]] = []  # (name, html, line), page order
+        self.explorable_data: list[str] = []
         self.template = None
         self.sections: PageSections | None = None
         self.frames: dict[str, tuple[jinja2.Template, int]] = {}  # filename -> (template, offset)
@@ -112,6 +121,41 @@ class PageBody:
                                                  self.root), self.line_now()))
         return FIGURE_TOKEN.format(number)
 
+    def explorable(self, name: str, script: str = "", data: str | None = None, label: str = "",
+                   caption: str = "", on_demand: str | None = None) -> str:
+        """An explorable figure (onpolicy/render/explorables.py): `script` under static/,
+        `data` an @explorable_data id of a content module (or none), loaded with the script;
+        `on_demand` one the script loads when the reader asks for it."""
+        for what, value in (("name", name), ("script", script), ("label", label),
+                            ("caption", caption)):
+            if not isinstance(value, str):
+                raise self.error(f"explorable(): {what} must be text in quotes, got "
+                                 f"{type(value).__name__} {value!r}")
+        if not script or not label:
+            raise self.error(f"explorable({name!r}): give script='js/...' and a label")
+        if any(name == n for n, _, _ in self.explorables):
+            raise self.error(f"explorable({name!r}) is placed twice on this page")
+        for data_id in (data, on_demand):
+            if data_id is None:
+                continue
+            if not self.build.knows_explorable_data(data_id):
+                known = ", ".join(sorted(self.build.content.explorable_data)) or "none"
+                raise self.error(f"explorable({name!r}): unknown data id {data_id!r}; known: "
+                                 f"{known}")
+            try:
+                self.build.explorable_data(data_id)
+            except MissingResult as err:
+                raise self.error(f"explorable data {data_id!r} needs result {err.name!r} "
+                                 "which is missing") from None
+            self.explorable_data.append(data_id)
+        fallback = ('<noscript><p class="chart-noscript">This explorable figure needs '
+                    'JavaScript.</p></noscript>')
+        html = explorable_html(name, self.build.asset(self.root, script), data, self.root,
+                               label, inline_markdown(caption) if caption else "", fallback,
+                               on_demand)
+        self.explorables.append((name, html, self.line_now()))
+        return EXPLORABLE_TOKEN.format(len(self.explorables))
+
     def figref(self, chart_id: str) -> str:
         """'Figure N' linking to the chart's figure on this page (forward references work)."""
         self.figrefs.setdefault(chart_id, self.line_now())
@@ -136,7 +180,7 @@ class PageBody:
 
     def globals(self) -> dict[str, Callable | object]:
         return {**self.build.body_globals(self.page, self.root), "chart": self.chart,
-                "figref": self.figref, "require": self.require, "url": self.url,
+                "explorable": self.explorable, "figref": self.figref, "require": self.require, "url": self.url,
                 "link": self.link,
                 "page": self.page.meta}
 
@@ -154,8 +198,9 @@ class PageBody:
         html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
-        return RenderedBody(content, toc, minutes, bool(self.figures),
-                            math_in_content or math_in_toc)
+        return RenderedBody(content, toc, minutes, bool(self.figures or self.explorables),
+                            math_in_content or math_in_toc, bool(self.explorables),
+                            self.explorable_data)
 
     def _render_whole(self) -> str:
         page = self.page
@@ -184,22 +229,26 @@ class PageBody:
                 out.append(template.environment.concat(template.root_render_func(state)))
                 context = {**context, **state.vars}  # its sets and macros, for those after it
         except Exception:
-            self.figures.clear()
-            self.anchors.clear()
-            self.figrefs.clear()
+            for state in (self.figures, self.anchors, self.figrefs, self.explorables,
+                          self.explorable_data):
+                state.clear()
             self.frames = {}
             return None
         return "".join(out)
 
     def _place_figures(self, html: str) -> str:
-        for number, (_, figure, line) in enumerate(self.figures, start=1):
-            token = FIGURE_TOKEN.format(number)
+        placed = [(FIGURE_TOKEN.format(n), figure, line, "chart()")
+                  for n, (_, figure, line) in enumerate(self.figures, start=1)]
+        placed += [(EXPLORABLE_TOKEN.format(n), figure, line, "explorable()")
+                   for n, (_, figure, line) in enumerate(self.explorables, start=1)]
+        for token, figure, line, macro in placed:
             html = html.replace(f"<p>{token}</p>", figure)
             at = html.find(token)
             opened = max((m.start() for m in PARAGRAPH_OPEN.finditer(html, 0, at)), default=-1)
             if at >= 0 and opened > html.rfind("</p>", 0, at):
-                raise self.error("chart() must stand alone in its own paragraph (a blank line "
-                                 "before and after): a <figure> cannot sit inside a <p>", line)
+                raise self.error(f"{macro} must stand alone in its own paragraph (a blank "
+                                 "line before and after): a <figure> cannot sit inside a <p>",
+                                 line)
             html = html.replace(token, figure)
         numbers = {anchor: n for n, (anchor, _, _) in enumerate(self.figures, start=1)}
 

@@ -19,6 +19,7 @@ AXIS = {
     "title": {"text": ANY},
     "type": {"linear", "log", "category", "-"},
     "range": ANY, "tickformat": FORMAT, "exponentformat": {"power"},
+    "tickvals": ANY,   # the ticks, exactly (a log axis labelled at both ends)
     # the zoomed panel's axes (figkit.zoom_panel): panel placement, drawn as a second canvas
     "domain": ANY, "anchor": ANY, "matches": ANY,
 }

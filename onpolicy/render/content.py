@@ -47,6 +47,7 @@ class Content:
     root: Path                                  # messages name files relative to it
     facts_modules: list[tuple[str, Callable]] = field(default_factory=list)  # (file, compute)
     figures: dict[str, FigureDef] = field(default_factory=dict)
+    explorable_data: dict[str, FigureDef] = field(default_factory=dict)  # @explorable_data
 
     def compute_facts(self, results: Mapping[str, dict]) -> dict:
         facts: dict = {}
@@ -82,6 +83,20 @@ class Content:
             raise RenderError(f"{definition.where}: figure {figure_id!r} returned a "
                               f"{type(figure).__name__}, not a plotly Figure")
         return figure, used.used
+
+    def build_explorable_data(self, data_id: str, results: Mapping[str, dict]):
+        """(JSON-able data, names of the results it read). MissingResult passes through."""
+        from .figkit import ResultsUsed
+        definition = self.explorable_data[data_id]
+        used = ResultsUsed(results)
+        try:
+            data = definition.build(used)
+        except MissingResult:
+            raise
+        except Exception as err:
+            raise self.located(err, f"explorable data {data_id!r} failed",
+                               definition.where) from None
+        return data, used.used
 
     def known_figures(self) -> str:
         return ", ".join(sorted(self.figures)) or "none: no figures.py defines any"
@@ -130,20 +145,23 @@ def _fresh_package(folder: Path) -> str:
     return package
 
 
-def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef]) -> None:
-    from .figkit import FIGURE_ID
+def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef],
+                attribute: str | None = None) -> None:
+    from .figkit import FIGURE_ID  # with the content modules (figkit imports plotly)
+    attribute = attribute or FIGURE_ID
+    kind = "figure" if attribute == FIGURE_ID else "explorable data"
     for value in vars(module).values():
-        figure_id = getattr(value, FIGURE_ID, None)
+        figure_id = getattr(value, attribute, None)
         if figure_id is None or not callable(value):
             continue
         code = getattr(value, "__code__", None)
         where = f"{path}:{code.co_firstlineno if code else 1}"
         if not isinstance(figure_id, str) or not FIGURE_ID_PATTERN.fullmatch(figure_id):
-            raise RenderError(f"{where}: figure id {figure_id!r}: use letters, digits, '-', "
+            raise RenderError(f"{where}: {kind} id {figure_id!r}: use letters, digits, '-', "
                               "'_' and '.', starting with a letter or digit")
         known = figures.get(figure_id)
         if known is not None and known.build is not value:
-            raise RenderError(f"{where}: figure id {figure_id!r} is also defined at "
+            raise RenderError(f"{where}: {kind} id {figure_id!r} is also defined at "
                               f"{known.where}")
         figures[figure_id] = FigureDef(figure_id, value, where)
 
@@ -179,4 +197,6 @@ def load_content(src_dir: Path, root: Path) -> Content:
                 content.facts_modules.append((path, compute))
             else:
                 _figures_of(module, path, content.figures)
+                from .figkit import EXPLORABLE_DATA_ID
+                _figures_of(module, path, content.explorable_data, EXPLORABLE_DATA_ID)
     return content

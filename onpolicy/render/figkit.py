@@ -28,6 +28,7 @@ from .errors import MissingResult  # noqa: F401 - figures.py files import it fro
 Results = Mapping[str, dict]  # experiment name -> result payload
 FigureBuilder = Callable[[Results], go.Figure]
 FIGURE_ID = "figure_id"       # the attribute @figure sets; the engine collects these
+EXPLORABLE_DATA_ID = "explorable_data_id"  # the attribute @explorable_data sets
 BAND = {"role": "band"}       # trace meta: a confidence band edge (not summarised in data tables)
 ZOOM = {"role": "zoom"}       # trace meta: a copy drawn in the zoomed panel (not in data tables)
 # Diverging, blue (negative) to orange (positive) through a mid grey, never white: flat parts
@@ -44,6 +45,16 @@ def figure(figure_id: str) -> Callable[[FigureBuilder], FigureBuilder]:
     Also works on a builder made by a factory: `curves = figure("curves")(make_curves(...))`."""
     def register(build: FigureBuilder) -> FigureBuilder:
         setattr(build, FIGURE_ID, figure_id)
+        return build
+    return register
+
+
+def explorable_data(data_id: str) -> Callable[[Callable[[Results], dict]], Callable]:
+    """Register a function results -> JSON-able dict: the data of an explorable figure, which
+    a page places with {{ explorable("id", script="js/x.js", data="data_id", ...) }}. Same
+    namespace rules as figure ids; written to data/explorables/<data_id>.js."""
+    def register(build: Callable[[Results], dict]) -> Callable[[Results], dict]:
+        setattr(build, EXPLORABLE_DATA_ID, data_id)
         return build
     return register
 

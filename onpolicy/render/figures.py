@@ -147,10 +147,11 @@ def _marks_table(traces: list[dict]) -> DataTable:
 def data_tables(data: dict) -> list[DataTable]:
     """The figure's numbers for readers without the chart (no JavaScript, screen readers):
     line charts downsampled to TABLE_ROWS rows, surfaces on a coarse grid.
-    Confidence-band edges and the copies in a zoomed panel are left out (the CSV has them)."""
+    Confidence-band edges, the copies in a zoomed panel (the CSV has them) and legend-only
+    entries (meta role "legend": a legend button for a group of lines) are left out."""
     layout = data.get("layout") or {}
     traces = [t for t in data.get("data", [])
-              if (t.get("meta") or {}).get("role") not in ("band", "zoom")]
+              if (t.get("meta") or {}).get("role") not in ("band", "zoom", "legend")]
     tables = [_surface_table(t, layout) for t in traces if t.get("type") == "surface"]
     marks = [t for t in traces if t.get("type") == "scatter3d"]
     if marks:
@@ -202,6 +203,10 @@ def describe_chart(chart_id: str, data: dict, used: list[str]) -> ChartFiles:
 # Reused charts described by this process, by (chart id, unit key): the key covers all that
 # the chart's file depends on, so a process that builds again (serve) reads each file once.
 _DESCRIBED: dict[tuple[str, str], ChartFiles] = {}
+
+
+def files_under(folder: Path, out_dir: Path) -> list[str]:
+    return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 def describe_reused(out_dir: Path, chart_id: str, key: str, used: list[str]) -> ChartFiles:

@@ -14,7 +14,9 @@ from .content import Content, load_content
 from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
-from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_reused, write_chart
+from .explorables import ExplorableData
+from .figures import (CHART_DIR, RESULTS_DIR, ChartFiles, describe_reused, files_under,
+                      write_chart)
 from .katex import KatexRenderer
 from .pages import Page, base_path, load_pages, page_root, relative_url
 from .render_cache import FactsCache
@@ -22,10 +24,6 @@ from .sections import PageSections
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
-
-
-def files_under(folder: Path, out_dir: Path) -> list[str]:
-    return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 class SiteBuild:
@@ -53,6 +51,7 @@ class SiteBuild:
         self._content: Content | None = None
         self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}
+        self.explorable_data = ExplorableData(self)  # called with a data id: its files
         self._katex: KatexRenderer | None = None
         self.asset_hashes: dict[str, str] = {}
         self.bundles = chart_bundle_names(cfg.node_modules)
@@ -102,13 +101,19 @@ class SiteBuild:
             self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
         return self._katex
 
+    def _in_last_build(self, unit: str, key_id: str) -> bool:
+        """Known without loading the content modules (its key covers their code): no plotly."""
+        before = self.reuse.previous_extra(unit) if self.reuse else None
+        return before is not None and self.reuse.previous.units[unit]["key"] == \
+            self.keys.chart(key_id, before["used_results"])
+
     def knows_chart(self, chart_id: str) -> bool:
-        """Whether a figure defines chart_id; a chart reusable from the last build is known
-        without loading the content modules (its key covers their code)."""
-        before = self.reuse.previous_extra(f"chart:{chart_id}") if self.reuse else None
-        return (chart_id in self._charts or (before is not None and self.reuse.previous.units[
-            f"chart:{chart_id}"]["key"] == self.keys.chart(chart_id, before["used_results"]))
-            or chart_id in self.content.figures)
+        return (chart_id in self._charts or self._in_last_build(f"chart:{chart_id}", chart_id)
+                or chart_id in self.content.figures)
+
+    def knows_explorable_data(self, data_id: str) -> bool:
+        unit = f"explorable:{data_id}"
+        return self._in_last_build(unit, unit) or data_id in self.content.explorable_data
 
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id in self._charts:
@@ -167,6 +172,7 @@ class SiteBuild:
                      "updated": page.meta.get("updated") or self.updated(page)},
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,
+            "has_explorables": body.has_explorables,
             "asset": lambda path: self.asset(root, path),
             "bundle_2d": f"{root}static/{self.bundles['2d']}",
             "bundle_3d": f"{root}static/{self.bundles['3d']}",
@@ -249,6 +255,7 @@ class SiteBuild:
                 self.warn(warning)
             for chart_id in extra["charts"]:  # its charts' files are in the new site too
                 self.chart_files(chart_id)
+            self.explorable_data.many(extra.get("explorable_data", []))  # and its data
             return
         before = len(self.warnings)
         root = page_root(page)
@@ -259,7 +266,8 @@ class SiteBuild:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
         self._rendered(unit, key, [page.out_path], {"warnings": self.warnings[before:],
-                                                    "charts": list(page_body.anchors)})
+                                                    "charts": list(page_body.anchors),
+                                                    "explorable_data": body.explorable_data})
 
     def run(self) -> list[str]:
         self.write_assets()

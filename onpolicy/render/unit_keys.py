@@ -8,6 +8,8 @@ A key covers everything its unit's output depends on, and nothing else:
   the loaded results and the content of those the chart read when it was last built (so
   retraining one experiment rebuilds only the charts drawn from it), the renderer's code and
   the plotly version;
+* explorable data <id> (onpolicy/render/explorables.py): keyed as a chart is, by the results it
+  read when it was last written;
 * facts: the content modules, the results, the renderer's code, the library and Python
   versions (a cached fact is reused only when all are unchanged; see render_cache.py);
 * page: its own source text plus what every page shares: the templates, _site.yaml, every

@@ -3,27 +3,32 @@ categorical on-policy PG, the bias control, the estimator measurements and PPO's
 figures.py imports them, which registers them."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import plotly.graph_objects as go
 
-from onpolicy.render.figkit import Results, band, base_figure, figure, need
+from onpolicy.render.figkit import Results, band, base_figure, figure, need, zoom_panel
 
 from .science_facts import (CLIP_ROWS, LOGIT_FAIL, STALE_LAGS, STALE_METHODS, dropped_digits,
                             fail_step)
 
 # the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
-DIAL_LABELS = {"pg": ("policy gradient", "#E69F00", "solid"),
+DIAL_LABELS = {"pg": ("vanilla PG", "#E69F00", "solid"),
                "ppo": ("PPO", "#D55E00", "longdash"),
                "is": ("importance-weighted PG", "#0072B2", "longdashdot")}
 ACCURACY = "greedy accuracy"
 TASK_DASH = {"binary": "solid", "categorical": "dash"}
-ESTIMATOR_LABELS = {"pg_onpolicy": ("on-policy PG", "#009E73"),
-                    "pg_offpolicy": ("vanilla PG, uniform actions", "#E69F00"),
-                    "is": ("importance-weighted PG, uniform actions", "#0072B2"),
-                    "ppo": ("PPO (clip 0.2), uniform actions", "#D55E00")}
+ESTIMATOR_LABELS = {"pg_onpolicy": ("vanilla PG, on-policy", "#009E73"),
+                    "pg_offpolicy": ("vanilla PG, random actions", "#E69F00"),
+                    "is": ("importance-weighted PG, random actions", "#0072B2"),
+                    "ppo": ("PPO, random actions", "#D55E00")}
 EPS_AXIS = dict(title=dict(text="ε: share of uniform actions in the behaviour policy "
                                 "(log scale)"), type="log")
+ZOOM_STEP = 0.005   # the dial's zoomed band: edges on multiples of this
+# marker shapes per estimator, so that no two differ by colour alone
+ESTIMATOR_SYMBOLS = {"pg_onpolicy": "circle", "pg_offpolicy": "x", "is": "square",
+                     "ppo": "cross", "expected": "circle-open"}
 
 
 def _dial_name(task: str, method: str) -> str:
@@ -31,10 +36,15 @@ def _dial_name(task: str, method: str) -> str:
 
 
 def _cliff(task: str) -> Callable[[Results], go.Figure]:
-    """Final accuracy against eps > 0 on a log axis; eps = 0 (on-policy) as a dotted level."""
+    """Final accuracy against eps > 0 on a log axis, a tick at every eps of the grid; eps = 0
+    (on-policy) as a dotted level; a zoomed panel gives the methods that hold their own scale."""
     def build(results: Results) -> go.Figure:
-        fig = base_figure(xaxis=EPS_AXIS, yaxis=dict(title=dict(text=f"final {ACCURACY}"),
-                                                     tickformat=".0%", range=[0, 1.02]))
+        grid = sorted(e for e in need(results, _dial_name(task, "pg"))["eps"] if e > 0)
+        ticks = [e for e in grid if e <= 0.5 * grid[-1]] + grid[-1:]   # room for both ends
+        fig = base_figure(xaxis=dict(EPS_AXIS, tickvals=ticks),
+                          yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%",
+                                     range=[0, 1.02]))
+        held: list[float] = []   # what the zoomed panel must show: the methods that hold
         for method, (label, colour, dash) in DIAL_LABELS.items():
             payload = need(results, _dial_name(task, method))
             eps, final = payload["eps"], payload["final_accuracy"]
@@ -53,6 +63,14 @@ def _cliff(task: str) -> Callable[[Results], go.Figure]:
                     name=f"{label}, on-policy (ε = 0)", legendgroup=method,
                     line=dict(color=colour, width=1, dash="dot"),
                     hovertemplate="ε = 0: %{y:.1%}<extra>" + label + "</extra>"))
+                held.append(on)
+            if method != "pg":
+                held += [v for v in pick(final["lo"]) + pick(final["hi"]) if v is not None]
+        lo = math.floor((min(held) - ZOOM_STEP) / ZOOM_STEP) * ZOOM_STEP
+        hi = min(1.0, math.ceil((max(held) + ZOOM_STEP) / ZOOM_STEP) * ZOOM_STEP)
+        fig = zoom_panel(fig, [round(lo, 4), round(hi, 4)],
+                         f"zoom: {lo:.1%}–{hi:.1%}".replace(".0%", "%"))
+        fig.update_layout(yaxis2=dict(tickformat=".1%"))
         return fig
     return build
 
@@ -86,7 +104,7 @@ def seeds_categorical(results: Results) -> go.Figure:
     fig = base_figure(xaxis=dict(title=dict(text="training step")),
                       yaxis=dict(title=dict(text=ACCURACY), tickformat=".0%",
                                  range=[0, 1.02]))
-    for row, label, width in (("categorical-pg_onpolicy", "on-policy PG", 1.5),
+    for row, label, width in (("categorical-pg_onpolicy", "vanilla PG, on-policy", 1.5),
                               ("categorical-pg_onpolicy_barrier", "with a log barrier", 1.0)):
         payload = need(results, row)
         dropped = dropped_digits(payload)
@@ -104,14 +122,14 @@ def seeds_categorical(results: Results) -> go.Figure:
     return fig
 
 
-DROP_METHODS = [("pg_onpolicy", "on-policy PG"), ("pg_onpolicy_entropy", "+ entropy bonus"),
-                ("pg_onpolicy_barrier", "+ log barrier"), ("is_random", "IS, uniform actions"),
-                ("ppo_random", "PPO, uniform actions"), ("supervised", "supervised")]
+DROP_METHODS = [("pg_onpolicy", "vanilla PG, on-policy"), ("pg_onpolicy_entropy", "+ entropy bonus"),
+                ("pg_onpolicy_barrier", "+ log barrier"), ("is_random", "importance-weighted PG, random actions"),
+                ("ppo_random", "PPO, random actions"), ("supervised", "supervised")]
 
 
 @figure("dropped-categorical")
 def dropped_categorical(results: Results) -> go.Figure:
-    """Each seed's final accuracy as a dot per method; red when it dropped a digit."""
+    """Each seed's final accuracy as a dot per method; orange when it dropped a digit."""
     fig = base_figure(xaxis=dict(title=dict(text="method (categorical task)")),
                       yaxis=dict(title=dict(text=f"final {ACCURACY}, one dot per seed"),
                                  tickformat=".0%"))
@@ -140,9 +158,9 @@ def bias_control(results: Results) -> go.Figure:
                                  range=[0, 1.02]))
     for task in ("binary", "categorical"):
         for method, label, colour in (
-                ("pg_random_stable", "vanilla PG, sampled uniform actions", "#E69F00"),
+                ("pg_random_stable", "vanilla PG, random actions (sampled)", "#E69F00"),
                 ("pg_expected", "its exact expectation over actions (no sampling)", "#0072B2"),
-                ("pg_onpolicy", "on-policy PG (reference)", "#009E73")):
+                ("pg_onpolicy", "vanilla PG, on-policy (reference)", "#009E73")):
             payload = need(results, f"{task}-{method}")
             name = f"{label}, {task}"
             acc = payload["accuracy"]
@@ -155,18 +173,28 @@ def bias_control(results: Results) -> go.Figure:
 
 
 def _estimators(metric: str, title: str, log: bool) -> Callable[[Results], go.Figure]:
+    """One line per estimator and task over the checkpoints, which are categories (they are
+    spread over three decades, 0 among them); cos_mean adds the exact expectation's cosine."""
     def build(results: Results) -> go.Figure:
-        fig = base_figure(xaxis=dict(title=dict(text="training step of the on-policy PG "
+        fig = base_figure(xaxis=dict(title=dict(text="training step of the on-policy vanilla PG "
                                                      "run the gradients are taken at")),
                           yaxis=dict(title=dict(text=title), type="log" if log else None))
         for task in ("binary", "categorical"):
             payload = need(results, f"estimators-{task}")
-            for name, (label, colour) in ESTIMATOR_LABELS.items():
-                stat = payload["estimators"][name][metric]
+            steps = [f"{c:,}" for c in payload["checkpoints"]]
+            series = [(name, label, colour, payload["estimators"][name][metric]["mean"])
+                      for name, (label, colour) in ESTIMATOR_LABELS.items()]
+            if metric == "cos_mean" and "offpolicy_expected_cos" in payload:
+                series.append(("expected", "vanilla PG, random actions: exact expectation",
+                               "#E69F00", payload["offpolicy_expected_cos"]["mean"]))
+            for name, label, colour, values in series:
                 trace = f"{label}, {task}"
                 fig.add_trace(go.Scatter(
-                    x=payload["checkpoints"], y=stat["mean"], mode="lines+markers", name=trace,
-                    line=dict(color=colour, width=2, dash=TASK_DASH[task]),
+                    x=steps, y=values, mode="lines+markers", name=trace,
+                    line=dict(color=colour, width=1.5 if name == "expected" else 2,
+                              dash="dot" if name == "expected" else TASK_DASH[task]),
+                    marker=dict(symbol=ESTIMATOR_SYMBOLS[name], size=8,
+                                line=dict(color=colour, width=2)),
                     hovertemplate="step %{x}: %{y:.3g}<extra>" + trace + "</extra>"))
         return fig
     return build
@@ -190,8 +218,9 @@ def ppo_clip(results: Results) -> go.Figure:
                                  hovertemplate="clip %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         is_final = need(results, f"{task}-is_random")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[widths[0], widths[-1]], y=[is_final, is_final],
-                                 mode="lines", name=f"no clip (importance weights), {task}",
-                                 line=dict(color="#0072B2", width=1.5, dash="dot"),
+                                 mode="lines", name=f"no clip (importance-weighted PG), {task}",
+                                 line=dict(color="#0072B2", width=1.5,
+                                           dash="dot" if task == "binary" else "dashdot"),
                                  hovertemplate="%{y:.1%}<extra>no clip</extra>"))
     return fig
 
@@ -219,7 +248,7 @@ def stale(results: Results) -> go.Figure:
                 hovertemplate="k = %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         on = need(results, f"{task}-pg_onpolicy")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[STALE_LAGS[0], STALE_LAGS[-1]], y=[on, on], mode="lines",
-                                 name=f"on-policy PG (k = 0), {task}",
+                                 name=f"vanilla PG, on-policy (k = 0), {task}",
                                  line=dict(color="#009E73", width=1.5, dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>on-policy</extra>"))
     return fig
@@ -228,6 +257,6 @@ def stale(results: Results) -> go.Figure:
 dial = figure("dial")(_cliff("binary"))
 dial_categorical = figure("dial-categorical")(_cliff("categorical"))
 estimators_cos = figure("estimators-cos")(_estimators(
-    "cos_minibatch", "cosine between one minibatch's step and the exact ∇J", False))
+    "cos_mean", "cosine between the average step and the exact ∇J", False))
 estimators_variance = figure("estimators-variance")(_estimators(
     "rel_variance", "minibatch gradient variance / |∇J|² (log scale)", True))

@@ -38,8 +38,9 @@
     });
   }
 
-  function dataset(trace, category, logY) {
+  function dataset(trace, category, logY, look) {
     var mode = trace.mode || "lines", line = trace.line || {}, marker = trace.marker || {};
+    if (isMarks(trace)) marker = Object.assign({}, marker, { color: look.fg });
     var colour = line.color || marker.color || "#0072B2";
     var lines = mode.indexOf("lines") >= 0, markers = mode.indexOf("markers") >= 0;
     var ys = trace.stackedY || trace.y || [];
@@ -71,6 +72,9 @@
       hidden: trace.visible === false || trace.visible === "legendonly"
     };
   }
+
+  // A surface's marked points, drawn on its slices (chart-layout.js slicesFigure).
+  function isMarks(trace) { return !!(trace.meta && trace.meta.role === "marks"); }
 
   function axisType(axis, traces, letter) {
     if (traces.some(function (t) { return (t[letter] || []).some(function (v) {
@@ -128,7 +132,9 @@
       }
     }
     s.ticks.callback = F.tickFormatter(axis, type);
-    if (type === "logarithmic") s.afterBuildTicks = F.logTicks;
+    if (Array.isArray(axis.tickvals) && axis.tickvals.length) {
+      s.afterBuildTicks = F.fixedTicks(axis.tickvals);
+    } else if (type === "logarithmic") s.afterBuildTicks = F.logTicks;
     if (letter === "y" && shared) {   // panels' plot areas line up: same y-axis width
       s.afterFit = function (sc) {
         shared.width = Math.max(shared.width || 0, sc.width);
@@ -234,11 +240,8 @@
     while (box.firstChild) box.removeChild(box.firstChild);
   }
 
-  // Draws the figure into box (emptied first): one canvas per panel, then the legend; series
-  // the reader had hidden stay hidden (a redraw follows a resize or a phone's rotation).
-  // look: {fg, muted, grid, bg, font, width, small}; label: the chart's accessible name.
-  function draw(box, figure, look, label) {
-    var hidden = window.onpolicyChartLegend.hiddenNames(box);
+  // The panels' frames and the legend in box (emptied first), sized for look.width.
+  function frame(box, figure, look) {
     destroy(box);
     var list = panels(figure), holder = document.createElement("div");
     holder.className = "chart-panels";
@@ -247,22 +250,72 @@
     if (key) box.appendChild(key);
     var heights = L.panelHeights(list, figure.layout, look.width,
                                  key ? key.getBoundingClientRect().height : 0);
-    var shared = list.length > 1 ? {} : null;
-    box.charts = list.map(function (panel, n) {
-      var frame = document.createElement("div"), canvas = document.createElement("canvas");
-      frame.className = "chart-panel";
-      frame.style.height = heights[n] + "px";
+    var frames = list.map(function (panel, n) {
+      var div = document.createElement("div");
+      div.className = "chart-panel";
+      div.style.height = heights[n] + "px";
+      holder.appendChild(div);
+      return div;
+    });
+    return { list: list, key: key, frames: frames };
+  }
+
+  // The height box will have once the figure is drawn in it (placeholders reserve it, so that
+  // nothing below a chart moves when it is drawn); box is left empty.
+  function measure(box, figure, look) {
+    frame(box, figure, look);
+    var height = box.getBoundingClientRect().height;
+    destroy(box);
+    return height;
+  }
+
+  // A linear y axis with a fixed range shrinks to the series left visible when the legend
+  // hides some, and returns to the figure's range when all are shown again.
+  function fitter(chart, axis) {
+    var range = axis.range;
+    if (!range || chart.options.scales.y.type !== "linear") return null;
+    return function () {
+      var scaleY = chart.options.scales.y;
+      var all = true, lo = Infinity, hi = -Infinity;
+      chart.data.datasets.forEach(function (ds, i) {
+        if (!chart.isDatasetVisible(i)) { all = false; return; }
+        if (ds.trace.stackgroup) return;
+        ds.data.forEach(function (p) {
+          if (p.y != null) { lo = Math.min(lo, p.y); hi = Math.max(hi, p.y); }
+        });
+      });
+      if (all || !(hi >= lo)) {
+        scaleY.min = range[0];
+        scaleY.max = range[1];
+        return;
+      }
+      var pad = Math.max(0.05 * (hi - lo), 0.005 * (Math.abs(hi) || 1));
+      scaleY.min = Math.max(range[0], lo - pad);
+      scaleY.max = Math.min(range[1], hi + pad);
+    };
+  }
+
+  // Draws the figure into box (emptied first): one canvas per panel, then the legend; series
+  // the reader had hidden stay hidden (a redraw follows a resize or a phone's rotation).
+  // look: {fg, muted, grid, bg, font, width, small}; label: the chart's accessible name.
+  function draw(box, figure, look, label) {
+    var hidden = window.onpolicyChartLegend.hiddenNames(box);
+    var built = frame(box, figure, look), key = built.key;
+    var shared = built.list.length > 1 ? {} : null;
+    box.charts = built.list.map(function (panel, n) {
+      var canvas = document.createElement("canvas");
       canvas.setAttribute("role", "img");
       var yKey = panel.y === "y" ? "yaxis" : "yaxis" + panel.y.slice(1);
       var title = n ? F.axisTitle(figure.layout[yKey] || {}) : "";
       canvas.setAttribute("aria-label", label + (title ? " (" + title + ")" : ""));
-      frame.appendChild(canvas);
-      holder.appendChild(frame);
+      built.frames[n].appendChild(canvas);
       var opts = options(figure.layout, panel, look, shared);
       var category = opts.scales.x.type === "category";
       var logY = opts.scales.y.type === "logarithmic";
-      return new Chart(canvas, { type: "line", options: opts, data: {
-        datasets: panel.traces.map(function (t) { return dataset(t, category, logY); }) } });
+      var chart = new Chart(canvas, { type: "line", options: opts, data: {
+        datasets: panel.traces.map(function (t) { return dataset(t, category, logY, look); }) } });
+      if (!n) chart.$fit = fitter(chart, figure.layout[yKey] || {});
+      return chart;
     });
     if (shared) box.charts.forEach(function (chart) { chart.update("none"); });
     if (key) window.onpolicyChartLegend.hideAgain(key, hidden);
@@ -285,6 +338,9 @@
       Object.assign(o.plugins.tooltip, { backgroundColor: look.bg, titleColor: look.fg,
                                          bodyColor: look.fg, borderColor: look.muted });
       o.plugins.onpolicyPointText.color = look.fg;
+      chart.data.datasets.forEach(function (ds) {
+        if (isMarks(ds.trace)) ds.pointBorderColor = ds.borderColor = look.fg;
+      });
       chart.update("none");
     });
   }
@@ -294,5 +350,5 @@
     Chart.register(pointText);
   }
 
-  window.onpolicyChart2d = { draw: draw, retheme: retheme, destroy: destroy };
+  window.onpolicyChart2d = { draw: draw, measure: measure, retheme: retheme, destroy: destroy };
 })();

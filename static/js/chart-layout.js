@@ -48,6 +48,18 @@
     sc.ticks = kept.filter(function (t, i) { return i % step === 0; });
   }
 
+  // An axis's own tick values (plotly tickvals), thinned to the room there is; both ends kept.
+  function fixedTicks(values) {
+    return function (sc) {
+      var inside = values.filter(function (v) { return v >= sc.min && v <= sc.max; });
+      var room = Math.max(2, Math.floor(sc.isHorizontal() ? sc.width / 48 : sc.height / 22));
+      var step = Math.ceil(inside.length / room);
+      sc.ticks = inside.filter(function (v, i) {
+        return i % step === 0 || i === inside.length - 1 && inside.length - 1 - i + step > 1;
+      }).map(function (v) { return { value: v }; });
+    };
+  }
+
   function tickFormatter(axis, type) {
     return function (value) {
       if (type !== "logarithmic") return format(value, axis.tickformat);
@@ -161,8 +173,9 @@
       });
       data.push({ type: "scatter", mode: "markers+text", x: trace.x, y: trace.z,
                   text: trace.text, textposition: positions, name: trace.name || "marks",
-                  showlegend: false, marker: { size: 9, symbol: "circle-open", color: "#111111",
-                                               line: { width: 2 } },
+                  showlegend: false, meta: { role: "marks" },   // drawn in the text colour
+                  marker: { size: 9, symbol: "circle-open", color: "#111111",
+                            line: { width: 2 } },
                   hovertemplate: "%{text}<extra></extra>" });
     });
     var layout = { xaxis: { title: { text: title("xaxis", "x") } },
@@ -172,11 +185,13 @@
 
   // A camera moved closer (the figures' eyes frame the whole box, corners included, which
   // leaves a band of empty space above and below a wide, flat surface) and aimed a little low.
+  // On a phone the camera stays where the figure puts it: closer, the axis titles are cut off.
   var ZOOM_3D = 0.82;
-  function framed(camera) {
+  function framed(camera, width) {
     var c = copy(camera || {});
     var eye = c.eye || { x: 1.25, y: 1.25, z: 1.25 };
-    c.eye = { x: eye.x * ZOOM_3D, y: eye.y * ZOOM_3D, z: eye.z * ZOOM_3D };
+    var zoom = width != null && width < 560 ? 1.0 : ZOOM_3D;
+    c.eye = { x: eye.x * zoom, y: eye.y * zoom, z: eye.z * zoom };
     if (!c.center) c.center = { x: 0, y: 0, z: -0.21 };
     return c;
   }
@@ -184,8 +199,8 @@
   function layout3d(figure, width) {
     var layout = copy(figure.layout);
     var narrow = width < 560;
-    layout.margin = { l: 0, r: 0, t: 0, b: 0, pad: 0 };
-    layout.height = Math.round(Math.min(Math.max(width * 0.62, 300), 560));
+    layout.margin = { l: 0, r: 0, t: 0, b: narrow ? 56 : 0, pad: 0 };
+    layout.height = Math.round(Math.min(Math.max(width * 0.62, 300), 560)) + (narrow ? 56 : 0);
     layout.scene = layout.scene || {};
     layout.scene.domain = { x: [0, 1], y: [0, 1] };
     ["xaxis", "yaxis", "zaxis"].forEach(function (axis) {
@@ -198,14 +213,30 @@
       layout.scene.aspectmode = "manual";
       layout.scene.aspectratio = { x: 1.25, y: 1.1, z: 0.8 };
     }
-    layout.scene.camera = framed(layout.scene.camera);
+    layout.scene.camera = framed(layout.scene.camera, width);
     if (layout.meta) delete layout.meta.views;
     return layout;
   }
 
+  // The 3D scene's traces for a box of this width: on a phone the colour bar lies under the
+  // scene instead of taking a quarter of its width beside it.
+  function data3d(figure, width) {
+    var data = copy(figure.data);
+    if (width >= 560) return data;
+    data.forEach(function (trace) {
+      if (trace.type !== "surface") return;
+      var bar = trace.colorbar || {};
+      trace.colorbar = Object.assign({}, bar, {
+        orientation: "h", x: 0.5, xanchor: "center", y: 0, yanchor: "top", len: 0.8,
+        thickness: 10, title: Object.assign({}, bar.title || {}, { side: "top" }) });
+    });
+    return data;
+  }
+
   window.onpolicyChartFormat = { format: format, tickFormatter: tickFormatter, logTicks: logTicks,
+                                 fixedTicks: fixedTicks,
                                  hoverLines: hoverLines, isBand: isBand, wrap: wrap,
                                  axisTitle: axisTitle };
   window.onpolicyChartLayout = { panelHeights: panelHeights, slicesFigure: slicesFigure,
-                                 layout3d: layout3d, framed: framed };
+                                 layout3d: layout3d, data3d: data3d, framed: framed };
 })();

@@ -1,8 +1,11 @@
 // Charts: each <div class="chart" data-chart-src="..."> is drawn when it scrolls near the
 // viewport. 2D charts are drawn with Chart.js (chart-2d.js translates the figure's plotly JSON);
-// a 3D surface first shows its slices (lines at a few values of the second axis, also Chart.js)
-// and becomes a WebGL scene only when a reader stays on it (wide screens) or asks for it (the
-// "3D" button); plotly.js's gl3d bundle is fetched then, and only one scene is live at a time.
+// a 3D surface shows its slices (lines at a few values of the second axis, also Chart.js) and
+// becomes a WebGL scene only when the reader asks for it (the "3D surface" button); plotly.js's
+// gl3d bundle is fetched then, and only one scene is live at a time. On touch screens a shield
+// covers the scene (its camera views are buttons), so a swipe over it scrolls the page.
+// Every chart's data is fetched once the page has loaded, and each placeholder then reserves
+// the height its chart will have (nothing moves when it is drawn); printing draws every chart.
 // Sizes are decided for the width the chart has; colours come from the page's CSS variables.
 // Chart data comes as <script> files (window.onpolicyCharts[id]), which also load from file://.
 // The layout rules (sizes, formats, slices, 3D scene) are in chart-layout.js.
@@ -16,7 +19,6 @@
   var figures = {};          // chart id -> Promise of its figure JSON
   var drawn = [];            // elements drawn at least once
   var live3d = null;         // the one element showing a WebGL scene
-  var DWELL_MS = 700;        // how long a surface stays in view before it becomes 3D
   var touch = window.matchMedia && matchMedia("(hover: none), (pointer: coarse)").matches;
 
   function loadScript(src) {
@@ -121,6 +123,7 @@
 
   function draw2d(element, figure) {
     element.style.height = "";
+    element.style.minHeight = "";
     var box = pane(element, "chart-2d");
     C2.draw(box, copy(figure), palette(element), element.getAttribute("aria-label") || "Chart");
     return Promise.resolve();
@@ -150,8 +153,18 @@
       var box = pane(element, "chart-scene");
       element.style.height = layout.height + "px";
       box.style.height = layout.height + "px";
-      return Plotly.react(box, copy(figure.data), layout, CONFIG_3D);
-    }).then(function () { element.removeAttribute("aria-busy"); });
+      return Plotly.react(box, L.data3d(figure, element.clientWidth), layout, CONFIG_3D);
+    }).then(function (box) {
+      // plotly's scene takes every touch: on touch screens a shield over it lets a swipe
+      // scroll the page (the camera views are the buttons above it)
+      if (touch && box && !box.querySelector(".scene-shield")) {
+        var shield = document.createElement("div");
+        shield.className = "scene-shield";
+        shield.setAttribute("aria-hidden", "true");
+        box.appendChild(shield);
+      }
+      element.removeAttribute("aria-busy");
+    });
   }
 
   function markButtons(element) {
@@ -170,6 +183,8 @@
 
   // Buttons above a surface: slices or 3D, and the figure's named camera views.
   function addViewButtons(element, figure) {
+    var before = element.previousElementSibling;
+    if (before && before.classList.contains("chart-views")) return;
     var bar = document.createElement("div");
     bar.className = "chart-views";
     bar.setAttribute("role", "toolbar");
@@ -189,23 +204,38 @@
         else if (v.view === "3d") show3d(element, figure).catch(function (e) { fail(element, e); });
         else if (live3d === element) {
           window.Plotly.relayout(element.querySelector(".chart-scene"),
-                                 { "scene.camera": L.framed(v.camera) });
+                                 { "scene.camera": L.framed(v.camera, element.clientWidth) });
         }
       });
       bar.appendChild(button);
     });
     element.parentNode.insertBefore(bar, element);
+    markButtons(element);   // camera views hidden until 3D: the bar keeps its height
+  }
+
+  // The height the chart will have, reserved before it is drawn (and its view buttons).
+  function reserve(element, figure) {
+    if (element.hasAttribute("data-drawn") || element.querySelector(":scope > .chart-2d")) return;
+    var is3d = figure.data.some(function (t) { return t.type === "surface"; });
+    if (is3d) addViewButtons(element, figure);
+    var box = document.createElement("div");
+    box.className = "chart-2d";
+    element.insertBefore(box, element.firstChild);
+    var height = C2.measure(box, is3d ? L.slicesFigure(figure) : figure, palette(element));
+    box.remove();
+    element.style.aspectRatio = "auto";
+    element.style.minHeight = Math.round(height) + "px";
   }
 
   function draw(element) {
+    if (element.hasAttribute("data-drawing")) return;
+    element.setAttribute("data-drawing", "true");
     loadFigure(element).then(function (figure) {
       element.figure = figure;
       var is3d = figure.data.some(function (t) { return t.type === "surface"; });
       if (!is3d) return draw2d(element, figure);
       addViewButtons(element, figure);
-      return showSlices(element, figure).then(function () {
-        if (!touch && element.clientWidth >= 560) watchDwell(element);
-      });
+      return showSlices(element, figure);
     }).then(function () {
       element.style.aspectRatio = "auto";
       element.setAttribute("data-drawn", "true");
@@ -213,26 +243,13 @@
     }).catch(function (error) { fail(element, error); });
   }
 
-  // Wide screens: a surface the reader stays on becomes 3D (not while scrolling past).
-  function watchDwell(element) {
-    if (!("IntersectionObserver" in window)) return;
-    var timer = null;
-    var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) {
-        clearTimeout(timer);
-        if (entry.intersectionRatio >= 0.6) {
-          timer = setTimeout(function () {
-            if (element.getAttribute("data-mode") === "slices" && !element.hasAttribute("data-chosen")) {
-              show3d(element, element.figure).catch(function (e) { fail(element, e); });
-            }
-          }, DWELL_MS);
-        }
-      });
-    }, { threshold: [0, 0.6] });
-    observer.observe(element);
-    element.previousElementSibling.addEventListener("click", function () {
-      element.setAttribute("data-chosen", "true");   // the reader's choice wins from now on
+  // Printing (or print preview) draws every chart not drawn yet; a live 3D scene is printed
+  // as its slices. The data are all loaded by then (fetched after the page's load).
+  function drawForPrint() {
+    charts.forEach(function (element) {
+      if (!element.hasAttribute("data-drawn")) draw(element);
     });
+    if (live3d) showSlices(live3d, live3d.figure);
   }
 
   function redrawAll() {
@@ -268,6 +285,23 @@
   } else {
     charts.forEach(draw);
   }
+  function reserveAll() {
+    charts.forEach(function (element) {
+      loadFigure(element).then(function (figure) { reserve(element, figure); })
+        .catch(function () { /* draw() reports it */ });
+    });
+  }
+  if (document.readyState === "complete") reserveAll();
+  else window.addEventListener("load", reserveAll);
+  // charts drawn for the printed page's width are drawn again for the screen's afterwards
+  window.addEventListener("beforeprint", drawForPrint);
+  window.addEventListener("afterprint", redrawAll);
+  if (window.matchMedia) {
+    var print = matchMedia("print");
+    var onPrint = function (event) { if (event.matches) drawForPrint(); else redrawAll(); };
+    if (print.addEventListener) print.addEventListener("change", onPrint);
+    else if (print.addListener) print.addListener(onPrint);
+  }
   var lastWidth = window.innerWidth, resizeTimer = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
@@ -275,6 +309,11 @@
       if (Math.abs(window.innerWidth - lastWidth) < 40) return;
       lastWidth = window.innerWidth;
       redrawAll();
+      charts.forEach(function (element) {
+        if (element.figure || figures[element.getAttribute("data-chart-id")]) {
+          loadFigure(element).then(function (figure) { reserve(element, figure); });
+        }
+      });
     }, 250);
   });
   new MutationObserver(retheme).observe(document.documentElement,
