@@ -2,7 +2,7 @@
 
 A = the runner's fused run, what a build does by default: every stale experiment's
     compatible run units as one model; on the CPU only lanes that share one loss and lag
-    (onpolicy.fusion.cpu_bucket), in jobs of at most onpolicy.fusion.CPU_MAX_SLOTS slots.
+    (experiments/fusion_plan.py, cpu_bucket), in jobs of at most onpolicy.fusion.CPU_MAX_SLOTS slots.
 B = the same runner with --no-fuse: one model per run unit, one experiment after another
     (a dial unit still in jobs of at most CPU_MAX_SLOTS slots).
 Both train the default suite's training rows (the gradient grids are not training) on the CPU
@@ -35,7 +35,7 @@ def suite_pairs(steps: int, data: dict | None = None):
     from onpolicy import fusion
 
     for exp in EXPERIMENTS:
-        if fusion.fusable_method(exp.entry) is None:  # gradient grids, estimators: never fused
+        if fusion.default_plan().lanes(exp.entry, {}, ()) is None:  # never fused: gradients, estimators
             continue
         inputs = copy.deepcopy(freeze.inputs_for(exp, ROOT))
         inputs["config"].update(steps=steps, eval_every=min(50, steps))
@@ -52,7 +52,7 @@ def time_suite(fuse: bool, steps: int, device: str = "cpu", threads: int = 1) ->
 
     with tempfile.TemporaryDirectory() as store:
         cfg = BuildConfig(results_dir=Path(store), device=device, threads=threads, fuse=fuse,
-                          mnist_dir=Path(os.environ.get("MNIST_DIR", MNIST_DEFAULT)))
+                          data_dir=Path(os.environ.get("MNIST_DIR", MNIST_DEFAULT)))
         start, cpu = time.perf_counter(), time.process_time()
         run_local(cfg, suite_pairs(steps), log=lambda message: None)
         return time.perf_counter() - start, time.process_time() - cpu
@@ -61,7 +61,7 @@ def time_suite(fuse: bool, steps: int, device: str = "cpu", threads: int = 1) ->
 def describe_default(steps: int) -> str:
     """What a build does on the CPU by default (side A), against --no-fuse (side B)."""
     from onpolicy import fusion
-    from onpolicy.runner import unit_plan
+    from onpolicy.ledger import unit_plan
 
     units = [u for exp, inputs in suite_pairs(steps)
              for u in unit_plan(exp, inputs["config"], "cpu")]
@@ -79,11 +79,11 @@ def _launches(lanes: list, capture: bool) -> tuple[int, int]:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from experiments import fused
+    from experiments import training
 
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        fused.train_lanes(lanes, "cuda", capture=capture)
+        training.train_lanes(lanes, "cuda", capture=capture)
         torch.cuda.synchronize()
     counts = {e.key: e.count for e in prof.key_averages()}
     return (sum(n for k, n in counts.items() if "LaunchKernel" in k),  # runtime and driver API
@@ -95,19 +95,19 @@ def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) 
     group (binary task, one output), in the steady state: a run of 2 x steps minus a run of
     `steps`, over `steps`, so set-up (data, init, capture) cancels and the chunk loads and
     evals that steps bring are counted."""
-    from experiments import fused, trainer
+    from experiments import training
     from onpolicy import fusion
 
     def group(n_steps: int) -> list:
         lanes = []
         for exp, inputs in suite_pairs(n_steps, data):
-            method = fusion.fusable_method(exp.entry)
-            lanes += trainer.lanes(method, inputs["config"], inputs["config"]["seeds"])
-        keys = [fused.group_key(lane) for lane in lanes]
+            lanes += fusion.default_plan().lanes(exp.entry, inputs["config"],
+                                                 inputs["config"]["seeds"])
+        keys = [training.group_key(lane) for lane in lanes]
         biggest = max(set(keys), key=keys.count)
         return [lane for lane, key in zip(lanes, keys) if key == biggest]
 
-    fused.train_lanes(group(steps), "cuda", capture=capture)  # warm: cuBLAS handles, caches
+    training.train_lanes(group(steps), "cuda", capture=capture)  # warm: cuBLAS handles, caches
     short_k, short_g = _launches(group(steps), capture)
     long_k, long_g = _launches(group(2 * steps), capture)
     lanes = group(steps)

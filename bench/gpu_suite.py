@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     print(machine_header("whole default suite", args.device))
     with tempfile.TemporaryDirectory() as scratch:
         store = (args.results_dir or Path(scratch)).resolve()
-        cfg = BuildConfig(results_dir=store, device=args.device, mnist_dir=mnist,
+        cfg = BuildConfig(results_dir=store, device=args.device, data_dir=mnist,
                           fuse=not args.no_fuse, rerun=("all",))
         pairs = [(e, freeze.inputs_for(e, cfg.root)) for e in selected(cfg)]
         if (args.steps or args.seeds) and args.results_dir:

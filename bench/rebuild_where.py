@@ -148,7 +148,7 @@ try:
     runpy.run_path("build.py", run_name="__main__")
 except SystemExit as exit_:
     code = exit_.code
-mods = sorted(m for m in ("torch", "numpy", "plotly", "experiments.trainer", "experiments.data")
+mods = sorted(m for m in ("torch", "numpy", "plotly", "experiments.runs", "experiments.data")
               if m in sys.modules)
 print("PROBE " + json.dumps({"exit": code, "imported": mods}), file=sys.stderr)
 """

@@ -1,6 +1,6 @@
 """Training throughput: the batched multi-seed trainer against a per-seed PyTorch loop.
 
-A = experiments/trainer.py through a method module's run(): all seeds in one model (every
+A = experiments/runs.py through a method module's run(): all seeds in one model (every
     weight has a leading seed dimension), one fused Adam.
 B = the loop a person would write first, in this file: for each seed, nn.Sequential(Linear,
     ReLU, Linear), torch.optim.Adam, a Python loop over minibatches; seeds one after another.

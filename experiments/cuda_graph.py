@@ -1,6 +1,6 @@
 """The fused step captured once in a CUDA graph and replayed (CUDA only).
 
-Capture records the kernels of one call of `fused.Step` (forward, every lane's loss,
+Capture records the kernels of one call of `training.Step` (forward, every lane's loss,
 backward, non-finite masking, Adam with capturable=True) with their memory addresses; a
 replay reruns them with no Python and no host synchronisation. The step reads its inputs
 from tensors it owns (the chunk of contexts and uniforms, the position in the chunk, the step

@@ -23,14 +23,14 @@ import time
 import torch
 
 from experiments import data as datasets
-from experiments import trainer
+from experiments import runs
 from experiments.methods import expected_pg, importance, policy_gradient, ppo
 from experiments.model import action_probs, forward, greedy_action, init_params
 
 LOSSES = {"pg": policy_gradient.loss, "is": importance.loss, "ppo": ppo.loss}
 CONTEXT_SEED_OFFSET, ACTION_SEED_OFFSET = 3_000_017, 4_000_037
 MEASURE_SEED_OFFSET = 5_000_011
-METRICS = ("cos_minibatch", "cos_mean", "rel_variance", "rel_bias")
+METRICS = ("cos_minibatch", "cos_mean", "rel_variance", "rel_bias", "bias")
 COS_EPS = 1e-8  # torch.nn.functional.cosine_similarity's eps
 # Replicated weights per chunk of minibatch gradients, in floats (their gradients take as
 # many again, the float64 copies twice that). CPU: chunks of a few minibatches, the fastest
@@ -95,10 +95,10 @@ def minibatch_gradients(params: dict, estimator: dict, x_train, y_train, idx, un
     eps = float(estimator["behaviour_eps"])
     with torch.no_grad():
         behaviour = (1 - eps) * action_probs(outputs) + eps / n_act
-        actions = trainer.sample_actions(behaviour, uniform.reshape(n_chunk * n_seeds, -1))
+        actions = runs.sample_actions(behaviour, uniform.reshape(n_chunk * n_seeds, -1))
         behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         rewards = torch.where(actions == labels, 1.0, -1.0)
-    batch = trainer.Batch(labels, actions, rewards, behaviour_prob)
+    batch = runs.Batch(labels, actions, rewards, behaviour_prob)
     loss = LOSSES[estimator["method"]](outputs, batch, {**config, **estimator})
     return flat_grad(loss.mean(1), copies).view(n_chunk, n_seeds, -1)
 
@@ -110,9 +110,10 @@ def measure(params: dict, config: dict, data, y_train, n_act: int, seeds: list[i
     grad_j = flat_grad(exact_objective(params, data.x_train, y_train, outputs), params,
                        retain_graph=True)
     norm_sq = grad_j.pow(2).sum(1)
-    expected_loss = expected_pg.loss(outputs, trainer.Batch(y_train.expand(len(seeds), -1),
+    expected_loss = expected_pg.loss(outputs, runs.Batch(y_train.expand(len(seeds), -1),
                                                             None, None, None), config).mean(1)
-    out = {"offpolicy_expected_cos": _cos(-flat_grad(expected_loss, params), grad_j).tolist()}
+    out = {"offpolicy_expected_cos": _cos(-flat_grad(expected_loss, params), grad_j).tolist(),
+           "grad_j_norm": norm_sq.sqrt().tolist()}
     m, batch_size, n_train = int(config["n_minibatches"]), int(config["batch_size"]), len(y_train)
     idx, uniform = (t.to(grad_j.device) for t in
                     measure_draws(seeds, checkpoint, m, batch_size, n_train))
@@ -137,7 +138,8 @@ def measure(params: dict, config: dict, data, y_train, n_act: int, seeds: list[i
         out[name] = {"cos_minibatch": (cos_sum / m).tolist(),
                      "cos_mean": _cos(-mean_g, grad_j).tolist(),
                      "rel_variance": (variance / norm_sq).tolist(),
-                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist()}
+                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist(),
+                     "bias": bias_sq.clamp(min=0).sqrt().tolist()}
     return out
 
 
@@ -150,12 +152,12 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
     y_eval = datasets.task_labels(data.y_eval, task)
     n_act, n_train, batch_size = datasets.n_actions(task), len(y_train), int(config["batch_size"])
     params = init_params(seeds, data.x_train.shape[1], int(config["hidden"]),
-                         policy_gradient.n_outputs(task), device)
+                         runs.policy_outputs(task), device)
     optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]))
     context_gens = [torch.Generator().manual_seed(int(s) + CONTEXT_SEED_OFFSET) for s in seeds]
     action_gens = [torch.Generator().manual_seed(int(s) + ACTION_SEED_OFFSET) for s in seeds]
     trajectory = {"method": "pg", "behaviour_eps": 0.0, "log_prob": "stable"}
-    records, accuracy, done = [], [], 0
+    records, accuracy, logit_max, done = [], [], [], 0
     for checkpoint in checkpoints:
         # contexts and uniforms of the steps up to the checkpoint, drawn at once (the same
         # numbers as drawn step by step) and moved to the device in one copy each
@@ -169,16 +171,18 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
             x, labels = data.x_train[idx], y_train[idx]
             outputs = forward(params, x)
             with torch.no_grad():
-                actions = trainer.sample_actions(action_probs(outputs), uniform)
+                actions = runs.sample_actions(action_probs(outputs), uniform)
                 rewards = torch.where(actions == labels, 1.0, -1.0)
-            batch = trainer.Batch(labels, actions, rewards, None)
+            batch = runs.Batch(labels, actions, rewards, None)
             policy_gradient.loss(outputs, batch, trajectory).mean(1).sum().backward()
             optimizer.step()
         done = checkpoint
         records.append(measure(params, config, data, y_train, n_act, seeds, checkpoint))
         with torch.no_grad():
-            greedy = greedy_action(forward(params, data.x_eval))
+            eval_outputs = forward(params, data.x_eval)
+            greedy = greedy_action(eval_outputs)
             accuracy.append((greedy == y_eval).float().mean(1).tolist())
+            logit_max.append(eval_outputs.abs().flatten(1).amax(1).tolist())
         if progress:
             progress(checkpoint, checkpoints[-1])
     # records: checkpoints x {name: {metric: (S,)}} -> name -> metric -> per seed x checkpoints
@@ -189,11 +193,13 @@ def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
             "offpolicy_expected_cos": [[r["offpolicy_expected_cos"][s] for r in records]
                                        for s in range(len(seeds))],
             "accuracy": [[a[s] for a in accuracy] for s in range(len(seeds))],
+            "grad_j_norm": [[r["grad_j_norm"][s] for r in records] for s in range(len(seeds))],
+            "logit_abs_max": [[v[s] for v in logit_max] for s in range(len(seeds))],
             "wall_time_s": time.perf_counter() - start}
 
 
 def _stat(per_seed: list[list]) -> dict:
-    columns = [trainer.mean_interval(list(col)) for col in zip(*per_seed)]
+    columns = [runs.mean_interval(list(col)) for col in zip(*per_seed)]
     return {"per_seed": per_seed, **{key: [c[i] for c in columns]
                                      for i, key in enumerate(("mean", "lo", "hi", "n"))}}
 
@@ -209,5 +215,8 @@ def merge(config: dict, parts: list[dict]) -> dict:
                               for metric in METRICS} for name in config["estimators"]},
         "offpolicy_expected_cos": _stat(joined(lambda p: p["offpolicy_expected_cos"])),
         "accuracy": _stat(joined(lambda p: p["accuracy"])),
+        # ||grad J|| at each checkpoint, and the trajectory's largest |logit| on the eval set
+        "grad_j_norm": _stat(joined(lambda p: p["grad_j_norm"])),
+        "logit_abs_max": _stat(joined(lambda p: p["logit_abs_max"])),
         "wall_time_s": sum(p["wall_time_s"] for p in parts),
     }

@@ -8,7 +8,7 @@ import time
 import torch
 
 from experiments.methods import importance, policy_gradient, supervised
-from experiments.trainer import Batch
+from experiments.runs import Batch
 
 DTYPE = torch.float64
 SAMPLED, OTHER = 0, 1  # categorical slices: the sampled (or labelled) action, another action

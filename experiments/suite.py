@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import copy
 import math
-import re
-from dataclasses import dataclass, field
+
+from onpolicy.contract import Experiment, effective_config
+
+from experiments import data_sources, mnist_files, payloads
+from experiments.fusion_plan import PLAN as FUSION
+from experiments.mnist_files import DataError
 
 # -- shared settings (copied into each row, so a row's hash holds all it depends on) ---------
 
@@ -69,7 +73,7 @@ REMEDIES = ("pg_onpolicy_entropy", "pg_onpolicy_barrier")
 PPO_CLIPS = {f"ppo_clip{round(clip * 100):02d}": clip for clip in (0.05, 0.1, 0.4)}
 
 # Stale data, the regime PPO is built for: the behaviour policy is the policy's own snapshot,
-# refreshed every k updates (a lag of 1..k updates; experiments/fused.py), with no random
+# refreshed every k updates (a lag of 1..k updates; experiments/training.py), with no random
 # actions. Method label "<method>_lag<k>".
 STALE_LAGS = [1, 10, 100]
 STALE_METHODS = {
@@ -82,6 +86,50 @@ STALE_METHODS = {
     }.items()
 }
 
+# Rows of the second round of questions (issue 21). Categorical rows here use 10 seeds: they
+# compare means and counts of runaways, not the rarer dropped digits the 20-seed rows count.
+SECOND_ROUND_CATEGORICAL_SEEDS = list(range(10))
+_PG = "experiments.methods.policy_gradient"
+# The reward's sign: rewards {0, 1} instead of {-1, +1}, with and without a baseline (the
+# leave-one-out minibatch mean: it removes any constant shift of the rewards, so {-1, +1}
+# with it gives twice the advantages {0, 1} with it does), off- and on-policy.
+SIGN_METHODS = {
+    f"pg_{who}_r01{suffix}": (_PG, {"log_prob": "stable", "reward": [0.0, 1.0],
+                                    "behaviour_eps": eps, **extra})
+    for who, eps in (("random", 1.0), ("onpolicy", 0.0))
+    for suffix, extra in (("", {}), ("_baseline", {"baseline": "batch_mean"}))
+}
+# A critic learned by regression from uniform random actions, and an actor trained on it with
+# the exact expectation over its own actions (experiments/methods/critic_actor.py).
+CRITIC_METHODS = {"critic_actor_random": ("experiments.methods.critic_actor", {})}
+# PPO's own regime: one minibatch, collected by the policy of the moment, reused for K updates
+# (the last of them with actions of a policy K - 1 updates old). K is the dial.
+REUSE_KS = {"binary": [4, 32], "categorical": [32]}
+REUSE_METHODS = {
+    f"{method}_reuse{k}": (entry, {**extra, "behaviour_eps": 0.0, "batch_reuse": k})
+    for k in sorted({k for ks in REUSE_KS.values() for k in ks})
+    for method, (entry, extra) in {
+        "pg": (_PG, {"log_prob": "stable"}),
+        "is": ("experiments.methods.importance", {}),
+        "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
+    }.items()
+}
+# The optimiser: plain SGD (its step is lr * gradient, not normalised as Adam's is), off- and
+# on-policy; and the smallest eps of the dial run four times longer.
+SGD_LR = 0.1
+OPTIMIZER_METHODS = {
+    "pg_random_sgd": (_PG, {"log_prob": "stable", "optimizer": "sgd", "lr": SGD_LR}),
+    "pg_onpolicy_sgd": (_PG, {"log_prob": "stable", "optimizer": "sgd", "lr": SGD_LR,
+                              "behaviour_eps": 0.0}),
+    "pg_eps0002_long": (_PG, {"log_prob": "stable", "behaviour_eps": 0.002, "steps": 12000}),
+}
+SECOND_ROUND_TASKS = {name: TASKS for name in {**SIGN_METHODS, **CRITIC_METHODS}}
+SECOND_ROUND_TASKS.update({f"{m}_reuse{k}": tuple(t for t in TASKS if k in REUSE_KS[t])
+                           for m in ("pg", "is", "ppo") for k in REUSE_KS["binary"]
+                           + REUSE_KS["categorical"]})
+SECOND_ROUND_TASKS.update({name: ("binary",) for name in OPTIMIZER_METHODS})
+SECOND_ROUND = {**SIGN_METHODS, **CRITIC_METHODS, **REUSE_METHODS, **OPTIMIZER_METHODS}
+
 # The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
 # dense near zero, where vanilla PG breaks.
 DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
@@ -90,13 +138,6 @@ DIAL_METHODS = {
     "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
     "is": ("experiments.methods.importance", {}),
 }
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str     # result file: results/<name>.json
-    entry: str    # module exposing run(config, seeds, device, progress) and merge(config, parts)
-    config: dict = field(default_factory=dict)
 
 
 # The estimator measurement (experiments/estimators.py): along an on-policy PG trajectory,
@@ -143,6 +184,13 @@ def _build() -> list[Experiment]:
         for method, clip in PPO_CLIPS.items():
             rows.append(_training_row(f"{task}-{method}", "experiments.methods.ppo", task,
                                       method, {"clip_eps": clip}))
+    for task in TASKS:
+        for method, (entry, extra) in SECOND_ROUND.items():
+            if task in SECOND_ROUND_TASKS[method]:
+                row = _training_row(f"{task}-{method}", entry, task, method, extra)
+                if task == "categorical":
+                    row.config["seeds"] = list(SECOND_ROUND_CATEGORICAL_SEEDS)
+                rows.append(row)
     # dial-<method> is the binary task (its name predates the categorical dial)
     for task in TASKS:
         for method, (entry, extra) in DIAL_METHODS.items():
@@ -166,13 +214,16 @@ EXPERIMENTS: list[Experiment] = _build()
 BY_NAME: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
 
 
-def effective_config(exp: Experiment, quick: bool = False) -> dict:
-    """The config a run sees: the row's config, with its "quick" overrides applied if asked."""
-    config = copy.deepcopy(exp.config)
-    overrides = config.pop("quick", {})
-    if quick:
-        config.update(copy.deepcopy(overrides))
-    return config
+# -- what the engine asks of this package (onpolicy/contract.py) ---------------------------
+
+DATA_ENV = mnist_files.ENV_VAR      # --data-dir (alias --mnist-dir) sets it: the IDX files
+ERRORS = (DataError,)               # missing or corrupt data: one line, exit 1
+dataset = data_sources.data_source   # MNIST by its official checksums; synthetic by its config
+examples = data_sources.examples     # digits in the official files a dataset identity names
+
+
+def payload_schema(row: Experiment, config: dict) -> dict:
+    return payloads.schema_for(row.entry, config)
 
 
 # -- row validation (the pipeline calls validate_rows when it loads the table) ---------------
@@ -181,10 +232,9 @@ class SuiteError(ValueError):
     """A row of the experiment table that cannot be trained as written."""
 
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # it becomes a file name: results/<name>.json
 # which method labels each entry module trains (a label naming another module's method is a typo)
 ENTRY_METHODS: dict[str, set[str]] = {}
-for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS):
+for _table in (METHODS, DIAL_METHODS, SCIENCE_METHODS, STALE_METHODS, SECOND_ROUND):
     for _method, (_entry, _) in _table.items():
         ENTRY_METHODS.setdefault(_entry, set()).add(_method)
 ENTRY_METHODS["experiments.methods.ppo"].update(PPO_CLIPS)
@@ -196,6 +246,11 @@ def _positive(value, integer: bool) -> bool:
     return math.isfinite(value) and value > 0
 
 
+def _number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _fraction(value) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and 0.0 <= value <= 1.0)
@@ -204,7 +259,8 @@ def _fraction(value) -> bool:
 def config_problems(config: dict, entry: str) -> list[str]:
     """What is wrong with one effective config (empty: it can be trained)."""
     found = []
-    for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y"):
+    for key in ("steps", "eval_every", "batch_size", "hidden", "seed_batch", "n_x", "n_r", "n_y",
+                "batch_reuse"):
         if key in config and not _positive(config[key], integer=True):
             found.append(f"{key} must be a whole number > 0 (got {config[key]!r})")
     if "lr" in config and not _positive(config["lr"], integer=False):
@@ -222,6 +278,15 @@ def config_problems(config: dict, entry: str) -> list[str]:
                                  or not all(_fraction(e) for e in config["dial_eps"])):
         found.append(f"dial_eps must be a non-empty list of numbers in [0, 1] "
                      f"(got {config['dial_eps']!r})")
+    if "optimizer" in config and config["optimizer"] not in ("adam", "sgd"):
+        found.append(f"optimizer must be 'adam' or 'sgd' (got {config['optimizer']!r})")
+    reward = config.get("reward", [-1.0, 1.0])
+    if (not isinstance(reward, list) or len(reward) != 2
+            or not all(_number(r) for r in reward) or reward[0] >= reward[1]):
+        found.append(f"reward must be [miss, hit], two numbers with miss < hit (got {reward!r})")
+    baseline = config.get("baseline", 0.0)
+    if baseline != "batch_mean" and not _number(baseline):
+        found.append(f"baseline must be a number or 'batch_mean' (got {baseline!r})")
     if "log_prob" in config and config["log_prob"] not in ("naive", "stable"):
         found.append(f"log_prob must be 'naive' or 'stable' (got {config['log_prob']!r})")
     if "task" in config:
@@ -239,20 +304,10 @@ def config_problems(config: dict, entry: str) -> list[str]:
 
 
 def validate_rows(rows: list[Experiment]) -> None:
-    """Raise SuiteError naming the first bad row and everything wrong with it."""
-    seen: set[str] = set()
+    """Raise SuiteError naming the first row whose config cannot be trained, and everything
+    wrong with it (names, duplicates and types: the engine's contract.check_rows, first)."""
     for row in rows:
-        if not isinstance(row, Experiment):
-            raise SuiteError(f"EXPERIMENTS holds {row!r}, not an Experiment(name, entry, config)")
         label = f"row {row.name!r}"
-        if not isinstance(row.name, str) or not NAME.fullmatch(row.name):
-            raise SuiteError(f"{label}: the name must be letters, digits, '-', '_' or '.', "
-                             "starting with a letter or digit (it names results/<name>.json)")
-        if row.name in seen:
-            raise SuiteError(f"{label}: two rows have this name")
-        seen.add(row.name)
-        if not isinstance(row.config, dict):
-            raise SuiteError(f"{label}: config must be a dict (got {type(row.config).__name__})")
         problems = config_problems(effective_config(row), row.entry)
         quick = row.config.get("quick", {})
         if isinstance(quick, dict) and quick:

@@ -78,9 +78,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="CPU threads for training (default: torch's choice; use 1 on a "
                              "busy machine, where oversubscribed threads are much slower)")
-    parser.add_argument("--mnist-dir", type=directory, metavar="DIR",
-                        help="directory with the MNIST IDX .gz files (or set MNIST_DIR); "
-                             "default: data/MNIST/raw, downloaded by torchvision when online")
+    parser.add_argument("--data-dir", "--mnist-dir", dest="data_dir", type=directory,
+                        metavar="DIR",
+                        help="directory with the datasets' files; for this article the MNIST "
+                             "IDX .gz files (or set MNIST_DIR); default: data/MNIST/raw, "
+                             "downloaded by torchvision when online")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="train only this experiment (repeatable); the site still "
                              "uses every result on disk")
@@ -158,7 +160,7 @@ def make_parser() -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace) -> BuildConfig:
     cfg = BuildConfig()
     rerun = tuple(getattr(args, "rerun", []) or ())
-    cfg = replace(cfg, quick=args.quick, device=args.device, threads=args.threads, mnist_dir=args.mnist_dir,
+    cfg = replace(cfg, quick=args.quick, device=args.device, threads=args.threads, data_dir=args.data_dir,
                   experiments=tuple(args.only), rerun=rerun, suite=args.suite,
                   frozen=getattr(args, "frozen", False),
                   train=not getattr(args, "no_train", False),
@@ -260,9 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     from .deps import DependencyError
     from .freeze import ResultError
     from .pipeline import BuildError, build
-    from experiments.mnist_files import DataError
+    from .contract import load_suite
 
-    errors = (BuildError, ResultError, DataError, DependencyError, ConfigError, RenderError)
+    try:  # the experiment package's own bad-input errors (this article: missing MNIST files)
+        data_errors = load_suite(cfg.suite).errors
+    except Exception:  # a suite that does not load: the build says why, with the file
+        data_errors = ()
+    errors = (BuildError, ResultError, DependencyError, ConfigError, RenderError, *data_errors)
     try:
         if args.command == "status":
             return print_status(cfg, check=args.check)

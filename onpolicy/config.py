@@ -35,7 +35,7 @@ class BuildConfig:
     fuse: bool = True                      # train compatible run units as one model
     executor: str = "local"                # local | ray
     ray_address: str | None = None         # None: start or join a local Ray instance
-    mnist_dir: Path | None = None          # offline MNIST: directory of the IDX .gz files
+    data_dir: Path | None = None           # --data-dir (--mnist-dir): the datasets' files
     drafts: bool = False                   # render pages marked draft: true
     experiments: tuple[str, ...] = field(default=())  # restrict to these names (empty = all)
     suite: str = "experiments.suite"      # module holding the experiment table (EXPERIMENTS)

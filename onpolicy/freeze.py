@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.mnist_files import dataset_identity
-from experiments.suite import Experiment, effective_config
-
 from . import atomic, schema
+from .contract import (DEFAULT_SUITE, Experiment, Suite, canonical_json, effective_config,
+                       load_suite, sha256)
 from .stale_reasons import explain
 from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
@@ -25,14 +24,6 @@ from .deps import project_modules
 
 class ResultError(Exception):
     """A result file that cannot be trusted (corrupt, hand-edited, invalid)."""
-
-
-def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
@@ -51,14 +42,17 @@ def source_digests(root: Path, entry: str, known: dict[str, str] | None = None) 
 
 
 def inputs_for(exp: Experiment, root: Path, quick: bool = False,
-               sources: dict | None = None) -> dict:
+               sources: dict | None = None, suite: Suite | None = None) -> dict:
     """Everything the result depends on; its canonical hash is the freeze key. sources: the
-    entry's source_digests, when the caller has them already."""
+    entry's source_digests, when the caller has them already. suite: the experiment package
+    that names the row's dataset (default: experiments.suite); a dataset read from files is
+    hashed by the files' bytes (contract.DataSource)."""
     config = effective_config(exp, quick)
+    suite = suite or load_suite(DEFAULT_SUITE)
     return {
         "config": config,
         "sources": dict(sources if sources is not None else source_digests(root, exp.entry)),
-        "data": dataset_identity(config.get("data", {"name": "none"})),
+        "data": suite.data_source(config).hashed_identity(),
         "schema": schema.SCHEMA_VERSION,
     }
 
@@ -122,7 +116,7 @@ def _parse(raw: bytes, where: str) -> dict:
 def _verify(document: dict, where: str) -> None:
     """The checks of a current-schema document; the payload was validated against this schema
     when it was written, and result_sha256 proves it is unchanged since."""
-    issues = schema.problems(document, payload=False)
+    issues = schema.problems(document)
     if issues:
         raise ResultError(f"{where}: does not match the result schema: " + "; ".join(issues[:5]))
     if sha256(canonical_json(document["result"])) != document["result_sha256"]:
@@ -195,7 +189,9 @@ def seal(document: dict) -> dict:
 
 
 def write_result(store: Path, exp: Experiment, inputs: dict, result: dict,
-                 provenance: dict) -> Path:
+                 provenance: dict, payload_schema: dict | None = None) -> Path:
+    """Freeze one result; payload_schema: the experiment package's schema of this row's payload
+    (contract.Suite.payload_schema), checked first (default: any JSON object)."""
     document = seal({
         "schema": schema.SCHEMA_VERSION,
         "experiment": exp.name,
@@ -205,7 +201,7 @@ def write_result(store: Path, exp: Experiment, inputs: dict, result: dict,
         "result_sha256": sha256(canonical_json(result)),
         "result": result,
     })
-    issues = schema.problems(document)
+    issues = schema.problems(document, payload_schema or {"type": "object"})
     if issues:  # never freeze something the site cannot read
         raise ResultError(f"{exp.name}: the experiment returned an invalid result: "
                           + "; ".join(issues[:5]))
@@ -240,19 +236,19 @@ class Status:
 
 
 def check_all(experiments: list[Experiment], root: Path, store: Path,
-              quick: bool = False) -> list[Status]:
+              quick: bool = False, suite: Suite | None = None) -> list[Status]:
     """check() of each row, reading each entry's import graph and each source file once."""
     known: dict[str, str] = {}
     by_entry: dict[str, dict] = {}
     for exp in experiments:
         if exp.entry not in by_entry:
             by_entry[exp.entry] = source_digests(root, exp.entry, known)
-    return [check(exp, root, store, quick, by_entry[exp.entry]) for exp in experiments]
+    return [check(exp, root, store, quick, by_entry[exp.entry], suite) for exp in experiments]
 
 
 def check(exp: Experiment, root: Path, store: Path, quick: bool = False,
-          sources: dict | None = None) -> Status:
-    inputs = inputs_for(exp, root, quick, sources)
+          sources: dict | None = None, suite: Suite | None = None) -> Status:
+    inputs = inputs_for(exp, root, quick, sources, suite)
     path = result_path(store, exp.name)
     if not path.exists():
         return Status(exp.name, "missing", [f"no result file {shown(path, root)}"], inputs)

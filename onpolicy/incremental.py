@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import atomic
+from .contract import canonical_json, sha256
 
 RENDER_ENGINE = Path(__file__).resolve().parent / "render"
 JS_PACKAGES = ("katex", "chart.js", "plotly.js-gl3d-dist-min")
@@ -33,9 +34,8 @@ MANIFEST_VERSION = 1
 
 
 def digest(*parts) -> str:
-    """sha256 of the canonical JSON of parts (strings, numbers, lists, dicts)."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 of the canonical JSON of parts (strings, numbers, lists, dicts; paths as text)."""
+    return sha256(canonical_json(parts, default=str))
 
 
 def tree_digest(*roots: Path, suffixes: tuple[str, ...] = ()) -> str:

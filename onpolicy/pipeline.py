@@ -6,18 +6,16 @@ whole render succeeded; a failed or interrupted build leaves the previous site u
 """
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from experiments.suite import Experiment, SuiteError, validate_rows
 
 from . import atomic, freeze, incremental, outdir
 from .config import BuildConfig, shown
+from .contract import (Experiment, Suite, SuiteLoadError, check_rows, effective_config,
+                       load_suite)
 from .errors import BuildError
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
@@ -37,18 +35,26 @@ class BuildReport:
     site_unchanged: bool = False                        # nothing to render: nothing written
 
 
+def load(cfg: BuildConfig) -> Suite:
+    """The experiment package: experiments.suite, or another module named by --suite, its
+    rows checked by the engine's rules and then by the package's own validate_rows."""
+    try:
+        found = load_suite(cfg.suite)
+    except SuiteLoadError as err:
+        raise BuildError(str(err)) from err
+    where = shown(found.source, cfg.root) if found.source else cfg.suite
+    try:
+        check_rows(found.rows)
+        if found.validate:
+            found.validate(list(found.rows))
+    except (SuiteLoadError, ValueError) as err:
+        raise BuildError(f"{where}: {err}") from None
+    return found
+
+
 def suite(cfg: BuildConfig) -> list[Experiment]:
-    """The experiment table: experiments.suite, or another module named by --suite."""
-    try:
-        module = importlib.import_module(cfg.suite)
-        table = list(module.EXPERIMENTS)
-    except (ImportError, AttributeError) as err:
-        raise BuildError(f"cannot load the experiment table {cfg.suite!r}: {err}") from err
-    try:
-        validate_rows(table)
-    except SuiteError as err:
-        raise BuildError(f"{shown(Path(module.__file__), cfg.root)}: {err}") from None
-    return table
+    """The experiment table's rows."""
+    return list(load(cfg).rows)
 
 
 def selected(cfg: BuildConfig) -> list[Experiment]:
@@ -80,11 +86,20 @@ def remember_between_builds() -> None:
     remember_formulas()
 
 
-def _status_inputs(cfg: BuildConfig) -> tuple:
-    """(path, size, mtime, inode) of every result file (frozen, and --quick's) and of every
-    Python file of the project's packages (any may join an import graph): a status is a
-    function of these files and of the suite rows, which a process imports once."""
+def _status_inputs(cfg: BuildConfig, rows: list[Experiment]) -> tuple:
+    """(path, size, mtime, inode) of every result file (frozen, and --quick's), of the data
+    files whose bytes the freeze hash covers, and of every Python file of the project's
+    packages (any may join an import graph): a status is a function of these files and of
+    the suite rows, which a process imports once."""
+    package = load(cfg)
     found = []
+    for row in rows:
+        for path in package.data_source(effective_config(row, cfg.quick)).files.values():
+            try:
+                stat = os.stat(path)
+                found.append((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+            except OSError:
+                found.append((str(path), None))
     stores = [cfg.store_dir] + ([cfg.results_dir] if cfg.quick else [])
     packages = [p for p in cfg.root.iterdir() if (p / "__init__.py").is_file()]
     for top in stores + packages + [cfg.root]:
@@ -115,7 +130,7 @@ def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
         return _check(cfg, rows)
     memo_key = (str(cfg.root), str(cfg.store_dir), str(cfg.results_dir), cfg.quick, cfg.suite,
                 cfg.rerun)
-    inputs = _status_inputs(cfg)
+    inputs = _status_inputs(cfg, rows)
     if memo_key in _STATUS_MEMO and _STATUS_MEMO[memo_key][0] == inputs:
         return _STATUS_MEMO[memo_key][1]
     found = _check(cfg, rows)
@@ -124,10 +139,11 @@ def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
 
 
 def _check(cfg: BuildConfig, rows: list[Experiment]) -> list[freeze.Status]:
-    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick)
+    package = load(cfg)
+    found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick, package)
     if not cfg.quick:
         return found
-    frozen = freeze.check_all(rows, cfg.root, cfg.results_dir)
+    frozen = freeze.check_all(rows, cfg.root, cfg.results_dir, suite=package)
     forced = set(cfg.rerun)
     return [f if f.fresh and "all" not in forced and f.name not in forced else q
             for q, f in zip(found, frozen)]
@@ -145,7 +161,8 @@ def _to_run(cfg: BuildConfig, found: list[freeze.Status]) -> list[freeze.Status]
 
 
 def _train(cfg: BuildConfig, todo: list[freeze.Status], report: BuildReport, log) -> None:
-    by_name = {e.name: e for e in suite(cfg)}
+    package = load(cfg)
+    by_name = {e.name: e for e in package.rows}
     pairs = [(by_name[s.name], s.inputs) for s in todo]
     log(f"training {len(pairs)} experiment(s): {', '.join(s.name for s in todo)}")
     for s in todo:
@@ -153,10 +170,10 @@ def _train(cfg: BuildConfig, todo: list[freeze.Status], report: BuildReport, log
             log(f"warning: {s.name} is corrupt and is retrained: {'; '.join(s.reasons)}")
     if cfg.executor == "ray":
         from .ray_executor import run_ray
-        run_ray(cfg, pairs, log=log)
+        run_ray(cfg, package, pairs, log=log)
     else:
         from .runner import run_local
-        run_local(cfg, pairs, log=log)
+        run_local(cfg, package, pairs, log=log)
     report.trained = [s.name for s in todo]
 
 
@@ -181,7 +198,7 @@ class LoadedResults(Mapping):
 
 
 def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildReport):
-    usable, meta = [], {}
+    usable, meta, examples = [], {}, load(cfg).examples
     for s in found:
         header = s.header
         if header is None or header.get("schema") != freeze.schema.SCHEMA_VERSION:
@@ -191,7 +208,8 @@ def _load_results(cfg: BuildConfig, found: list[freeze.Status], report: BuildRep
         usable.append(s)
         meta[s.name] = {"provenance": header["provenance"], "inputs_hash": header["inputs_hash"],
                         "inputs": header["inputs"], "stale": not s.fresh,
-                        "quick": from_quick_run(cfg, s)}
+                        "quick": from_quick_run(cfg, s),
+                        "examples": examples(header["inputs"].get("data"))}
     return LoadedResults(usable), meta
 
 

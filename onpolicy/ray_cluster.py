@@ -1,14 +1,14 @@
 """Reaching a Ray cluster from the driver: the connection (with the project code shipped as
-the job's working directory), the device the cluster offers, and the MNIST files to send."""
+the job's working directory), the device the cluster offers, and the dataset files to send."""
 from __future__ import annotations
 
 import logging
 import os
 import socket
-
-from experiments import mnist_files
+from pathlib import Path
 
 from .config import BuildConfig
+from .contract import Suite, canonical_json
 from .errors import BuildError
 
 INSTALL_HINT = "the Ray executor needs the optional extra: pip install -e '.[ray]'"
@@ -49,25 +49,20 @@ def cluster_device(requested: str, cluster_gpus: float) -> str:
     return "cpu"
 
 
-def mnist_payloads(cfg: BuildConfig, pairs) -> dict[str, dict[str, bytes]]:
-    """{split: {file name: bytes}} for every MNIST split the units read, found (and verified)
+def data_payloads(suite: Suite, pairs) -> dict[str, tuple[str, dict[str, bytes]]]:
+    """{dataset identity (canonical JSON): (its env_var, {file name: bytes})} for every dataset
+    the units read from files (contract.DataSource.shipped), found (verified, or downloaded)
     on the driver like a local run would, so no worker needs the files or the internet."""
-    splits = set()
-    for _, inputs in pairs:
-        data = inputs["config"].get("data") or {}
-        if data.get("name") == "mnist":
-            splits.add(data.get("split", "test10k"))
     payloads = {}
-    for split in sorted(splits):
-        try:
-            found = mnist_files.find_files(split, cfg.mnist_dir)
-        except mnist_files.DataError:
-            if cfg.mnist_dir or os.environ.get(mnist_files.ENV_VAR):
-                raise
-            from experiments.data import load_mnist  # downloads with torchvision if online
-            load_mnist({"name": "mnist", "split": split})
-            found = mnist_files.find_files(split)
-        payloads[split] = {name: path.read_bytes() for name, path in found.items()}
+    for _, inputs in pairs:
+        key = canonical_json(inputs["data"])
+        if key in payloads:
+            continue
+        source = suite.data_source(inputs["config"])
+        files = source.shipped()
+        if files and source.env_var:
+            payloads[key] = (source.env_var,
+                             {name: Path(path).read_bytes() for name, path in files.items()})
     return payloads
 
 

@@ -3,7 +3,7 @@
 A task pins torch to the driver's intra-op thread count (Ray would otherwise set
 OMP_NUM_THREADS to the task's CPU count, and large CPU reductions depend on it), checks that
 the project modules it imported are byte for byte the ones the freeze hash covers, and reads
-MNIST from the files the driver verified and shipped.
+its dataset from the files the driver found and shipped.
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments import mnist_files
-
 from . import freeze
-from .runner import RunUnit, machine_info
+from .ledger import RunUnit
+from .runner import machine_info
 
 _HERE_ROOT = Path(__file__).resolve().parent.parent  # on a worker: its copy of the working dir
 
@@ -57,15 +56,15 @@ def check_sources(sources: dict[str, str], root: Path = _HERE_ROOT) -> None:
 
 
 @contextlib.contextmanager
-def staged_mnist(files: dict[str, bytes] | None):
-    """Write the MNIST IDX files the driver shipped into a per-node cache directory and point
-    MNIST_DIR at it for the duration of one unit (the loader verifies the MD5s)."""
-    if not files:
+def staged_data(files: dict[str, bytes] | None, env_var: str | None):
+    """Write the dataset files the driver shipped into a per-node cache directory and point
+    the package's loader (the DataSource's env_var) at it for the duration of one job."""
+    if not files or not env_var:
         yield None
         return
     key = hashlib.sha256("".join(f"{name}:{hashlib.md5(blob).hexdigest()};"
                                  for name, blob in sorted(files.items())).encode()).hexdigest()
-    where = Path(tempfile.gettempdir()) / "onpolicy-mnist" / key[:16]
+    where = Path(tempfile.gettempdir()) / "onpolicy-data" / key[:16]
     where.mkdir(parents=True, exist_ok=True)
     for name, blob in files.items():
         target = where / name
@@ -73,15 +72,15 @@ def staged_mnist(files: dict[str, bytes] | None):
             partial = where / f".{name}.{os.getpid()}.part"
             partial.write_bytes(blob)
             os.replace(partial, target)  # atomic: workers on one node may race, harmlessly
-    old = os.environ.get(mnist_files.ENV_VAR)
-    os.environ[mnist_files.ENV_VAR] = str(where)
+    old = os.environ.get(env_var)
+    os.environ[env_var] = str(where)
     try:
         yield where
     finally:
         if old is None:
-            os.environ.pop(mnist_files.ENV_VAR, None)
+            os.environ.pop(env_var, None)
         else:
-            os.environ[mnist_files.ENV_VAR] = old
+            os.environ[env_var] = old
 
 
 def _node_id() -> str | None:
@@ -97,17 +96,17 @@ def worker_info(device: str) -> dict:
 
 
 def execute_unit(unit: RunUnit, threads: int, sources: dict[str, str],
-                 mnist: dict[str, bytes] | None = None) -> dict:
+                 files: dict[str, bytes] | None = None, env_var: str | None = None) -> dict:
     """One run unit on a Ray worker (a plain function: also callable without Ray)."""
     from . import fusion
 
-    job = fusion.Job([0], owners=[(0, 0)], solo=True)
-    out = execute_job(job, [unit], threads, sources, mnist)
-    return {**out, "part": out["outputs"][0]}
+    job = fusion.Job([0], lane_of=[(0, 0)], solo=True)
+    out = execute_job(job, [unit], threads, sources, files, env_var)
+    return {**out, "output": out["outputs"][0]}
 
 
 def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str],
-                mnist: dict[str, bytes] | None = None) -> dict:
+                files: dict[str, bytes] | None = None, env_var: str | None = None) -> dict:
     """One fusion job (a fused group of lanes, or a solo run unit) on a Ray worker: the same
     call the local executor makes (fusion.run_job), so the outputs are the local run's, bit
     for bit."""
@@ -120,7 +119,7 @@ def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str]
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"Ray gave this task a GPU, but torch {torch.__version__} on this "
                            "worker sees no CUDA device")
-    with staged_mnist(mnist):
+    with staged_data(files, env_var):
         for i in job.units:
             importlib.import_module(units[i].entry)
         check_sources(sources)

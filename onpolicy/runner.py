@@ -1,54 +1,26 @@
-"""Runs stale experiments and freezes their results (the local executor).
+"""Runs stale experiments here and freezes their results (the local executor).
 
-A run unit is (experiment, config, seed batch): `unit_plan` lists them, `run_unit` runs one
-(a plain function, so another executor can ship it elsewhere), and the experiment's own
-`merge` joins the units' outputs into the result payload. Results are frozen one experiment
-at a time, so an interrupted build keeps everything that finished.
+The run units, the jobs that train them and the merge-and-freeze of each experiment once its
+last unit is in are the Ledger's (ledger.py, shared with the Ray executor); this module runs
+the jobs one after another, with progress bars, and says where the results went.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from experiments.suite import Experiment
-
-from . import freeze
+from . import fusion
 from .config import BuildConfig, shown
+from .contract import Experiment, Suite
 from .errors import ConfigError
-
-
-@dataclass(frozen=True)
-class RunUnit:
-    experiment: str
-    entry: str
-    config: dict
-    seeds: tuple[int, ...]
-    device: str
-
-
-def unit_plan(exp: Experiment, config: dict, device: str) -> list[RunUnit]:
-    seeds = list(config.get("seeds", [0]))
-    size = int(config.get("seed_batch") or len(seeds) or 1)
-    return [RunUnit(exp.name, exp.entry, config, tuple(seeds[i:i + size]), device)
-            for i in range(0, len(seeds), size)]
-
-
-def run_unit(unit: RunUnit, progress=None) -> dict:
-    module = importlib.import_module(unit.entry)
-    return module.run(unit.config, list(unit.seeds), unit.device, progress)
-
-
-def merge_units(exp: Experiment, config: dict, parts: list[dict]) -> dict:
-    return importlib.import_module(exp.entry).merge(config, parts)
+from .ledger import Ledger
 
 
 def resolve_device(requested: str, threads: int | None = None) -> str:
@@ -115,52 +87,44 @@ def _step_bar(name: str, position: int):
     return bar, progress
 
 
-def run_local(cfg: BuildConfig, todo: list[tuple[Experiment, dict]], log=print) -> list[Path]:
-    """Train every stale experiment's run units, fused into groups (onpolicy/fusion.py) unless
-    cfg.fuse is off, and freeze each experiment as soon as its last unit is done: an
-    interrupted build keeps every experiment whose groups finished."""
-    from . import fusion
+def use_data_dir(cfg: BuildConfig, suite: Suite) -> None:
+    """--data-dir (alias --mnist-dir) reaches the experiment package's loaders through the
+    environment variable its suite names (DATA_ENV; MNIST_DIR for this article)."""
+    if not suite.data_env:
+        return
+    if cfg.data_dir:
+        os.environ[suite.data_env] = str(cfg.data_dir)
+    data_dir = os.environ.get(suite.data_env)
+    if data_dir and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise ConfigError(f"{suite.data_env}={data_dir} is a file, not a directory: give the "
+                          "directory that holds the dataset's files")
 
-    if cfg.mnist_dir:
-        os.environ["MNIST_DIR"] = str(cfg.mnist_dir)
-    mnist_dir = os.environ.get("MNIST_DIR")
-    if mnist_dir and Path(mnist_dir).exists() and not Path(mnist_dir).is_dir():
-        raise ConfigError(f"MNIST_DIR={mnist_dir} is a file, not a directory: give the "
-                          "directory that holds the MNIST IDX .gz files")
+
+def run_local(cfg: BuildConfig, suite: Suite, todo: list[tuple[Experiment, dict]],
+              log=print) -> list[Path]:
+    """Train every stale experiment's run units, fused into jobs (onpolicy/fusion.py) unless
+    cfg.fuse is off, and freeze each experiment as soon as its last unit is done: an
+    interrupted build keeps every experiment whose jobs finished."""
+    use_data_dir(cfg, suite)
     device = resolve_device(cfg.device, cfg.threads)
-    units, owner = [], []
-    for k, (exp, inputs) in enumerate(todo):
-        for unit in unit_plan(exp, inputs["config"], device):
-            units.append(unit)
-            owner.append(k)
-    jobs = fusion.plan(units, fuse=cfg.fuse)
-    parts = fusion.Parts(jobs, units)
-    seconds = [0.0] * len(todo)  # each experiment's share of the jobs' wall time
-    written, frozen = [], set()
-    outer = tqdm(jobs, desc="training", unit="job", disable=None, dynamic_ncols=True)
+    ledger = Ledger(suite, todo, device, cfg.fuse)
+    written = []
+    outer = tqdm(ledger.jobs, desc="training", unit="job", disable=None, dynamic_ncols=True)
     for job in outer:
-        outer.set_postfix_str(job.describe(units)[:60])
+        outer.set_postfix_str(job.describe(ledger.units)[:60])
         start = time.perf_counter()
-        bar, progress = _step_bar(job.describe(units)[:60], 1)
+        bar, progress = _step_bar(job.describe(ledger.units)[:60], 1)
         try:
-            parts.add(job, fusion.run_job(job, units, progress))
+            outputs = fusion.run_job(job, ledger.units, progress)
         finally:
             bar.close()
-        wall = time.perf_counter() - start
-        shares = ([(job.units[0], 1)] if job.solo else
-                  [(u, len(lane.seeds)) for lane, (u, _) in zip(job.lanes, job.owners)])
-        for u, n in shares:  # the job's time, shared out by seeds
-            seconds[owner[u]] += wall * n / sum(n for _, n in shares)
-        for k, (exp, inputs) in enumerate(todo):
-            mine = [i for i, o in enumerate(owner) if o == k]
-            if k in frozen or not all(i in parts.parts for i in mine):
-                continue
-            result = merge_units(exp, inputs["config"], [parts.parts[i] for i in mine])
-            path = freeze.write_result(cfg.store_dir, exp, inputs, result,
-                                       provenance(cfg.root, device, seconds[k]))
-            frozen.add(k)
+        ledger.record(job, outputs, time.perf_counter() - start)
+        for k in ledger.complete():
+            seconds = ledger.seconds(k)
+            path = ledger.freeze(k, cfg.store_dir,
+                                 lambda merge_s: provenance(cfg.root, device, seconds))
             written.append(path)
-            log(f"{exp.name}: {seconds[k]:.1f} s on {device} -> {shown(path, cfg.root)}")
+            log(f"{todo[k][0].name}: {seconds:.1f} s on {device} -> {shown(path, cfg.root)}")
     outer.close()
     sys.stdout.flush()
     return written

@@ -34,6 +34,10 @@ def explain(old: dict, new: dict) -> list[str]:
             reasons.append(f"source: {path} no longer imported")
         elif old_src[path] != new_src[path]:
             reasons.append(f"source: {path} changed")
-    if old.get("data") != new["data"]:
+    old_files, new_files = (d.get("file_sha256", {}) if isinstance(d, dict) else {}
+                            for d in (old.get("data"), new["data"]))
+    changed = sorted(f for f in set(old_files) & set(new_files) if old_files[f] != new_files[f])
+    reasons += [f"data: {name} changed" for name in changed]
+    if old.get("data") != new["data"] and not changed:
         reasons.append("data: dataset identity changed")
     return reasons

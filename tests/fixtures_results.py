@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from tests.fixtures_science import science_results
+from tests.fixtures_science import science_results, second_round_results
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
@@ -64,6 +64,8 @@ def training_payload(task: str, method: str, diverge_at: dict[int, int] | None =
         "task": task, "method": method, "n_actions": n_actions, "seeds": list(SEEDS),
         "steps": list(STEPS),
         "accuracy": _stat(accuracy),
+        "expected_reward": _stat([[None if v is None else 0.98 * v for v in row]
+                                  for row in accuracy]),
         "logit_abs_max": _stat(logits),
         "logit_abs_mean": _stat([[None if v is None else v / 3 for v in row] for row in logits]),
         "action_share": {"mean": shares},
@@ -114,6 +116,7 @@ def fake_results() -> dict[str, dict]:
         return payload
 
     results.update(science_results(science_training, {"binary": 0.97, "categorical": 0.93}))
+    results.update(second_round_results(science_training, {"binary": 0.97, "categorical": 0.93}))
     return results
 
 

@@ -95,3 +95,36 @@ def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
         logit_end=8, behaviour_eps=0.0)
     out["bandit-digits"] = digit_subset()
     return out
+
+
+def second_round_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
+    """The second round's rows, with the outcomes its prose describes: rewards {0, 1} learn
+    off-policy and a baseline brings the runaway back, the critic + actor learns from uniform
+    actions, reused batches and plain SGD learn on-policy, the long small-eps run holds."""
+    out: dict[str, dict] = {}
+    for task, top in sup.items():
+        seeds = (0, 1, 2, 3, 4) if task == "binary" else tuple(range(10))
+        low = 0.76 if task == "binary" else 0.1
+        rows = {
+            "pg_random_r01": dict(final=top - 0.01, logit_end=30),
+            "pg_random_r01_baseline": dict(final=low, logit_end=5e4),
+            "pg_onpolicy_r01": dict(final=top - 0.015, logit_end=25, behaviour_eps=0.0),
+            "pg_onpolicy_r01_baseline": dict(final=top - 0.012, logit_end=25,
+                                             behaviour_eps=0.0),
+            "critic_actor_random": dict(final=top - 0.008, logit_end=20),
+        }
+        for k in (4, 32) if task == "binary" else (32,):
+            for method in ("pg", "is", "ppo"):
+                rows[f"{method}_reuse{k}"] = dict(final=top - 0.02 - 0.0005 * k,
+                                                  logit_end=10 + k, behaviour_eps=0.0)
+        for name, kwargs in rows.items():
+            out[f"{task}-{name}"] = fake_training(task, name, seeds=seeds, **kwargs)
+    out["binary-pg_random_sgd"] = fake_training("binary", "pg_random_sgd", final=0.76,
+                                                logit_end=5e3)
+    out["binary-pg_onpolicy_sgd"] = fake_training("binary", "pg_onpolicy_sgd",
+                                                  final=sup["binary"] - 0.02, logit_end=10,
+                                                  behaviour_eps=0.0)
+    out["binary-pg_eps0002_long"] = fake_training("binary", "pg_eps0002_long", steps_total=12000,
+                                                  final=sup["binary"] - 0.02, logit_end=60,
+                                                  behaviour_eps=0.002)
+    return out

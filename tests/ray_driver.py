@@ -84,7 +84,9 @@ def main(spec: dict) -> int:
         rows = [e for name in suites for e in importlib.import_module(name).EXPERIMENTS]
     pairs = [(exp, freeze.inputs_for(exp, cfg.root, cfg.quick)) for exp in rows]
     try:
-        written = run_ray(cfg, pairs, log=lambda msg: _emit("LOG", msg))
+        from onpolicy.contract import load_suite
+
+        written = run_ray(cfg, load_suite(cfg.suite), pairs, log=lambda msg: _emit("LOG", msg))
     except BuildError as err:
         _emit("RESULT", json.dumps({"error": type(err).__name__, "message": str(err),
                                     "build_error": True, "cancelled": len(cancelled)}))

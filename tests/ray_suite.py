@@ -3,7 +3,8 @@
 `row(name, **overrides)` makes one; the module-level table is the default pair used with
 `--suite tests.ray_suite`.
 """
-from experiments.suite import Experiment
+from experiments.suite import DATA_ENV, dataset  # noqa: F401 - MNIST rows: this package's
+from onpolicy.contract import Experiment
 
 BASE = {"seeds": [0, 1, 2], "seed_batch": 1, "steps": 15, "hidden": 16, "n_sum": 3_000_000,
         "data": {"name": "synthetic", "n_train": 256, "n_eval": 64, "dim": 32,

@@ -24,11 +24,12 @@ from pathlib import Path
 import pytest
 
 from experiments.mnist_files import dataset_identity
-from experiments.suite import EXPERIMENTS, effective_config
+from experiments.suite import (BY_NAME, EXPERIMENTS, effective_config, examples,
+                               payload_schema)
 from onpolicy import schema
 from onpolicy.config import ROOT, BuildConfig
 from onpolicy.render.content import import_folder
-from tests.fixtures_science import science_results
+from tests.fixtures_science import science_results, second_round_results
 
 ARTICLE_DIR = ROOT / "site_src" / "article"   # the page, its facts.py and its figures.py
 facts_module = {file.name: module for file, module in import_folder(ARTICLE_DIR)}["facts.py"]
@@ -58,13 +59,22 @@ def _stat(per_seed: list[list]) -> dict:
     return {"per_seed": per_seed, "mean": mean, "lo": lo, "hi": hi, "n": n}
 
 
+def _final(values: list) -> dict:
+    xs = [v for v in values if v is not None]
+    mean = sum(xs) / len(xs) if xs else None
+    return {"per_seed": values, "mean": mean, "lo": None if mean is None else mean - 0.01,
+            "hi": None if mean is None else mean + 0.01, "n": len(xs)}
+
+
 def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every: int = 50,
                   seeds=(0, 1, 2, 3, 4), final: float = 0.95, nonfinite=None,
                   logit_end: float = 12.0, collapse: float | None = None,
-                  behaviour_eps: float = 1.0, dropped: dict[int, int] | None = None) -> dict:
+                  behaviour_eps: float = 1.0, dropped: dict[int, int] | None = None,
+                  er_gap: float = 0.01) -> dict:
     """One training payload. nonfinite: per-seed first non-finite step (None = never).
     collapse: share of eval inputs that seed s sends to action s % K at the end.
-    dropped: {seed: digit} that seed stops choosing from the first third of training on."""
+    dropped: {seed: digit} that seed stops choosing from the first third of training on.
+    er_gap: how far the policy's expected reward stays below its greedy accuracy."""
     k = 2 if task == "binary" else 10
     steps = list(range(0, steps_total + 1, eval_every))
     nonfinite = list(nonfinite or [None] * len(seeds))
@@ -100,6 +110,7 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
         rows = [s[i] for s in shares if s[i][0] is not None]
         share_mean.append([sum(r[j] for r in rows) / len(rows) if rows else None
                            for j in range(k)])
+    er = [[None if v is None else max(0.0, v - er_gap) for v in row] for row in acc]
     finals = [row[-1] for row in acc]
     fin = [v for v in finals if v is not None]
     fmean = sum(fin) / len(fin) if fin else None
@@ -108,6 +119,8 @@ def fake_training(task: str, method: str, *, steps_total: int = 3000, eval_every
         "accuracy": _stat(acc), "logit_abs_max": _stat(lmax), "logit_abs_mean": _stat(lmean),
         "action_share": {"mean": share_mean, "per_seed": shares},
         "first_nonfinite_step": nonfinite,
+        "expected_reward": _stat(er),
+        "final_expected_reward": _final([row[-1] for row in er]),
         "final_accuracy": {"per_seed": finals, "mean": fmean,
                            "lo": None if fmean is None else fmean - 0.01,
                            "hi": None if fmean is None else fmean + 0.01, "n": len(fin)},
@@ -149,17 +162,18 @@ def fake_results() -> dict[str, dict]:
             task, "pg_random", final=0.9, logit_end=40,
             nonfinite=[350, 410, None, 520, 385] if task == "binary" else [None] * 5)
         out[f"{task}-pg_random_stable"] = fake_training(
-            task, "pg_random_stable", final=sup - 0.05 if task == "binary" else 0.3,
-            logit_end=900, collapse=None if task == "binary" else 0.8)
+            task, "pg_random_stable", final=0.76 if task == "binary" else 0.3,
+            logit_end=2000, collapse=None if task == "binary" else 0.8)
         out[f"{task}-pg_onpolicy"] = fake_training(
             task, "pg_onpolicy", final=sup - 0.012, logit_end=14, behaviour_eps=0.0,
             **({} if task == "binary" else {"seeds": tuple(range(20)),
                                             "dropped": {1: 9, 2: 4, 7: 3}}))
         out[f"{task}-ppo_random"] = fake_training(task, "ppo_random", final=sup - 0.02,
-                                                  logit_end=3)
+                                                  logit_end=3, er_gap=0.15)
         out[f"{task}-is_random"] = fake_training(task, "is_random", final=sup - 0.015,
                                                  logit_end=9)
     out.update(science_results(fake_training, {"binary": 0.97, "categorical": 0.93}))
+    out.update(second_round_results(fake_training, {"binary": 0.97, "categorical": 0.93}))
     return out
 
 
@@ -174,21 +188,23 @@ def fake_meta(results: dict) -> dict[str, dict]:
                            "python": "3.11.7", "platform": "Linux-x86_64"},
             "inputs_hash": "ab" * 32,
             "inputs": {"config": config,
-                       "sources": {"experiments/trainer.py": "cd" * 32},
+                       "sources": {"experiments/runs.py": "cd" * 32},
                        "data": dataset_identity(config.get("data", {"name": "none"})),
                        "schema": schema.SCHEMA_VERSION},
             "stale": False,
+            "examples": examples(dataset_identity(config.get("data", {"name": "none"}))),
         }
     return meta
 
 
 def test_fake_results_are_schema_shaped():
     for name, payload in fake_results().items():
+        row = BY_NAME[name]
         problems = [f"{name}: {p}" for p in schema.problems({
             "schema": schema.SCHEMA_VERSION, "experiment": name, "inputs_hash": "ab" * 32,
             "inputs": {"config": {}, "sources": {}, "data": {}, "schema": 1},
             "provenance": {}, "result_sha256": "cd" * 32, "result": payload,
-            "document_sha256": "ef" * 32})]
+            "document_sha256": "ef" * 32}, payload_schema(row, effective_config(row)))]
         assert not problems, problems
 
 
@@ -324,7 +340,7 @@ def test_facts_skip_missing_inputs():
     assert "binary_pg_random_gap_pp" not in facts          # no supervised result
     constants = {"dial_drop_fraction": facts_module.DIAL_DROP_FRACTION,
                  "near_pp": facts_module.NEAR_PP, "learned_skill": facts_module.LEARNED_SKILL,
-                 "logit_fail": 1000.0, "drop_share": 0.01}
+                 "logit_fail": 1000.0, "drop_share": 0.01, "alpha": 0.05}
     assert not any(k.startswith(("dial_", "grad_", "categorical_")) for k in facts
                    if k not in constants)
     assert facts_module.compute({}) == constants
@@ -427,7 +443,9 @@ def check_article_numbers(article: str, results: dict, meta: dict) -> None:
     assert "1707.06347" in text and "Machine Learning" in text
 
 
-MAIN_LINE_WORDS = 3500   # about 15 minutes at the 220 words a minute of the reading time
+# about 19 minutes at the 220 words a minute of the reading time (3,500 before issue 21 added
+# the reward-sign and critic sections, the answer the article now leads with, to the main line)
+MAIN_LINE_WORDS = 4250
 
 
 class _ProseWords(HTMLParser):
@@ -535,6 +553,28 @@ def test_require_guard_fails_the_build(tmp_path):
         render_pages(tmp_path, results, fake_meta(results))
 
 
+def test_a_sentence_comparing_rows_trained_on_different_data_fails_the_build(tmp_path):
+    """A partial rerun on other data must not publish a comparison of two results."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    meta = fake_meta(results)
+    other = dict(meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"], split="full")
+    meta["categorical-pg_onpolicy_barrier"]["inputs"]["data"] = other
+    with pytest.raises(RenderError, match="pg_onpolicy_barrier were trained on different data"):
+        render_pages(tmp_path, results, meta)
+
+
+def test_the_reward_sign_sentence_needs_its_test(tmp_path):
+    """If rewards {0, 1} stop beating -1/+1 off-policy by Welch's test, the build fails."""
+    from onpolicy.render import RenderError
+
+    results = fake_results()
+    results["binary-pg_random_r01"] = fake_training("binary", "pg_random_r01", final=0.76)
+    with pytest.raises(RenderError, match="no longer beat -1/\\+1 off-policy"):
+        render_pages(tmp_path, results, fake_meta(results))
+
+
 # -- the real frozen results ------------------------------------------------------------------
 
 def load_frozen(results_dir: Path) -> tuple[dict, dict]:
@@ -544,7 +584,8 @@ def load_frozen(results_dir: Path) -> tuple[dict, dict]:
         results[doc["experiment"]] = doc["result"]
         meta[doc["experiment"]] = {"provenance": doc["provenance"],
                                    "inputs_hash": doc["inputs_hash"],
-                                   "inputs": doc["inputs"], "stale": False}
+                                   "inputs": doc["inputs"], "stale": False,
+                                   "examples": examples(doc["inputs"]["data"])}
     return results, meta
 
 

@@ -170,7 +170,7 @@ def test_missing_mnist_directory(repo):
 # -- interrupted builds -------------------------------------------------------------------
 
 SLOW_SUITE = """\
-from experiments.suite import Experiment
+from onpolicy.contract import Experiment
 from tests.tiny_suite import EXPERIMENTS as _TINY
 
 # One row that trains for minutes: long enough to be interrupted mid-training.

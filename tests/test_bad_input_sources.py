@@ -112,7 +112,7 @@ def test_threads_must_be_positive(repo, value, why):
 def test_mnist_dir_that_is_a_file(repo):
     (repo / "digits.gz").write_bytes(b"\x1f\x8b")
     tiny_fails(repo, "--mnist-dir", "digits.gz", expect=[
-        r"argument --mnist-dir: digits\.gz is a file, not a directory"])
+        r"argument --data-dir/--mnist-dir: digits\.gz is a file, not a directory"])
 
 
 def test_cuda_asked_for_without_cuda(repo):
@@ -128,8 +128,9 @@ def test_cuda_asked_for_without_cuda(repo):
 # -- experiment table rows -------------------------------------------------------------------
 
 BAD_SUITE = """\
-from experiments.suite import Experiment
+from onpolicy.contract import Experiment
 from tests.tiny_suite import EXPERIMENTS as _TINY
+from tests.tiny_suite import validate_rows  # the package's checks of a row's config
 
 _row = _TINY[0]
 EXPERIMENTS = [_TINY[1], Experiment("tiny-supervised", _row.entry, {{**_row.config, {change}}})]

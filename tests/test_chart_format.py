@@ -13,6 +13,7 @@ from onpolicy.render.chart_support import FORMAT
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_JS = ROOT / "static" / "js" / "chart-layout.js"
+CONTRACT_JS = ROOT / "static" / "js" / "chart-contract.js"  # what the page loads before it
 
 CASES = [  # (value, d3 format, expected text)
     (0.9491, ".1%", "94.9%"), (1.0, ".0%", "100%"), (0.123456, ".3g", "0.123"),
@@ -26,7 +27,8 @@ def _node(script: str):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node not found (it is needed for KaTeX too: install Node.js 20)")
-    prelude = f"globalThis.window = globalThis;\nrequire({json.dumps(str(LAYOUT_JS))});\n"
+    prelude = (f"globalThis.window = globalThis;\nrequire({json.dumps(str(CONTRACT_JS))});\n"
+               f"require({json.dumps(str(LAYOUT_JS))});\n")
     proc = subprocess.run([node, "-e", prelude + script], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -60,3 +62,10 @@ def test_legend_never_over_a_third_of_the_chart():
                 f"L.panelHeights({json.dumps(panels)}, {{}}, w, 220))))")
     for heights in got:
         assert 220 <= (sum(heights) + 220) / 3, heights
+
+
+def test_the_page_and_the_build_read_one_chart_contract():
+    """chart-contract.js, as the browser evaluates it, is the object chart_support.py parsed."""
+    from onpolicy.render.chart_support import CONTRACT
+
+    assert _node("console.log(JSON.stringify(window.onpolicyChartContract))") == CONTRACT

@@ -113,3 +113,37 @@ def test_an_edited_module_is_loaded_again(tmp_path):
     assert load_content(src, tmp_path).compute_facts({"a": {}}) == {"doubled": 2}
     (src / "demo" / "facts.py").write_text(FACTS.replace("BASE = 2", "BASE = 5"))
     assert load_content(src, tmp_path).compute_facts({"a": {}}) == {"doubled": 5}
+
+
+EXTRA_FIGURES = textwrap.dedent("""\
+    from onpolicy.render.figkit import base_figure, figure
+
+
+    @figure("demo-extra")
+    def extra(results):
+        return base_figure()
+""")
+
+
+def test_a_figure_defined_but_never_reachable_fails_the_build(tmp_path):
+    """A helper module's figure that figures.py neither imports nor lists does not silently
+    vanish: the build names its file and line."""
+    listed = FIGURES + "\n\nFIGURES = [bars]\n"
+    pages = {"p.md": page("Home.\n"), "demo/index.md": DEMO_PAGE, "demo/facts.py": FACTS,
+             "demo/figures.py": listed, "demo/more_figures.py": EXTRA_FIGURES}
+    message = render_error(tmp_path, pages, article_modules=False)
+    assert message.startswith("src/demo/more_figures.py:4: figure 'demo-extra' is defined but "
+                              "never reachable: add it to FIGURES in src/demo/figures.py"), message
+    # imported but not listed: the explicit FIGURES list is what counts
+    imported = "from .more_figures import extra  # noqa: F401\n" + listed
+    (tmp_path / "b").mkdir()
+    message = render_error(tmp_path / "b", {**pages, "demo/figures.py": imported},
+                           article_modules=False)
+    assert "figure 'demo-extra' is defined but never reachable" in message
+    (tmp_path / "c").mkdir()
+    placed = DEMO_PAGE + "\n{{ chart('demo-extra', caption='Extra.', alt='Nothing') }}\n"
+    out, _ = build(tmp_path / "c", {**pages, "demo/index.md": placed,
+                                    "demo/figures.py": imported.replace(
+                                        "FIGURES = [bars]", "FIGURES = [bars, extra]")},
+                   article_modules=False)
+    assert (out / "data/charts/demo-extra.json").is_file()

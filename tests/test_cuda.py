@@ -10,7 +10,7 @@ try:  # gpu_check.sh may run these on a machine without pytest
 except ImportError:
     pytest = None
 
-from experiments import fused, trainer
+from experiments import runs, training
 from experiments.methods import importance, policy_gradient, ppo, q_regression, supervised
 
 if pytest is not None:
@@ -25,13 +25,13 @@ FINAL_ACCURACY_TOL = 0.02
 
 def suite_like_lanes() -> list:
     """Every method, a dial, a lag lane, and a lane that goes non-finite (naive PG)."""
-    return (trainer.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "naive"}, [0, 1, 2])
-            + trainer.lanes(supervised.METHOD, BASE, [0, 1])
-            + trainer.lanes(q_regression.METHOD, BASE, [0, 1])
-            + trainer.lanes(importance.METHOD, BASE, [0, 1])
-            + trainer.lanes(ppo.METHOD, {**BASE, "clip_eps": 0.2, "dial_eps": [0.0, 0.9]},
+    return (runs.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "naive"}, [0, 1, 2])
+            + runs.lanes(supervised.METHOD, BASE, [0, 1])
+            + runs.lanes(q_regression.METHOD, BASE, [0, 1])
+            + runs.lanes(importance.METHOD, BASE, [0, 1])
+            + runs.lanes(ppo.METHOD, {**BASE, "clip_eps": 0.2, "dial_eps": [0.0, 0.9]},
                             [0, 1])
-            + trainer.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "stable",
+            + runs.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "stable",
                                                      "behaviour_eps": 0.0,
                                                      "behaviour_lag": 4}, [0, 1]))
 
@@ -52,15 +52,15 @@ def _agree(a: list, b: list, weights_a: dict | None = None, weights_b: dict | No
 def test_graph_replay_matches_the_eager_cuda_step():
     lanes = suite_like_lanes()
     wa, wb = {}, {}
-    graph = fused.train_lanes(lanes, "cuda", capture=True, params_out=wa)
-    eager = fused.train_lanes(lanes, "cuda", capture=False, params_out=wb)
+    graph = training.train_lanes(lanes, "cuda", capture=True, params_out=wa)
+    eager = training.train_lanes(lanes, "cuda", capture=False, params_out=wb)
     assert any(s is not None for s in graph[0]["first_nonfinite_step"])
     _agree(graph, eager, wa, wb, weight_tol=1e-4)
 
 
 def test_cuda_matches_cpu_in_meaning():
     lanes = suite_like_lanes()
-    _agree(fused.train_lanes(lanes, "cuda"), fused.train_lanes(lanes, "cpu"))
+    _agree(training.train_lanes(lanes, "cuda"), training.train_lanes(lanes, "cpu"))
 
 
 def test_one_graph_launch_and_no_kernel_launch_per_replayed_step():
@@ -78,7 +78,7 @@ def test_one_graph_launch_and_no_kernel_launch_per_replayed_step():
 
     cuda_graph.capture_step = keep
     try:
-        fused.train_lanes(lanes, "cuda", capture=True)
+        training.train_lanes(lanes, "cuda", capture=True)
     finally:
         cuda_graph.capture_step = real
     step, replay = captured["step"], captured["replay"]

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from experiments import data as datasets
-from experiments import estimators, trainer
+from experiments import estimators, runs
 from experiments.methods import expected_pg, policy_gradient
 from experiments.model import action_probs, forward, greedy_action, init_params
 from tests.test_science import DATA, ESTIMATORS  # the small case the science tests train
@@ -32,10 +32,10 @@ def old_minibatch_gradient(params, estimator, x_train, y_train, idx, uniform, n_
     eps = float(estimator["behaviour_eps"])
     with torch.no_grad():
         behaviour = (1 - eps) * action_probs(outputs) + eps / n_act
-        actions = trainer.sample_actions(behaviour, uniform)
+        actions = runs.sample_actions(behaviour, uniform)
         behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         rewards = torch.where(actions == labels, 1.0, -1.0)
-    batch = trainer.Batch(labels, actions, rewards, behaviour_prob)
+    batch = runs.Batch(labels, actions, rewards, behaviour_prob)
     loss = estimators.LOSSES[estimator["method"]](outputs, batch, {**config, **estimator})
     return estimators.flat_grad(loss.mean(1), params)
 
@@ -46,7 +46,7 @@ def old_measure(params, config, data, y_train, n_act, seeds, checkpoint):
                                   params)
     norm_sq = grad_j.pow(2).sum(1)
     expected_loss = expected_pg.loss(forward(params, data.x_train),
-                                     trainer.Batch(y_train.expand(len(seeds), -1), None, None,
+                                     runs.Batch(y_train.expand(len(seeds), -1), None, None,
                                                    None), config).mean(1)
     out = {"offpolicy_expected_cos":
            cos(-estimators.flat_grad(expected_loss, params), grad_j).tolist()}
@@ -71,7 +71,9 @@ def old_measure(params, config, data, y_train, n_act, seeds, checkpoint):
         out[name] = {"cos_minibatch": (cos_sum / m).tolist(),
                      "cos_mean": cos(-mean_g, grad_j).tolist(),
                      "rel_variance": (variance / norm_sq).tolist(),
-                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist()}
+                     "rel_bias": (bias_sq.clamp(min=0) / norm_sq).sqrt().tolist(),
+                     "bias": bias_sq.clamp(min=0).sqrt().tolist()}
+    out["grad_j_norm"] = norm_sq.sqrt().tolist()
     return out
 
 
@@ -82,7 +84,7 @@ def old_run(config, seeds):
     y_eval = datasets.task_labels(data.y_eval, task)
     n_act, n_train, batch_size = datasets.n_actions(task), len(y_train), int(config["batch_size"])
     params = init_params(seeds, data.x_train.shape[1], int(config["hidden"]),
-                         policy_gradient.n_outputs(task), "cpu")
+                         runs.policy_outputs(task), "cpu")
     optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]))
     context_gens = [torch.Generator().manual_seed(int(s) + estimators.CONTEXT_SEED_OFFSET)
                     for s in seeds]
@@ -105,9 +107,9 @@ def old_run(config, seeds):
         x, labels = data.x_train[idx], y_train[idx]
         outputs = forward(params, x)
         with torch.no_grad():
-            actions = trainer.sample_actions(action_probs(outputs), uniform)
+            actions = runs.sample_actions(action_probs(outputs), uniform)
             rewards = torch.where(actions == labels, 1.0, -1.0)
-        policy_gradient.loss(outputs, trainer.Batch(labels, actions, rewards, None),
+        policy_gradient.loss(outputs, runs.Batch(labels, actions, rewards, None),
                              trajectory).mean(1).sum().backward()
         optimizer.step()
     return records, accuracy
@@ -134,6 +136,8 @@ def test_vectorised_run_equals_the_minibatch_loop(task, budget, monkeypatch):
     for k, record in enumerate(records):
         assert_close([new["offpolicy_expected_cos"][s][k] for s in range(len(seeds))],
                      record["offpolicy_expected_cos"], f"offpolicy_expected_cos at {k}")
+        assert_close([new["grad_j_norm"][s][k] for s in range(len(seeds))],
+                     record["grad_j_norm"], f"grad_j_norm at {k}")
         for name in ESTIMATORS:
             for metric in estimators.METRICS:
                 assert_close([new["estimators"][name][metric][s][k] for s in range(len(seeds))],

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.suite import EXPERIMENTS, Experiment
+from experiments import payloads
+from experiments.suite import EXPERIMENTS
+from onpolicy.contract import Experiment
 from onpolicy import freeze, schema
 from onpolicy.config import shown
 from onpolicy.deps import DependencyError, project_modules
@@ -167,8 +169,25 @@ def test_invalid_result_is_never_frozen(project: Path, tmp_path: Path):
     del bad["accuracy"]
     with pytest.raises(freeze.ResultError, match="invalid result"):
         freeze.write_result(store, experiments()[0], freeze.inputs_for(experiments()[0], project),
-                            bad, {})
+                            bad, {}, payloads.TRAINING)
     assert not (store / "exp-a.json").exists()
+
+
+def test_the_payload_schema_is_the_packages_not_guessed(project: Path, tmp_path: Path):
+    """The row's schema comes from its experiment package (suite.payload_schema); a payload
+    of another package's shape is checked against that package's schema, never sniffed."""
+    store = tmp_path / "results"
+    other = {"tally": [1, 2, 3]}
+    row = experiments()[0]
+    freeze.write_result(store, row, freeze.inputs_for(row, project), other, {},
+                        {"type": "object", "required": ["tally"]})
+    assert freeze.check(row, project, store).fresh
+    with pytest.raises(freeze.ResultError, match="invalid result.*tally"):
+        freeze.write_result(store, row, freeze.inputs_for(row, project), {"runs": []}, {},
+                            {"type": "object", "required": ["tally"]})
+    assert payloads.kind("experiments.methods.ppo", {"dial_eps": [0.0]}) == "dial"
+    assert payloads.kind("experiments.estimators", {}) == "estimators"
+    assert payloads.kind("tests.ray_entry", {}) is None
 
 
 def test_nan_is_refused_not_written(project: Path, tmp_path: Path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from experiments import cuda_graph, evaluation, fused, trainer
+from experiments import cuda_graph, evaluation, runs, training
 from experiments.methods import policy_gradient, ppo, q_regression, supervised
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -23,12 +23,12 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 def train(lanes, **kwargs):
     params = {}
-    return fused.train_lanes(lanes, "cpu", params_out=params, **kwargs), params
+    return training.train_lanes(lanes, "cpu", params_out=params, **kwargs), params
 
 
 def test_two_experiments_fused_agree_with_each_alone():
-    naive_pg = trainer.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "naive"}, [0, 1, 2])
-    dial_ppo = trainer.lanes(ppo.METHOD, {**BASE, "clip_eps": 0.2, "dial_eps": [0.0, 0.5]},
+    naive_pg = runs.lanes(policy_gradient.METHOD, {**BASE, "log_prob": "naive"}, [0, 1, 2])
+    dial_ppo = runs.lanes(ppo.METHOD, {**BASE, "clip_eps": 0.2, "dial_eps": [0.0, 0.5]},
                              [0, 1])
     lanes = naive_pg + dial_ppo
     together, together_params = train(lanes)
@@ -50,10 +50,10 @@ def test_two_experiments_fused_agree_with_each_alone():
 
 def test_same_loss_lanes_share_one_loss_call():
     cfg = {**BASE, "steps": 5, "task": "binary"}
-    lanes = (trainer.lanes(supervised.METHOD, cfg, [0, 1])
-             + trainer.lanes(supervised.METHOD, {**cfg, "method": "other"}, [2]))
-    order, segments = fused.layout(lanes)
-    assert len(segments) == 1 and segments[0].stop == 3
+    lanes = (runs.lanes(supervised.METHOD, cfg, [0, 1])
+             + runs.lanes(supervised.METHOD, {**cfg, "method": "other"}, [2]))
+    order, loss_calls = training.layout(lanes)
+    assert len(loss_calls) == 1 and loss_calls[0].stop == 3
     _, together = train(lanes)
     _, alone = train(lanes[1:])
     for k in alone[0]:
@@ -61,23 +61,23 @@ def test_same_loss_lanes_share_one_loss_call():
 
 
 def test_lanes_that_cannot_share_a_model_are_refused():
-    a = trainer.lanes(supervised.METHOD, BASE, [0])
-    b = trainer.lanes(q_regression.METHOD, {**BASE, "task": "binary"}, [0])  # 2 outputs
-    c = trainer.lanes(supervised.METHOD, {**BASE, "hidden": 16}, [0])
-    assert len({fused.group_key(lane) for lane in a + b + c}) == 3
+    a = runs.lanes(supervised.METHOD, BASE, [0])
+    b = runs.lanes(q_regression.METHOD, {**BASE, "task": "binary"}, [0])  # 2 outputs
+    c = runs.lanes(supervised.METHOD, {**BASE, "hidden": 16}, [0])
+    assert len({training.group_key(lane) for lane in a + b + c}) == 3
     with pytest.raises(ValueError, match="cannot be fused"):
-        fused.train_lanes(a + c, "cpu")
+        training.train_lanes(a + c, "cpu")
 
 
 def test_behaviour_lag_acts_with_an_older_policy():
     cfg = {**BASE, "steps": 30, "log_prob": "stable", "behaviour_eps": 0.0}
-    (on,), _ = train(trainer.lanes(policy_gradient.METHOD, cfg, [0]))
-    (lag1,), _ = train(trainer.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": 1}, [0]))
-    (lag0,), _ = train(trainer.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": 0}, [0]))
+    (on,), _ = train(runs.lanes(policy_gradient.METHOD, cfg, [0]))
+    (lag1,), _ = train(runs.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": 1}, [0]))
+    (lag0,), _ = train(runs.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": 0}, [0]))
     assert lag0 == {**on, "wall_time_s": lag0["wall_time_s"]}  # lag 0: on-policy, exactly
     assert lag1["accuracy"] != on["accuracy"]
     with pytest.raises(ValueError, match="behaviour_lag"):
-        train(trainer.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": -1}, [0]))
+        train(runs.lanes(policy_gradient.METHOD, {**cfg, "behaviour_lag": -1}, [0]))
 
 
 def test_behaviour_lag_snapshot_is_refreshed_every_k_updates(monkeypatch):
@@ -87,7 +87,7 @@ def test_behaviour_lag_snapshot_is_refreshed_every_k_updates(monkeypatch):
     cfg = {**BASE, "steps": steps, "eval_every": steps, "log_prob": "stable",
            "behaviour_eps": 0.0, "behaviour_lag": k}
     history, acted = [], []
-    real_forward = fused.forward
+    real_forward = training.forward
 
     def spy(params, x):
         if params is not history_params[0]:  # the snapshot's forward
@@ -97,15 +97,15 @@ def test_behaviour_lag_snapshot_is_refreshed_every_k_updates(monkeypatch):
         return real_forward(params, x)
 
     history_params = [None]
-    real_step_init = fused.Step.__init__
+    real_step_init = training.Step.__init__
 
-    def init(self, segments, params, *args, **kwargs):
+    def init(self, loss_calls, params, *args, **kwargs):
         history_params[0] = params
-        real_step_init(self, segments, params, *args, **kwargs)
+        real_step_init(self, loss_calls, params, *args, **kwargs)
 
-    monkeypatch.setattr(fused.Step, "__init__", init)
-    monkeypatch.setattr(fused, "forward", spy)
-    train(trainer.lanes(policy_gradient.METHOD, cfg, [0]))
+    monkeypatch.setattr(training.Step, "__init__", init)
+    monkeypatch.setattr(training, "forward", spy)
+    train(runs.lanes(policy_gradient.METHOD, cfg, [0]))
     assert len(history) == len(acted) == steps  # history[t-1]: weights after t-1 updates
     for t in range(1, steps + 1):
         j = k * ((t - 1) // k)
@@ -115,7 +115,7 @@ def test_behaviour_lag_snapshot_is_refreshed_every_k_updates(monkeypatch):
 
 def test_stopped_seeds_are_not_evaluated(monkeypatch):
     cfg = {**BASE, "log_prob": "naive", "steps": 200, "eval_every": 10}
-    lanes = trainer.lanes(policy_gradient.METHOD, cfg, [0, 1, 2])
+    lanes = runs.lanes(policy_gradient.METHOD, cfg, [0, 1, 2])
     evaluated = []
     real_forward = evaluation.forward
 
@@ -136,7 +136,7 @@ def test_warm_up_and_reset_leaves_a_fresh_state():
     """The CUDA capture's warm-up trains; its reset must leave exactly the initial state (the
     device-independent part of experiments/cuda_graph.py, run here on the CPU)."""
     cfg = {**BASE, "steps": 12, "eval_every": 4, "log_prob": "stable", "behaviour_lag": 2}
-    lanes = trainer.lanes(policy_gradient.METHOD, cfg, [0, 1])
+    lanes = runs.lanes(policy_gradient.METHOD, cfg, [0, 1])
     plain, plain_params = train(lanes)
     real_capture = None
 
@@ -160,6 +160,6 @@ def test_warm_up_and_reset_leaves_a_fresh_state():
 
 
 def test_capture_refuses_a_cpu_model():
-    lanes = trainer.lanes(supervised.METHOD, {**BASE, "steps": 2}, [0])
+    lanes = runs.lanes(supervised.METHOD, {**BASE, "steps": 2}, [0])
     with pytest.raises(ValueError, match="CUDA"):
-        fused.train_lanes(lanes, "cpu", capture=True)
+        training.train_lanes(lanes, "cpu", capture=True)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.suite import Experiment
+from onpolicy.contract import Experiment, load_suite
 from onpolicy import freeze, fusion
 from onpolicy.config import BuildConfig
-from onpolicy.runner import run_local, unit_plan
+from onpolicy.ledger import unit_plan
+from onpolicy.runner import run_local
 from tests import ray_suite, tiny_suite
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -44,7 +45,8 @@ def test_compatible_units_share_one_job_and_the_rest_split_off():
 
 def _run(rows, store: Path, **overrides) -> dict:
     cfg = replace(BuildConfig(results_dir=store, device="cpu"), **overrides)
-    run_local(cfg, [(e, freeze.inputs_for(e, cfg.root)) for e in rows], log=lambda m: None)
+    run_local(cfg, load_suite(cfg.suite), [(e, freeze.inputs_for(e, cfg.root)) for e in rows],
+              log=lambda m: None)
     return {e.name: json.loads((store / f"{e.name}.json").read_text()) for e in rows}
 
 
@@ -89,8 +91,8 @@ def test_a_cpu_group_is_split_into_cache_sized_jobs_without_splitting_a_lane(mon
     jobs = fusion.plan(units)
     slots = [sum(len(lane.seeds) for lane in job.lanes) for job in jobs]
     assert len(jobs) > 1 and max(slots) <= 4 and sum(slots) == 12
-    owners = sorted(o for job in jobs for o in job.owners)
-    assert owners == sorted({o for job in fusion.plan(units) for o in job.owners})
+    lane_of = sorted(o for job in jobs for o in job.lane_of)
+    assert lane_of == sorted({o for job in fusion.plan(units) for o in job.lane_of})
     gpu_units = [replace(u, device="cuda") for u in units]
     assert len(fusion.plan(gpu_units)) == 1  # a GPU takes the whole group
 
@@ -104,13 +106,13 @@ def test_a_cpu_job_shares_one_loss_and_lag_while_a_gpu_takes_the_whole_group():
     units = units_of([*tiny_suite.EXPERIMENTS, DIAL, lagged, stable])
     jobs = fusion.plan(units)
     for job in jobs:
-        assert len({fusion.cpu_bucket(lane) for lane in job.lanes}) == 1, job.describe(units)
+        assert len({fusion.default_plan().cpu_bucket(lane) for lane in job.lanes}) == 1, job.describe(units)
     # the dial's two lanes (eps 0 and 1) and the lagged lane share a loss: two jobs, not one
-    buckets = sorted((fusion.cpu_bucket(job.lanes[0])[1], len(job.lanes)) for job in jobs
-                     if "importance" in fusion.cpu_bucket(job.lanes[0])[0])
+    buckets = sorted((fusion.default_plan().cpu_bucket(job.lanes[0])[1], len(job.lanes)) for job in jobs
+                     if "importance" in fusion.default_plan().cpu_bucket(job.lanes[0])[0])
     assert buckets == [(False, 4), (True, 2)]  # 2 seed batches x (2 dial lanes) | (1 lane)
     # naive and stable log-probabilities are different losses
-    assert len({fusion.cpu_bucket(lane)[0] for job in jobs for lane in job.lanes
-                if "policy_gradient" in fusion.cpu_bucket(lane)[0]}) == 2
+    assert len({fusion.default_plan().cpu_bucket(lane)[0] for job in jobs for lane in job.lanes
+                if "policy_gradient" in fusion.default_plan().cpu_bucket(lane)[0]}) == 2
     gpu = fusion.plan([replace(u, device="cuda") for u in units])
     assert len(gpu) == 1 and len(gpu[0].lanes) == sum(len(job.lanes) for job in jobs)

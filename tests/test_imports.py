@@ -53,3 +53,18 @@ def test_modules_stay_small():
     big = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "onpolicy").rglob("*.py"))
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300}
     assert not big, f"modules over 300 lines: {big}"
+
+
+def test_the_engine_imports_no_experiment_package():
+    """`grep -rn "from experiments\\|import experiments" onpolicy/` is empty: the engine reaches
+    the experiment package only through the --suite module named at run time
+    (onpolicy/contract.py). Checked on the import graph and on the text, so a lazy import
+    inside a function counts too."""
+    graph = import_graph(ROOT, "onpolicy")
+    found = sorted(f"{module} -> {imported}" for module, imports in graph.items()
+                   for imported in imports if imported.split(".")[0] != "onpolicy")
+    assert not found, f"the engine imports project code outside onpolicy/: {found}"
+    text = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "onpolicy").rglob("*.py"))
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if "from experiments" in line or "import experiments" in line]
+    assert not text, f"the engine names the experiment package: {text}"

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from experiments import gradients, trainer
+from experiments import gradients, runs
 from experiments.methods import importance, policy_gradient, ppo, q_regression, supervised
 from experiments.suite import BY_NAME, effective_config
 
@@ -32,7 +32,7 @@ def random_batch(n_actions: int, behaviour_prob=None):
     rewards = torch.where(actions == labels, 1.0, -1.0).double()
     if behaviour_prob is None:
         behaviour_prob = 0.05 + 0.9 * torch.rand(S, B, generator=GEN, dtype=torch.float64)
-    return trainer.Batch(labels, actions, rewards, behaviour_prob)
+    return runs.Batch(labels, actions, rewards, behaviour_prob)
 
 
 def logits(n_out: int) -> torch.Tensor:
@@ -75,7 +75,7 @@ def test_policy_gradient(mode):
 
 def test_naive_log_prob_saturates_to_non_finite_and_stable_does_not():
     x = torch.tensor([[[40.0], [-120.0]]])  # float32: sigmoid rounds to 1 and to 0
-    batch = trainer.Batch(None, torch.tensor([[0, 1]]), torch.tensor([[-1.0, -1.0]]), None)
+    batch = runs.Batch(None, torch.tensor([[0, 1]]), torch.tensor([[-1.0, -1.0]]), None)
     naive = policy_gradient.loss(x, batch, {"log_prob": "naive"})
     stable = policy_gradient.loss(x, batch, {"log_prob": "stable"})
     assert not naive.isfinite().any()
@@ -107,7 +107,7 @@ def test_ppo_clipped_surrogate(n_actions):
     pi_a = probs.gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
     # behaviour probabilities near pi, so both clipped and unclipped samples occur
     b = pi_a * torch.exp(0.5 * torch.randn(S, B, generator=GEN, dtype=torch.float64))
-    batch = trainer.Batch(batch.labels, batch.actions, batch.rewards, b)
+    batch = runs.Batch(batch.labels, batch.actions, batch.rewards, b)
     ratio, A = pi_a / b, batch.rewards
     active = ((A > 0) & (ratio < 1 + clip)) | ((A < 0) & (ratio > 1 - clip))
     assert active.any() and (~active).any()
@@ -126,7 +126,7 @@ def test_ppo_clipped_surrogate(n_actions):
 def test_ppo_on_policy_first_step_equals_vanilla_pg():
     batch, z = random_batch(K), logits(K)
     b = torch.softmax(z, -1).gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
-    batch = trainer.Batch(batch.labels, batch.actions, batch.rewards, b)
+    batch = runs.Batch(batch.labels, batch.actions, batch.rewards, b)
     g_ppo = grad_of(ppo.loss, z, batch, {"clip_eps": 0.2})
     g_pg = grad_of(policy_gradient.loss, z, batch, {"log_prob": "stable"})
     assert (g_ppo - g_pg).abs().max() < TOL
@@ -150,10 +150,10 @@ def test_gradient_grids_match_closed_forms():
 
 
 def test_t_quantiles_and_interval():
-    assert abs(trainer.t_quantile_975(30) - 2.0423) < 2e-4
-    assert abs(trainer.t_quantile_975(31) - 2.0395) < 2e-4
-    assert abs(trainer.t_quantile_975(10_000) - 1.96) < 1e-3
-    assert trainer.mean_interval([0.5]) == (0.5, 0.5, 0.5, 1)
-    assert trainer.mean_interval([None, float("nan")]) == (None, None, None, 0)
-    mean, lo, hi, n = trainer.mean_interval([1.0, 2.0, 3.0, None])
+    assert abs(runs.t_quantile_975(30) - 2.0423) < 2e-4
+    assert abs(runs.t_quantile_975(31) - 2.0395) < 2e-4
+    assert abs(runs.t_quantile_975(10_000) - 1.96) < 1e-3
+    assert runs.mean_interval([0.5]) == (0.5, 0.5, 0.5, 1)
+    assert runs.mean_interval([None, float("nan")]) == (None, None, None, 0)
+    mean, lo, hi, n = runs.mean_interval([1.0, 2.0, 3.0, None])
     assert (mean, n) == (2.0, 3) and math.isclose(hi - mean, 4.3027 / math.sqrt(3))

@@ -27,6 +27,7 @@ import pytest
 
 from onpolicy import freeze
 from onpolicy.config import BuildConfig
+from onpolicy.contract import load_suite
 from onpolicy.errors import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,8 @@ def run_local_rows(rows, store: Path, quick: bool = False) -> None:
     from onpolicy.runner import run_local
 
     cfg = BuildConfig(results_dir=store, quick_dir=store, quick=quick, device="cpu")
-    run_local(cfg, [(e, freeze.inputs_for(e, cfg.root, quick)) for e in rows], log=lambda m: None)
+    run_local(cfg, load_suite(cfg.suite), [(e, freeze.inputs_for(e, cfg.root, quick)) for e in rows],
+              log=lambda m: None)
 
 
 class Cluster:
@@ -194,7 +196,7 @@ def test_without_ray_the_error_says_how_to_install(monkeypatch, tmp_path):
     cfg = BuildConfig(results_dir=tmp_path, executor="ray")
     exp = ray_suite.EXPERIMENTS[0]
     with pytest.raises(ray_executor.RayRunError) as err:
-        ray_executor.run_ray(cfg, [(exp, freeze.inputs_for(exp, cfg.root))])
+        ray_executor.run_ray(cfg, load_suite(cfg.suite), [(exp, freeze.inputs_for(exp, cfg.root))])
     assert "the Ray executor needs the optional extra: pip install -e '.[ray]'" in str(err.value)
     assert isinstance(err.value, BuildError)  # the CLI prints it as `error: ...`, exit 1
 
@@ -208,7 +210,7 @@ def test_an_unreachable_cluster_fails_at_once(tmp_path):
     exp = ray_suite.EXPERIMENTS[0]
     start = time.monotonic()
     with pytest.raises(RayRunError, match="cannot reach the Ray cluster at 127.0.0.1:"):
-        run_ray(cfg, [(exp, freeze.inputs_for(exp, cfg.root))])
+        run_ray(cfg, load_suite(cfg.suite), [(exp, freeze.inputs_for(exp, cfg.root))])
     assert time.monotonic() - start < 30
     assert not list(tmp_path.iterdir())
 
@@ -239,29 +241,33 @@ def test_workers_refuse_code_that_is_not_the_hashed_code(tmp_path):
 
 def test_shipped_mnist_files_are_staged_for_one_unit_only(monkeypatch, tmp_path):
     from experiments.mnist_files import ENV_VAR
-    from onpolicy.ray_worker import staged_mnist
+    from onpolicy.ray_worker import staged_data
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the node's $TMPDIR
     monkeypatch.setenv(ENV_VAR, "/somewhere/else")
-    with staged_mnist({"t10k-labels-idx1-ubyte.gz": b"not really mnist"}) as where:
+    with staged_data({"t10k-labels-idx1-ubyte.gz": b"not really mnist"}, ENV_VAR) as where:
         assert os.environ[ENV_VAR] == str(where) and where.is_relative_to(tmp_path)
         assert (where / "t10k-labels-idx1-ubyte.gz").read_bytes() == b"not really mnist"
     assert os.environ[ENV_VAR] == "/somewhere/else"
-    with staged_mnist(None) as where:
+    with staged_data(None, ENV_VAR) as where:
         assert where is None and os.environ[ENV_VAR] == "/somewhere/else"
 
 
-def test_missing_mnist_fails_on_the_driver_before_anything_is_submitted(tmp_path):
+def test_missing_mnist_fails_on_the_driver_before_anything_is_submitted(monkeypatch, tmp_path):
     from experiments.mnist_files import DataError
-    from onpolicy.ray_cluster import mnist_payloads
+    from onpolicy.ray_cluster import data_payloads
+    from onpolicy.runner import use_data_dir
     from tests import ray_suite
 
+    suite = load_suite("tests.ray_suite")
     exp = ray_suite.row("mnist", data={"name": "mnist", "split": "test10k"})
-    cfg = BuildConfig(results_dir=tmp_path, executor="ray", mnist_dir=tmp_path / "nowhere")
+    cfg = BuildConfig(results_dir=tmp_path, executor="ray", data_dir=tmp_path / "nowhere")
+    monkeypatch.setenv(suite.data_env, "")
+    use_data_dir(cfg, suite)  # what run_ray does first
     with pytest.raises(DataError, match="does not exist"):
-        mnist_payloads(cfg, [(exp, freeze.inputs_for(exp, ROOT))])
-    assert mnist_payloads(cfg, [(e, freeze.inputs_for(e, ROOT)) for e in ray_suite.EXPERIMENTS]) \
-        == {}  # synthetic data: nothing to ship
+        data_payloads(suite, [(exp, freeze.inputs_for(exp, ROOT))])
+    assert data_payloads(suite, [(e, freeze.inputs_for(e, ROOT))
+                                 for e in ray_suite.EXPERIMENTS]) == {}  # synthetic: none
 
 
 def test_the_test_entry_depends_on_the_thread_count():
@@ -269,7 +275,7 @@ def test_the_test_entry_depends_on_the_thread_count():
     import torch
 
     from onpolicy.ray_worker import execute_unit
-    from onpolicy.runner import unit_plan
+    from onpolicy.ledger import unit_plan
     from tests import ray_suite
 
     exp = ray_suite.row("threads", seeds=[1, 2], seed_batch=2, steps=1)
@@ -282,7 +288,7 @@ def test_the_test_entry_depends_on_the_thread_count():
     finally:
         torch.set_num_threads(before)
     assert one["info"]["cpu_threads"] == 1 and two["info"]["cpu_threads"] == 2
-    assert one["part"]["sums"] != two["part"]["sums"]
+    assert one["output"]["sums"] != two["output"]["sums"]
 
 
 # -- on a real two-node cluster ---------------------------------------------------------------
@@ -343,7 +349,7 @@ def test_ray_results_equal_local_results_bitwise(cluster, tmp_path):
 
 
 def runner_units(exp) -> list:
-    from onpolicy.runner import unit_plan
+    from onpolicy.ledger import unit_plan
 
     return unit_plan(exp, freeze.inputs_for(exp, ROOT, True)["config"], "cpu")
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from experiments import estimators, trainer
+from experiments import estimators, runs
 from experiments.methods import expected_pg, policy_gradient
 from experiments.model import action_probs, init_params
 
@@ -35,7 +35,7 @@ def labelled_batch(n_actions):
     labels = torch.randint(n_actions, (S, B), generator=GEN)
     actions = torch.randint(n_actions, (S, B), generator=GEN)
     rewards = torch.where(actions == labels, 1.0, -1.0).double()
-    return trainer.Batch(labels, actions, rewards, torch.full((S, B), 1.0 / n_actions))
+    return runs.Batch(labels, actions, rewards, torch.full((S, B), 1.0 / n_actions))
 
 
 def test_expected_pg_binary_is_linear_in_the_logit():
@@ -58,7 +58,7 @@ def test_expected_pg_categorical_closed_form_and_equals_average_over_actions():
     for a in range(K):
         actions = torch.full((S, B), a)
         rewards = torch.where(actions == batch.labels, 1.0, -1.0).double()
-        sampled += policy_gradient.loss(z, trainer.Batch(batch.labels, actions, rewards, None),
+        sampled += policy_gradient.loss(z, runs.Batch(batch.labels, actions, rewards, None),
                                         {}) / K
     assert (expected_pg.loss(z, batch, {}) - sampled).abs().max() < TOL
 
@@ -90,7 +90,7 @@ def test_exact_objective_gradient_is_the_on_policy_expectation():
     for a in range(K):
         actions = torch.full((2, 20), a)
         rewards = torch.where(actions == labels, 1.0, -1.0).double()
-        per_sample = policy_gradient.loss(outputs, trainer.Batch(labels, actions, rewards, None),
+        per_sample = policy_gradient.loss(outputs, runs.Batch(labels, actions, rewards, None),
                                           {})
         expected_loss = expected_loss + (probs[..., a] * per_sample).mean(1)
     assert (estimators.flat_grad(expected_loss, params) + grad_j).abs().max() < 1e-12
@@ -146,7 +146,7 @@ def test_log_barrier_gradient_does_not_fade_for_a_ruled_out_action():
 
 
 def test_suite_has_the_science_rows():
-    from experiments.suite import BY_NAME, EXPERIMENTS, effective_config
+    from experiments.suite import BY_NAME, EXPERIMENTS, SECOND_ROUND, effective_config
     for task in ("binary", "categorical"):
         assert BY_NAME[f"{task}-pg_expected"].entry == "experiments.methods.expected_pg"
         assert BY_NAME[f"estimators-{task}"].entry == "experiments.estimators"
@@ -155,7 +155,8 @@ def test_suite_has_the_science_rows():
     for exp in EXPERIMENTS:
         if exp.config.get("task") == "categorical" and "method" in exp.config \
                 and "dial_eps" not in exp.config:
-            assert len(exp.config["seeds"]) >= 20, exp.name
+            second_round = exp.config["method"] in SECOND_ROUND
+            assert len(exp.config["seeds"]) >= (10 if second_round else 20), exp.name
         if "dial_eps" in exp.config:
             eps = exp.config["dial_eps"]
             assert eps[0] == 0.0 and eps[-1] == 1.0 and sum(e <= 0.02 for e in eps) >= 5
@@ -164,6 +165,17 @@ def test_suite_has_the_science_rows():
         lags = [BY_NAME[f"binary-{method}_lag{k}"].config for k in (1, 10, 100)]
         assert [c["behaviour_lag"] for c in lags] == [1, 10, 100]
         assert all(c["behaviour_eps"] == 0.0 for c in lags)
+    for task in ("binary", "categorical"):
+        off, on = (BY_NAME[f"{task}-pg_{who}_r01"].config for who in ("random", "onpolicy"))
+        assert off["reward"] == on["reward"] == [0.0, 1.0]
+        assert (off["behaviour_eps"], on["behaviour_eps"]) == (1.0, 0.0)
+        assert BY_NAME[f"{task}-pg_random_r01_baseline"].config["baseline"] == "batch_mean"
+        assert BY_NAME[f"{task}-critic_actor_random"].config["behaviour_eps"] == 1.0
+        for method in ("pg", "is", "ppo"):
+            assert BY_NAME[f"{task}-{method}_reuse32"].config["batch_reuse"] == 32
+    assert BY_NAME["binary-pg_random_sgd"].config["optimizer"] == "sgd"
+    long = BY_NAME["binary-pg_eps0002_long"].config
+    assert long["steps"] > BY_NAME["dial-pg"].config["steps"] and long["behaviour_eps"] == 0.002
     quick = effective_config(BY_NAME["estimators-binary"], quick=True)
     assert quick["n_minibatches"] < BY_NAME["estimators-binary"].config["n_minibatches"]
 
@@ -171,13 +183,14 @@ def test_suite_has_the_science_rows():
 def test_crossover_logit_balances_the_two_parts_of_the_dial_gradient():
     """At the crossover logit the eps-share's constant push eps/2 equals the on-policy part
     (1 - eps) 2 sigma (1 - sigma); past it, the constant push is the larger."""
-    import importlib.util
+    import sys
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "site_src" / "article" / "science_facts.py"
-    spec = importlib.util.spec_from_file_location("science_facts", path)
-    science_facts = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(science_facts)
+    from onpolicy.render.content import import_folder
+
+    folder = Path(__file__).resolve().parent.parent / "site_src" / "article"
+    package = next(module for _, module in import_folder(folder)).__package__
+    science_facts = sys.modules[f"{package}.science_facts"]  # a helper of the folder's package
     for eps in (0.002, 0.02, 0.25):
         x = science_facts.crossover_logit(eps)
         sigma = 1 / (1 + math.exp(-x))

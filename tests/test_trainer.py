@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from experiments import fused, model, trainer
+from experiments import model, payloads, runs, training
 from experiments.methods import policy_gradient, q_regression, supervised
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -30,7 +30,7 @@ def config(**overrides) -> dict:
 def run_capturing_params(module, cfg, seeds, monkeypatch=None):
     """Run one unit and also return its trained weights."""
     captured = {}
-    (part,) = fused.train_lanes(trainer.lanes(module.METHOD, cfg, seeds), "cpu",
+    (part,) = training.train_lanes(runs.lanes(module.METHOD, cfg, seeds), "cpu",
                                 params_out=captured)
     return part, captured[0]
 
@@ -130,8 +130,7 @@ def test_merged_payload_shape_and_seed_batches():
     assert final["n"] == 3 and final["lo"] <= final["mean"] <= final["hi"]
     json.dumps(payload, allow_nan=False)
     jsonschema = pytest.importorskip("jsonschema")
-    schema = pytest.importorskip("onpolicy.schema")
-    jsonschema.validate(payload, schema.TRAINING)
+    jsonschema.validate(payload, payloads.TRAINING)
 
 
 def test_dial_payload():
@@ -146,14 +145,13 @@ def test_dial_payload():
     assert payload["nonfinite_seeds"] == [0, 0]
     json.dumps(payload, allow_nan=False)
     jsonschema = pytest.importorskip("jsonschema")
-    schema = pytest.importorskip("onpolicy.schema")
-    jsonschema.validate(payload, schema.DIAL)
+    jsonschema.validate(payload, payloads.DIAL)
 
 
 def test_behaviour_sampling_follows_the_behaviour_policy():
     gen = torch.Generator().manual_seed(0)
     behaviour = torch.tensor([0.1, 0.0, 0.6, 0.3]).expand(1, 40_000, 4)
-    actions = trainer.sample_actions(behaviour, torch.rand(1, 40_000, generator=gen))
+    actions = runs.sample_actions(behaviour, torch.rand(1, 40_000, generator=gen))
     freq = torch.bincount(actions.flatten(), minlength=4).float() / 40_000
     assert torch.allclose(freq, torch.tensor([0.1, 0.0, 0.6, 0.3]), atol=0.01)
     assert freq[1] == 0  # an action of probability 0 is never taken

@@ -2,7 +2,10 @@
 
 Use it with `python build.py --suite tests.tiny_suite`.
 """
-from experiments.suite import Experiment
+# the article's experiment package hooks: its datasets, payload schemas and fusion plan
+from experiments.suite import (DATA_ENV, ERRORS, FUSION, dataset, examples,  # noqa: F401
+                               payload_schema, validate_rows)
+from onpolicy.contract import Experiment
 
 _DATA = {"name": "synthetic", "n_train": 512, "n_eval": 128, "dim": 64, "n_classes": 10, "seed": 0}
 _TRAIN = {"hidden": 32, "lr": 1e-3, "batch_size": 32, "steps": 60, "eval_every": 20,

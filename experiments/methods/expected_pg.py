@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 from experiments.model import action_log_probs
-
-
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
 
 
 def all_action_rewards(labels: torch.Tensor, n_actions: int) -> torch.Tensor:
@@ -29,7 +25,7 @@ def all_action_rewards(labels: torch.Tensor, n_actions: int) -> torch.Tensor:
     return 2.0 * torch.nn.functional.one_hot(labels, n_actions) - 1.0
 
 
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE EXPECTED VANILLA-PG LOSS UNDER UNIFORM ACTIONS, per sample:
     -(1/K) sum_a r(x, a) log pi(a|x). The sampled actions in `batch` are ignored."""
     log_pi = action_log_probs(outputs)
@@ -37,12 +33,12 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return -(rewards * log_pi).mean(-1)
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = runs.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

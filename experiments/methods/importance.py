@@ -8,27 +8,23 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 from experiments.model import action_probs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
-
-
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE IMPORTANCE-WEIGHTED LOSS, per sample: -(pi(a|x) / b(a|x)) * r, the ratio not
     detached; b(a|x) is the behaviour probability recorded when the action was sampled."""
     pi_taken = action_probs(outputs).gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
     return -(pi_taken / batch.behaviour_prob) * batch.rewards
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = runs.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

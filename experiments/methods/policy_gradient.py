@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 from experiments.model import action_log_probs, action_probs
-
-
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
+from experiments.policy import advantage
 
 
 def naive_log_prob(outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -41,8 +38,9 @@ def entropy(outputs: torch.Tensor) -> torch.Tensor:
     return -(action_probs(outputs) * action_log_probs(outputs)).sum(-1)
 
 
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
-    """THE VANILLA POLICY-GRADIENT LOSS, per sample: -r * log pi(a|x).
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
+    """THE VANILLA POLICY-GRADIENT LOSS, per sample: -A * log pi(a|x), with the advantage
+    A = r - baseline (config["baseline"], default 0: A = r; see step.advantage).
     config["log_prob"]: "naive" (torch.log of a probability) or "stable" (default).
     Remedies for a policy that rules an action out for good (both default 0: the loss above,
     exactly):
@@ -54,7 +52,7 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     if mode not in ("naive", "stable"):
         raise ValueError(f"log_prob must be 'naive' or 'stable', not {mode!r}")
     log_prob = (naive_log_prob if mode == "naive" else stable_log_prob)(outputs, batch.actions)
-    loss = -batch.rewards * log_prob
+    loss = -advantage(batch, config) * log_prob
     entropy_beta = float(config.get("entropy_bonus", 0.0))
     if entropy_beta:
         loss = loss - entropy_beta * entropy(outputs)
@@ -64,12 +62,12 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return loss
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = runs.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 from experiments.model import action_log_probs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, pi(a=1|x) = sigmoid
-
-
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE PPO LOSS, per sample: -min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A), with
     ratio = pi(a|x) / b(a|x), b recorded when the action was sampled, A = r,
     eps = config["clip_eps"]."""
@@ -28,12 +24,12 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return -torch.min(ratio * advantage, clipped * advantage)
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = runs.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

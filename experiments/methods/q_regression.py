@@ -5,25 +5,25 @@ from __future__ import annotations
 
 import torch
 
-from experiments import trainer
+from experiments import runs
 
 
 def n_outputs(task: str) -> int:
     return 2 if task == "binary" else 10  # one Q-value per action, also for the binary task
 
 
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE Q-REGRESSION LOSS, per sample: (Q(x, a) - r)^2 on the taken action only."""
     q_taken = outputs.gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
     return (q_taken - batch.rewards) ** 2
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs, outputs_are_q_values=True)
+METHOD = runs.Method(loss=loss, n_outputs=n_outputs, outputs_are_q_values=True)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from experiments import trainer
+from experiments import runs
 
 
-def n_outputs(task: str) -> int:
-    return 1 if task == "binary" else 10  # binary: one logit, p(digit >= 5) = sigmoid
-
-
-def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Tensor:
+def loss(outputs: torch.Tensor, batch: runs.Batch, config: dict) -> torch.Tensor:
     """THE SUPERVISED LOSS, per sample: binary cross-entropy with logits (binary task) or
     cross-entropy (categorical). Labels may be class probabilities (S, B, K) instead of class
     indices (the gradient grids use soft labels)."""
@@ -23,12 +19,12 @@ def loss(outputs: torch.Tensor, batch: trainer.Batch, config: dict) -> torch.Ten
     return F.cross_entropy(outputs.movedim(-1, 1), target, reduction="none")
 
 
-METHOD = trainer.Method(loss=loss, n_outputs=n_outputs)
+METHOD = runs.Method(loss=loss)
 
 
 def run(config: dict, seeds: list[int], device: str, progress=None) -> dict:
-    return trainer.run(METHOD, config, seeds, device, progress)
+    return runs.run(METHOD, config, seeds, device, progress)
 
 
 def merge(config: dict, parts: list[dict]) -> dict:
-    return trainer.merge(config, parts)
+    return runs.merge(config, parts)

@@ -7,12 +7,25 @@ below; each entry is a set of allowed values, a pattern, ANY, or a nested mappin
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+# The chart contract (formats, dashes, symbols): one file, static/js/chart-contract.js, which the
+# page loads and this module parses (the JSON object it assigns).
+CONTRACT_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "chart-contract.js"
+
+
+def read_contract(path: Path = CONTRACT_JS) -> dict:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text[text.index("{", text.index("=")):text.rindex("}") + 1])
+
+
+CONTRACT = read_contract()
 ANY = object()
-FORMAT = re.compile(r",?(?:\.\d+)?[%fge]?")          # the d3-format subset chart-layout.js reads
-DASH = re.compile(r"solid|dot|dash|longdash|dashdot|longdashdot"
-                  r"|\d+(?:\.\d+)?px(?:,\s*\d+(?:\.\d+)?px)*")
+FORMAT = re.compile(CONTRACT["formats"])   # the d3-format subset chart-layout.js reads
+DASH = re.compile("|".join([*(re.escape(name) for name in CONTRACT["dashes"]),
+                            CONTRACT["dash_lengths"].strip("^$")]))
 PLACEHOLDER = re.compile(r"%\{([^}:]*)(?::([^}]*))?\}")
 
 AXIS = {
@@ -28,7 +41,7 @@ TRACE = {
     "mode": {"lines", "markers", "lines+markers", "markers+text", "lines+markers+text"},
     "textposition": ANY,
     "line": {"color": ANY, "width": ANY, "dash": DASH},
-    "marker": {"symbol": {"circle", "circle-open", "x", "x-thin", "cross", "square"},
+    "marker": {"symbol": set(CONTRACT["symbols"]),
                "size": ANY, "color": ANY, "opacity": ANY,
                "line": {"color": ANY, "width": ANY}},
     "fill": {"none", "tonexty", "tozeroy"}, "fillcolor": ANY, "stackgroup": ANY,

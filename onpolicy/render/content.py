@@ -1,6 +1,8 @@
 """Content modules: the Python beside a site's pages that computes the facts its prose quotes
 (`facts.py`: `compute(results) -> dict`) and defines its figures (`figures.py`: functions
-decorated with `@figure(id)`, see figkit.py).
+decorated with `@figure(id)`, see figkit.py, listed in its `FIGURES`; without that list, the
+@figure functions of its namespace). A `figure("id")` written in any module of the folder
+that is not registered so fails the build at its line: it would never be drawn.
 
 A folder under the source directory holds a page (`index.md`), content modules, or both. Each
 folder is loaded as a package of its own (so `figures.py` may `from .facts import ...`), afresh
@@ -11,6 +13,7 @@ defined twice is an error naming both files.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import re
@@ -19,9 +22,9 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import shown
-from typing import TYPE_CHECKING
 
 from .errors import MissingResult, RenderError
 
@@ -145,12 +148,45 @@ def _fresh_package(folder: Path) -> str:
     return package
 
 
+def _declared(folder: Path, root: Path) -> dict[str, str]:
+    """Every figure id a module of the folder defines, `@figure("id")` or `figure("id")(...)`,
+    found by reading the files (an unimported module counts too): id -> "file:line"."""
+    found: dict[str, str] = {}
+    for file in sorted(folder.glob("*.py")):
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue  # importing it reports the error with its line
+        for node in ast.walk(tree):
+            func = getattr(node, "func", None)
+            name = getattr(func, "id", None) or getattr(func, "attr", None)
+            if (isinstance(node, ast.Call) and name == "figure" and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                found.setdefault(node.args[0].value, f"{shown(file, root)}:{node.lineno}")
+    return found
+
+
+def _registered(module: types.ModuleType, path: str) -> list:
+    """figures.py's FIGURES (the explicit list), or, without one, its @figure functions."""
+    listed = getattr(module, "FIGURES", None)
+    if listed is None:
+        return list(vars(module).values())
+    if not isinstance(listed, (list, tuple)):
+        raise RenderError.at(path, 1, "FIGURES must be a list of @figure functions, not a "
+                             f"{type(listed).__name__}")
+    return list(listed)
+
+
 def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef],
                 attribute: str | None = None) -> None:
+    """Figures from FIGURES (or every @figure function); explorable data from the module's
+    @explorable_data functions."""
     from .figkit import FIGURE_ID  # with the content modules (figkit imports plotly)
     attribute = attribute or FIGURE_ID
     kind = "figure" if attribute == FIGURE_ID else "explorable data"
-    for value in vars(module).values():
+    values = _registered(module, path) if attribute == FIGURE_ID else vars(module).values()
+    for value in values:
         figure_id = getattr(value, attribute, None)
         if figure_id is None or not callable(value):
             continue
@@ -199,4 +235,8 @@ def load_content(src_dir: Path, root: Path) -> Content:
                 _figures_of(module, path, content.figures)
                 from .figkit import EXPLORABLE_DATA_ID
                 _figures_of(module, path, content.explorable_data, EXPLORABLE_DATA_ID)
+        for figure_id, where in _declared(folder, root).items():
+            if figure_id not in content.figures:
+                raise RenderError(f"{where}: figure {figure_id!r} is defined but never reachable: "
+                                  f"add it to FIGURES in {shown(folder / FIGURES_FILE, root)}")
     return content

@@ -11,7 +11,6 @@ from ..config import shown
 from .assets import chart_bundle_names, copy_assets
 from .body import PageBody, RenderedBody
 from .content import Content, load_content
-from .datasets import examples
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .explorables import ExplorableData
@@ -34,9 +33,10 @@ class SiteBuild:
         self.cfg = cfg
         self.out_dir = Path(out_dir)
         self.results = NamedMapping(results, "result")
-        self.results_meta = NamedMapping({name: {**meta, "examples": examples(
-            meta.get("inputs", {}).get("data"))} for name, meta in results_meta.items()},
-            "result")
+        # "examples": the dataset's size, as the experiment package reads it from the
+        # dataset identity (contract.Suite.examples; pipeline._load_results)
+        self.results_meta = NamedMapping({name: {"examples": {}, **meta}
+                                          for name, meta in results_meta.items()}, "result")
         self.warnings: list[str] = []
         self.settings = load_settings(cfg.src_dir, cfg.root)
         if cfg.source_url:

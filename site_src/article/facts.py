@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import science_facts
+from . import science_facts, second_round_facts
 from .payload_facts import dial_facts, finite, gradient_facts, is_dial, is_training, training_facts
 
 # The off-policy dial: "vanilla PG breaks" = final accuracy below this fraction of eps = 0.
@@ -116,4 +116,5 @@ def compute(results: dict[str, dict]) -> dict:
         if working and len(gaps) == len(working):
             facts[f"{task}_working_max_gap_pp"] = max(gaps)
     facts.update(science_facts.compute(results))  # the cliff, dropped digits, estimators
+    facts.update(second_round_facts.compute(results, facts))  # reward sign, critic, K, tests
     return facts

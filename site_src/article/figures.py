@@ -15,35 +15,12 @@ from onpolicy.render.figkit import (PALETTE, MissingResult, Results, band, base_
                                     figure, need, rgba, surface_figure, zoom_panel)
 # imported for their @explorable_data registration: the explorable figures' data
 from .explorable_data import bandit_digits, bandit_frozen, dial_curves  # noqa: F401
-# imported for their @figure registration: the cliff, dropped digits, bias, estimators, PPO
-from .science_figures import (bias_control, cliff_time, dial, dial_categorical,  # noqa: F401
-                              dropped_categorical, estimators_cos, estimators_variance,
-                              ppo_clip, seeds_categorical, stale)
+from . import science_figures  # the cliff, dropped digits, bias, estimators, PPO's clip
+from . import second_round_figures  # reward sign, critic + actor, batch reuse, optimiser
+from .style import ACCURACY_TITLE, METHOD_COLOURS, METHOD_DASHES, METHOD_LABELS
 
 METHODS = ["supervised", "q_random", "pg_random", "pg_random_stable", "pg_onpolicy",
            "ppo_random", "is_random"]
-METHOD_LABELS = {
-    "supervised": "supervised (cross-entropy on labels)",
-    "q_random": "Q-regression, random actions",
-    "pg_random": "vanilla PG, random actions (naive log-prob)",
-    "pg_random_stable": "vanilla PG, random actions",
-    "pg_onpolicy": "vanilla PG, on-policy",
-    "ppo_random": "PPO, random actions",
-    "is_random": "importance-weighted PG, random actions",
-}
-# Okabe-Ito hues (colour-blind safe; no yellow, unreadable on white), each with its own line
-# style so that no two methods differ by colour alone; the two off-policy PG variants, naive
-# and stable, get far-apart hues.
-METHOD_COLOURS = {
-    "supervised": "#8c8c8c", "q_random": "#56B4E9", "pg_random": "#CC79A7",
-    "pg_random_stable": "#E69F00", "pg_onpolicy": "#009E73", "ppo_random": "#D55E00",
-    "is_random": "#0072B2",
-}
-METHOD_DASHES = {
-    "supervised": "dash", "q_random": "dashdot", "pg_random": "dot", "pg_random_stable": "solid",
-    "pg_onpolicy": "solid", "ppo_random": "longdash", "is_random": "longdashdot",
-}
-ACCURACY_TITLE = "greedy accuracy"   # the greedy action on held-out digits, as the captions say
 ZOOM_STEP = 0.01   # the zoomed band's edges, in accuracy, are multiples of this
 LOGIT_METHODS = ["pg_random_stable", "pg_onpolicy", "ppo_random", "is_random", "supervised"]
 
@@ -284,3 +261,12 @@ surface_pg_a1 = figure("surface-pg-a1")(_surface("pg_a1"))
 surface_pg_a0 = figure("surface-pg-a0")(_surface("pg_a0"))
 surface_is_a1 = figure("surface-is-a1")(_surface("is_a1"))
 surface_is_a0 = figure("surface-is-a0")(_surface("is_a0"))
+
+
+# Every figure the article can place (the build fails on a figure defined and not listed here).
+FIGURES = [slices_categorical, curves_binary, curves_categorical, logits_binary,
+           logits_categorical, collapse_binary, collapse_categorical, surface_bce, surface_pg_a1,
+           surface_pg_a0, surface_is_a1, surface_is_a0, *science_figures.FIGURES,
+           second_round_figures.critic_actor, second_round_figures.reuse,
+           second_round_figures.optimizer, second_round_figures.reward_sign_binary,
+           second_round_figures.reward_sign_categorical]

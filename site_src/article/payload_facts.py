@@ -42,6 +42,10 @@ def is_dial(payload: dict) -> bool:
     return isinstance(payload, dict) and "eps" in payload and "runs" in payload
 
 
+def is_estimators(payload: dict) -> bool:
+    return isinstance(payload, dict) and "estimators" in payload
+
+
 def _majority_share(rows: list) -> float | None:
     """rows: one eval step's shares, [n_actions] -> share of the most common action."""
     # Result files hold no NaN or infinity (they are stored as null), so None is the only gap.

@@ -27,7 +27,9 @@ Estimators "estimators-<task>" (prefix "est_<task>"): for each estimator e and m
   (cos_minibatch, cos_mean, rel_variance, rel_bias): est_<task>_<e>_<m> (mean over seeds, per
   checkpoint) and est_<task>_<e>_<m>_last; est_<task>_checkpoints; est_<task>_expected_cos
   (exact, per checkpoint) and _last; est_<task>_is_var_ratio_last (IS over on-policy
-  variance at the last checkpoint).
+  variance at the last checkpoint); where recorded, est_<task>_grad_j_norm (per checkpoint),
+  _first, _last, est_<task>_logit_max (the trajectory's largest |logit|) and _last,
+  est_<task>_accuracy_first, and the metric "bias" (absolute, like rel_bias) per estimator.
 PPO clip sweep: <task>_clip_widths (0.05 ... 0.4) and <task>_clip_finals (their accuracies).
 Stale behaviour ("<task>-<m>_lag<k>", behaviour = the policy's snapshot, 1..k updates old):
 <task>_stale_lags and <task>_stale_<m>_finals / _logits for m in pg, is, ppo.
@@ -38,9 +40,15 @@ import math
 import statistics
 from typing import Any
 
+from experiments import suite
+
+from .payload_facts import is_dial, is_estimators, is_training
+
 LOGIT_FAIL = 1000.0  # "failed": the largest |logit| on the eval set passed this
 DROP_SHARE = 0.01    # "dropped digit": greedy output for under 1% of eval images
-CLIP_ROWS = {0.05: "ppo_clip05", 0.1: "ppo_clip10", 0.2: "ppo_random", 0.4: "ppo_clip40"}
+# the rows of the PPO clip sweep and the stale-data sweep, as the experiment table makes them
+CLIP_ROWS = dict(sorted({**{clip: label for label, clip in suite.PPO_CLIPS.items()},
+                         suite.METHODS["ppo_random"][1]["clip_eps"]: "ppo_random"}.items()))
 
 
 def _finite(v: Any) -> bool:
@@ -60,7 +68,9 @@ def fail_step(steps: list, logit_max: list, nonfinite_step) -> int | None:
     return nonfinite_step
 
 
-def dial_facts(p: str, payload: dict) -> dict:
+def dial_cliff_facts(p: str, payload: dict) -> dict:
+    """Where each eps of a dial broke (|logit| past LOGIT_FAIL or non-finite), seed by seed:
+    the cliff. payload_facts.dial_facts holds the dial's accuracy facts."""
     f: dict[str, Any] = {}
     eps, runs = payload.get("eps") or [], payload.get("runs") or []
     if not eps or len(runs) != len(eps):
@@ -161,6 +171,15 @@ def estimator_facts(task: str, payload: dict) -> dict:
     f[f"{p}_expected_cos"] = payload["offpolicy_expected_cos"]["mean"]
     f[f"{p}_expected_cos_last"] = payload["offpolicy_expected_cos"]["mean"][-1]
     f[f"{p}_accuracy_last"] = payload["accuracy"]["mean"][-1]
+    # recorded since the second round: |grad J|, each estimator's absolute bias, the logits
+    if "grad_j_norm" in payload:
+        norms = payload["grad_j_norm"]["mean"]
+        f[f"{p}_grad_j_norm"] = norms
+        f[f"{p}_grad_j_norm_first"], f[f"{p}_grad_j_norm_last"] = norms[0], norms[-1]
+        f[f"{p}_logit_max"] = payload["logit_abs_max"]["mean"]
+        f[f"{p}_logit_max_last"] = payload["logit_abs_max"]["mean"][-1]
+        f[f"{p}_accuracy_first"] = payload["accuracy"]["mean"][0]
+        f[f"{p}_accuracy"] = payload["accuracy"]["mean"]
     on = f.get(f"{p}_pg_onpolicy_rel_variance_last")
     if _finite(on) and on > 0 and _finite(f.get(f"{p}_is_rel_variance_last")):
         f[f"{p}_is_var_ratio_last"] = f[f"{p}_is_rel_variance_last"] / on
@@ -175,8 +194,8 @@ def clip_facts(task: str, results: dict) -> dict:
             f"{task}_clip_finals": [r["final_accuracy"]["mean"] for _, r in rows]}
 
 
-STALE_LAGS = (1, 10, 100)
-STALE_METHODS = ("pg", "is", "ppo")
+STALE_LAGS = tuple(suite.STALE_LAGS)
+STALE_METHODS = tuple(dict.fromkeys(label.rsplit("_lag", 1)[0] for label in suite.STALE_METHODS))
 
 
 def stale_facts(task: str, results: dict) -> dict:
@@ -199,11 +218,11 @@ def compute(results: dict[str, dict]) -> dict:
         if not isinstance(payload, dict):
             continue
         prefix = name.replace("-", "_")
-        if name.startswith("dial-") and "runs" in payload:
-            f.update(dial_facts(prefix, payload))
-        elif name.startswith("categorical-") and "action_share" in payload:
+        if name.startswith("dial-") and is_dial(payload):
+            f.update(dial_cliff_facts(prefix, payload))
+        elif name.startswith("categorical-") and is_training(payload):
             f.update(categorical_facts(prefix, payload))
-        elif name.startswith("estimators-") and "estimators" in payload:
+        elif name.startswith("estimators-") and is_estimators(payload):
             f.update(estimator_facts(name.split("-", 1)[1], payload))
     for task in ("binary", "categorical"):
         f.update(clip_facts(task, results))

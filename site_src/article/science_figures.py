@@ -13,16 +13,10 @@ from onpolicy.render.figkit import Results, band, base_figure, figure, need, zoo
 from .science_facts import (CLIP_ROWS, LOGIT_FAIL, STALE_LAGS, STALE_METHODS, dropped_digits,
                             fail_step)
 
-# the method colours and line styles of figures.py (Okabe-Ito, never colour alone)
-DIAL_LABELS = {"pg": ("vanilla PG", "#E69F00", "solid"),
-               "ppo": ("PPO", "#D55E00", "longdash"),
-               "is": ("importance-weighted PG", "#0072B2", "longdashdot")}
-ACCURACY = "greedy accuracy"
+from .style import ACCURACY_TITLE as ACCURACY
+from .style import DIAL_LABELS, ESTIMATOR_LABELS, METHOD_COLOURS
+
 TASK_DASH = {"binary": "solid", "categorical": "dash"}
-ESTIMATOR_LABELS = {"pg_onpolicy": ("vanilla PG, on-policy", "#009E73"),
-                    "pg_offpolicy": ("vanilla PG, random actions", "#E69F00"),
-                    "is": ("importance-weighted PG, random actions", "#0072B2"),
-                    "ppo": ("PPO, random actions", "#D55E00")}
 EPS_AXIS = dict(title=dict(text="ε: share of uniform actions in the behaviour policy "
                                 "(log scale)"), type="log")
 ZOOM_STEP = 0.005   # the dial's zoomed band: edges on multiples of this
@@ -92,7 +86,8 @@ def cliff_time(results: Results) -> go.Figure:
                           (steps[len(steps) // 2 - 1] + steps[len(steps) // 2]) / 2)
         name = f"vanilla PG, {task} task"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
-                                 line=dict(color="#E69F00", width=2, dash=TASK_DASH[task]),
+                                 line=dict(color=METHOD_COLOURS["pg_random_stable"], width=2,
+                                           dash=TASK_DASH[task]),
                                  hovertemplate="ε = %{x}: step %{y}<extra>" + name + "</extra>"))
     return fig
 
@@ -158,9 +153,10 @@ def bias_control(results: Results) -> go.Figure:
                                  range=[0, 1.02]))
     for task in ("binary", "categorical"):
         for method, label, colour in (
-                ("pg_random_stable", "vanilla PG, random actions (sampled)", "#E69F00"),
+                ("pg_random_stable", "vanilla PG, random actions (sampled)",
+                 METHOD_COLOURS["pg_random_stable"]),
                 ("pg_expected", "its exact expectation over actions (no sampling)", "#0072B2"),
-                ("pg_onpolicy", "vanilla PG, on-policy (reference)", "#009E73")):
+                ("pg_onpolicy", "vanilla PG, on-policy (reference)", METHOD_COLOURS["pg_onpolicy"])):
             payload = need(results, f"{task}-{method}")
             name = f"{label}, {task}"
             acc = payload["accuracy"]
@@ -210,16 +206,18 @@ def ppo_clip(results: Results) -> go.Figure:
         widths = sorted(CLIP_ROWS)
         finals = [need(results, f"{task}-{CLIP_ROWS[w]}")["final_accuracy"] for w in widths]
         name = f"PPO, {task}"
-        band(fig, widths, [f["lo"] for f in finals], [f["hi"] for f in finals], "#D55E00",
+        band(fig, widths, [f["lo"] for f in finals], [f["hi"] for f in finals],
+             METHOD_COLOURS["ppo_random"],
              name, name)
         fig.add_trace(go.Scatter(x=widths, y=[f["mean"] for f in finals], mode="lines+markers",
                                  name=name, legendgroup=name,
-                                 line=dict(color="#D55E00", width=2, dash=TASK_DASH[task]),
+                                 line=dict(color=METHOD_COLOURS["ppo_random"], width=2,
+                                           dash=TASK_DASH[task]),
                                  hovertemplate="clip %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         is_final = need(results, f"{task}-is_random")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[widths[0], widths[-1]], y=[is_final, is_final],
                                  mode="lines", name=f"no clip (importance-weighted PG), {task}",
-                                 line=dict(color="#0072B2", width=1.5,
+                                 line=dict(color=METHOD_COLOURS["is_random"], width=1.5,
                                            dash="dot" if task == "binary" else "dashdot"),
                                  hovertemplate="%{y:.1%}<extra>no clip</extra>"))
     return fig
@@ -249,7 +247,8 @@ def stale(results: Results) -> go.Figure:
         on = need(results, f"{task}-pg_onpolicy")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[STALE_LAGS[0], STALE_LAGS[-1]], y=[on, on], mode="lines",
                                  name=f"vanilla PG, on-policy (k = 0), {task}",
-                                 line=dict(color="#009E73", width=1.5, dash="dot"),
+                                 line=dict(color=METHOD_COLOURS["pg_onpolicy"], width=1.5,
+                                           dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>on-policy</extra>"))
     return fig
 
@@ -260,3 +259,6 @@ estimators_cos = figure("estimators-cos")(_estimators(
     "cos_mean", "cosine between the average step and the exact ∇J", False))
 estimators_variance = figure("estimators-variance")(_estimators(
     "rel_variance", "minibatch gradient variance / |∇J|² (log scale)", True))
+
+FIGURES = [dial, dial_categorical, cliff_time, seeds_categorical, dropped_categorical,
+           bias_control, estimators_cos, estimators_variance, ppo_clip, stale]

@@ -7,10 +7,8 @@
   "use strict";
   var F = window.onpolicyChartFormat;   // chart-layout.js: number formats, hover templates
   var L = window.onpolicyChartLayout;   // chart-layout.js: panel heights
-  var DASHES = { solid: [], dot: [2, 3], dash: [7, 4], longdash: [13, 5], dashdot: [7, 3, 2, 3],
-                 longdashdot: [13, 4, 2, 4] };
-  var SYMBOLS = { "circle": "circle", "circle-open": "circle", "x": "crossRot",
-                  "x-thin": "crossRot", "cross": "cross", "square": "rect" };
+  var DASHES = window.onpolicyChartContract.dashes;    // chart-contract.js, also the build's
+  var SYMBOLS = window.onpolicyChartContract.symbols;
 
   function dashOf(dash) {
     if (!dash) return [];

@@ -7,7 +7,8 @@
   "use strict";
   var SLICE_COLOURS = ["#0072B2", "#56B4E9", "#7f7f7f", "#E69F00", "#D55E00"];
   var SLICE_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
-  var FORMAT = /^(,)?(?:\.(\d+))?([%fge])?$/;   // chart_support.py checks figures against this
+  // chart-contract.js: the formats the build lets figures use (chart_support.py reads it too)
+  var FORMAT = new RegExp(window.onpolicyChartContract.formats);
   var SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }

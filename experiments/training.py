@@ -1,4 +1,4 @@
-"""The fused trainer: the seeds of many run units trained as one batched model.
+"""The training loop: the seeds of many run units trained as one batched (fused) model.
 
 A *lane* is one training run of one method: a method, its config (one behaviour eps) and its
 seeds; a dial unit is one lane per eps. Lanes that can share a model (same task, network
@@ -12,7 +12,7 @@ lane's loss, backward, non-finite masking, Adam. It reads its step number and th
 contexts and action-uniforms from tensors, so the same code runs eagerly (CPU, and the CUDA
 reference) or is captured once in a CUDA graph and replayed (experiments/cuda_graph.py).
 
-A fused run equals each lane run alone up to float reordering only: see experiments/trainer.py
+A fused run equals each lane run alone up to float reordering only: see experiments/runs.py
 for what is exact and what is not, and tests/test_fused.py for the tolerance.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 from experiments import data as datasets
 from experiments.evaluation import evaluate, split_outputs
 from experiments.model import forward, greedy_action, init_params
-from experiments.step import Batch, Method, policy_probs, sample_actions
+from experiments.policy import Batch, Method, policy_probs, reward_values, sample_actions
 
 # Seed s draws contexts and actions from generators of their own, apart from its init.
 CONTEXT_SEED_OFFSET, ACTION_SEED_OFFSET = 1_000_003, 2_000_003
@@ -36,7 +36,8 @@ PROGRESS_EVERY = 50
 SHARED_KEYS = ("task", "hidden", "steps", "batch_size", "lr", "eval_every", "data")
 # Settings a method's loss never reads: lanes differing only in these share one loss call.
 NOT_LOSS_KEYS = frozenset({"behaviour_eps", "behaviour_lag", "method", "seeds", "seed_batch",
-                           "dial_eps", "quick"})
+                           "dial_eps", "quick", "batch_reuse", "optimizer"})
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,14 @@ class Lane:
 
 def group_key(lane: Lane) -> str:
     """Lanes with equal keys can train as one model."""
-    config = lane.config
+    config, method = lane.config, lane.method
     shared = {k: config[k] for k in SHARED_KEYS}
-    return json.dumps({**shared, "n_outputs": lane.method.n_outputs(config["task"])},
+    head = method.policy_head
+    # the optimiser and the policy head are one per model; the defaults keep the old keys
+    extra = {"optimizer": config["optimizer"]} if config.get("optimizer", "adam") != "adam" else {}
+    if head is not None:
+        extra["policy_head"] = f"{head.__module__}.{head.__qualname__}"
+    return json.dumps({**shared, **extra, "n_outputs": method.n_outputs(config["task"])},
                       sort_keys=True)
 
 
@@ -62,27 +68,28 @@ def loss_key(lane: Lane) -> str:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """Consecutive slots sharing one loss call: slots [start, stop)."""
+class LossCall:
+    """Consecutive slots whose lanes share one loss call (one loss function and settings):
+    slots [start, stop)."""
     start: int
     stop: int
     method: Method
     config: dict
 
 
-def layout(lanes: list[Lane]) -> tuple[list[int], list[Segment]]:
-    """Slot order (lanes sorted by loss, so equal losses are adjacent) and the segments."""
+def layout(lanes: list[Lane]) -> tuple[list[int], list[LossCall]]:
+    """Slot order (lanes sorted by loss, so equal losses are adjacent) and the loss_calls."""
     order = sorted(range(len(lanes)), key=lambda i: loss_key(lanes[i]))
-    segments, slot = [], 0
+    loss_calls, slot = [], 0
     for i in order:
         lane, n = lanes[i], len(lanes[i].seeds)
-        if segments and loss_key(lane) == loss_key(lanes[segments[-1][0]]):
-            segments[-1][1] += n
+        if loss_calls and loss_key(lane) == loss_key(lanes[loss_calls[-1][0]]):
+            loss_calls[-1][1] += n
         else:
-            segments.append([i, n])
+            loss_calls.append([i, n])
     out = []
-    for first, n in segments:
-        out.append(Segment(slot, slot + n, lanes[first].method, lanes[first].config))
+    for first, n in loss_calls:
+        out.append(LossCall(slot, slot + n, lanes[first].method, lanes[first].config))
         slot += n
     return order, out
 
@@ -94,10 +101,10 @@ def _per_slot(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class Step:
     """One optimiser update of every slot; state lives in tensors so it can be captured."""
 
-    def __init__(self, segments, params, optimizer, x_train, y_train, n_act, batch_size,
-                 eps, lag, chunk_len, device, mask_always: bool):
+    def __init__(self, loss_calls, params, optimizer, x_train, y_train, n_act, batch_size,
+                 eps, lag, chunk_len, device, mask_always: bool, rewards=None, reuse=None):
         n_slots = params["W1"].shape[0]
-        self.segments, self.params, self.optimizer = segments, params, optimizer
+        self.loss_calls, self.params, self.optimizer = loss_calls, params, optimizer
         self.x_train, self.y_train, self.n_act = x_train, y_train, n_act
         # behaviour = keep * pi + spread, computed in float64 on the host as the scalar
         # arithmetic of a lone run would be, then stored in the params' dtype
@@ -105,6 +112,18 @@ class Step:
         self.spread = torch.tensor([e / n_act for e in eps], device=device).view(-1, 1, 1)
         self.lag = torch.tensor(lag, dtype=torch.long, device=device)
         self.lagged = any(k > 0 for k in lag)
+        # per-slot rewards of a miss and a hit (default -1 / +1)
+        miss, hit = zip(*(rewards or [(-1.0, 1.0)] * n_slots))
+        self.r_miss = torch.tensor(miss, device=device).view(-1, 1)
+        self.r_hit = torch.tensor(hit, device=device).view(-1, 1)
+        # batch_reuse K > 1: a slot collects a minibatch (contexts, actions, b(a|x)) every K
+        # updates and takes K updates on it, the last ones with an older policy's actions
+        self.reuse = torch.tensor(reuse or [1] * n_slots, dtype=torch.long, device=device)
+        self.reusing = bool((self.reuse > 1).any())
+        if self.reusing:
+            self.kept_idx = torch.zeros(n_slots, batch_size, dtype=torch.long, device=device)
+            self.kept_actions = torch.zeros(n_slots, batch_size, dtype=torch.long, device=device)
+            self.kept_prob = torch.ones(n_slots, batch_size, device=device)
         self.snapshot = ({k: v.detach().clone() for k, v in params.items()}
                          if self.lagged else None)
         self.mask_always = mask_always
@@ -127,6 +146,9 @@ class Step:
         idx = self.chunk_idx.index_select(0, self.position).squeeze(0)          # (S, B)
         uniform = self.chunk_uniform.index_select(0, self.position).squeeze(0)  # (S, B)
         self.position.add_(1)
+        if self.reusing:  # a slot collecting at this update: reuse 1, or update 1, K+1, ...
+            collect = ((self.step - 1) % self.reuse == 0).view(-1, 1)
+            idx = torch.where(collect, idx, self.kept_idx)
         x, labels = self.x_train[idx], self.y_train[idx]
 
         # ALGO LOGIC: act with the behaviour policy b = (1-eps) pi + eps uniform, where pi is
@@ -139,10 +161,16 @@ class Step:
                 acting = torch.where(_per_slot(self.lag > 0, outputs), lagged, outputs)
             behaviour = torch.cat([
                 self.keep[s.start:s.stop] * policy_probs(s.method, acting[s.start:s.stop])
-                + self.spread[s.start:s.stop] for s in self.segments])
+                + self.spread[s.start:s.stop] for s in self.loss_calls])
             actions = sample_actions(behaviour, uniform)
             behaviour_prob = behaviour.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-            rewards = torch.where(actions == labels, 1.0, -1.0)
+            if self.reusing:
+                actions = torch.where(collect, actions, self.kept_actions)
+                behaviour_prob = torch.where(collect, behaviour_prob, self.kept_prob)
+                self.kept_idx.copy_(idx)
+                self.kept_actions.copy_(actions)
+                self.kept_prob.copy_(behaviour_prob)
+            rewards = torch.where(actions == labels, self.r_hit, self.r_miss)
 
         # ALGO LOGIC: each lane's loss, mean over its minibatch, summed over slots
         slot_losses = torch.cat([
@@ -150,7 +178,7 @@ class Step:
                           Batch(labels[s.start:s.stop], actions[s.start:s.stop],
                                 rewards[s.start:s.stop], behaviour_prob[s.start:s.stop]),
                           s.config).mean(dim=1)
-            for s in self.segments])
+            for s in self.loss_calls])
         slot_losses.sum().backward()
 
         # A slot whose loss or gradients are non-finite stops here, for good: its gradients
@@ -210,7 +238,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
     config = lanes[0].config
     task, steps = config["task"], int(config["steps"])
     batch_size, eval_every = int(config["batch_size"]), int(config["eval_every"])
-    order, segments = layout(lanes)
+    order, loss_calls = layout(lanes)
     slot_seeds = [s for i in order for s in lanes[i].seeds]
     slot_eps = [float(lanes[i].config.get("behaviour_eps", 1.0))
                 for i in order for _ in lanes[i].seeds]
@@ -218,6 +246,13 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                 for _ in lanes[i].seeds]
     if min(slot_lag) < 0:
         raise ValueError(f"behaviour_lag must be >= 0, not {min(slot_lag)}")
+    slot_rewards = [reward_values(lanes[i].config) for i in order for _ in lanes[i].seeds]
+    slot_reuse = [int(lanes[i].config.get("batch_reuse", 1)) for i in order
+                  for _ in lanes[i].seeds]
+    if min(slot_reuse) < 1:
+        raise ValueError(f"batch_reuse must be >= 1, not {min(slot_reuse)}")
+    q_slots = torch.tensor([lanes[i].method.outputs_are_q_values for i in order
+                            for _ in lanes[i].seeds])
 
     data = datasets.load(config["data"], device)
     y_train = datasets.task_labels(data.y_train, task)
@@ -230,10 +265,18 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
     where = torch.tensor([distinct.index(s) for s in slot_seeds])
     params = {k: v.detach()[where].to(device).requires_grad_() for k, v in init.items()}
     device_type = params["W1"].device.type
-    optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]), fused=True,
-                                 capturable=capture)
-    step = Step(segments, params, optimizer, data.x_train, y_train, n_act, batch_size,
-                slot_eps, slot_lag, eval_every, device, mask_always=device_type != "cpu")
+    name = config.get("optimizer", "adam")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {name!r}")
+    if name == "adam":
+        optimizer = torch.optim.Adam(params.values(), lr=float(config["lr"]), fused=True,
+                                     capturable=capture)
+    else:  # plain SGD, no momentum: the step is the gradient times lr, not normalised
+        optimizer = torch.optim.SGD(params.values(), lr=float(config["lr"]))
+    step = Step(loss_calls, params, optimizer, data.x_train, y_train, n_act, batch_size,
+                slot_eps, slot_lag, eval_every, device, mask_always=device_type != "cpu",
+                rewards=slot_rewards, reuse=slot_reuse)
+    head = lanes[0].method.policy_head
     context_gens = {s: torch.Generator().manual_seed(int(s) + CONTEXT_SEED_OFFSET)
                     for s in distinct}
     action_gens = {s: torch.Generator().manual_seed(int(s) + ACTION_SEED_OFFSET)
@@ -244,7 +287,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
         replay = capture_step(step)
     evals: list = []
     total = steps * len(lanes)
-    evaluate(evals, 0, params, data.x_eval, y_eval, n_act, step.alive)
+    evaluate(evals, 0, params, data.x_eval, y_eval, n_act, step.alive, q_slots, head)
     for chunk_start in range(0, steps, eval_every):
         n_chunk = min(eval_every, steps - chunk_start)
         if bool(step.alive.any()):  # one host sync per chunk
@@ -261,7 +304,8 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                     progress(done * len(lanes), total)
         else:  # every slot has stopped: skip the chunk (its evals are all null)
             step.step.add_(n_chunk)
-        evaluate(evals, chunk_start + n_chunk, params, data.x_eval, y_eval, n_act, step.alive)
+        evaluate(evals, chunk_start + n_chunk, params, data.x_eval, y_eval, n_act, step.alive,
+                 q_slots, head)
         if progress and replay is not None:
             progress((chunk_start + n_chunk) * len(lanes), total)
     if progress:

@@ -1,8 +1,7 @@
-"""The training entry points every method module uses, and the merge of their outputs.
-
-`run` trains one run unit (its seeds; a dial unit: one lane per behaviour eps) with the fused
-trainer (experiments/fused.py), which is also what the runner uses to train many run units
-as one model. `merge` turns per-seed outputs into the result payload.
+"""What every method module calls: `run` trains one run unit (its seeds; a dial unit: one
+lane per behaviour eps) with the training loop of experiments/training.py, which is also what
+the build uses to train many run units as one model; `merge` turns the run units' outputs
+into the result payload (means and 95% intervals over seeds).
 
 Steps count optimiser updates: the eval at step k sees the weights after k updates. If the
 loss or a gradient of seed s is non-finite at update t, first_nonfinite_step[s] = t, the seed
@@ -22,12 +21,12 @@ from __future__ import annotations
 import math
 
 from experiments import data as datasets
-from experiments import fused
-from experiments.fused import Lane
-from experiments.step import Batch, Method, policy_probs, sample_actions
+from experiments import training
+from experiments.training import Lane
+from experiments.policy import Batch, Method, policy_outputs, policy_probs, sample_actions
 
-__all__ = ["Batch", "Method", "Lane", "policy_probs", "sample_actions", "lanes", "assemble",
-           "run", "merge"]
+__all__ = ["Batch", "Method", "Lane", "policy_outputs", "policy_probs", "sample_actions",
+           "lanes", "assemble", "run", "merge"]
 
 
 def lanes(method: Method, config: dict, seeds) -> list[Lane]:
@@ -45,7 +44,7 @@ def assemble(config: dict, outputs: list[dict]) -> dict:
 
 def run(method: Method, config: dict, seeds: list[int], device: str, progress=None) -> dict:
     """One run unit on its own (its dial lanes fused); progress counts lane-steps."""
-    return assemble(config, fused.train_lanes(lanes(method, config, seeds), device, progress))
+    return assemble(config, training.train_lanes(lanes(method, config, seeds), device, progress))
 
 
 # -- merge: seed batches -> result payload -------------------------------------------------
@@ -87,13 +86,14 @@ def _stat(per_seed: list[list]) -> dict:
 def merge_training(config: dict, parts: list[dict]) -> dict:
     joined = {k: [v for part in parts for v in part[k]]
               for k in ("seeds", "accuracy", "logit_abs_max", "logit_abs_mean", "action_share",
-                        "first_nonfinite_step")}
+                        "expected_reward", "first_nonfinite_step")}
     share_mean = [[mean_interval([seed[i][k] if seed[i] is not None else None
                                   for seed in joined["action_share"]])[0]
                    for k in range(datasets.n_actions(config["task"]))]
                   for i in range(len(parts[0]["steps"]))]
     final = [series[-1] for series in joined["accuracy"]]
     mean, lo, hi, n = mean_interval(final)
+    final_expected = [series[-1] for series in joined["expected_reward"]]
     return {
         "task": config["task"], "method": config["method"],
         "n_actions": datasets.n_actions(config["task"]),
@@ -104,6 +104,10 @@ def merge_training(config: dict, parts: list[dict]) -> dict:
         "action_share": {"mean": share_mean, "per_seed": joined["action_share"]},
         "first_nonfinite_step": joined["first_nonfinite_step"],
         "final_accuracy": {"per_seed": final, "mean": mean, "lo": lo, "hi": hi, "n": n},
+        "expected_reward": _stat(joined["expected_reward"]),
+        "final_expected_reward": dict(zip(("mean", "lo", "hi", "n"),
+                                          mean_interval(final_expected)),
+                                      per_seed=final_expected),
         "behaviour_eps": float(config.get("behaviour_eps", 1.0)),
         "wall_time_s": sum(part["wall_time_s"] for part in parts),
     }
@@ -120,6 +124,8 @@ def merge(config: dict, parts: list[dict]) -> dict:
         "runs": runs,
         "final_accuracy": {k: [r["final_accuracy"][k] for r in runs]
                            for k in ("mean", "lo", "hi", "n")},
+        "final_expected_reward": {k: [r["final_expected_reward"][k] for r in runs]
+                                  for k in ("mean", "lo", "hi", "n")},
         "nonfinite_seeds": [sum(s is not None for s in r["first_nonfinite_step"]) for r in runs],
         "wall_time_s": sum(r["wall_time_s"] for r in runs),
     }
