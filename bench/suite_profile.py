@@ -90,7 +90,11 @@ def forward_kind(args) -> str:
 
 def instrument(timers: Timers) -> None:
     import torch
-    from experiments import estimators, fused
+    from experiments import estimators
+    try:
+        from experiments import training as fused   # the batched trainer (issue 25's name)
+    except ImportError:
+        from experiments import fused
     timers.wrap(fused, "forward", forward_kind)
     timers.wrap(torch.Tensor, "backward", "backward")
     timers.wrap(torch.optim.Adam, "step", "Adam step")
@@ -102,7 +106,11 @@ def instrument(timers: Timers) -> None:
 
 
 def small_config(name: str, steps: int) -> tuple[dict, str]:
-    from experiments.suite import EXPERIMENTS, effective_config
+    from experiments.suite import EXPERIMENTS
+    try:
+        from onpolicy.contract import effective_config
+    except ImportError:
+        from experiments.suite import effective_config
     row = next(e for e in EXPERIMENTS if e.name == name)
     config = dict(effective_config(row))
     if "checkpoints" in config:  # a measurement costs ~30 training steps: fewer of them
