@@ -10,9 +10,12 @@ first such heading, e.g. the article's `set`s and macros):
   page's globals plus what the chunks before it assigned at their top level (`set`, `macro`).
   That equals rendering the whole body only when the chunks share no other state, so the
   split is used only when every chunk compiles on its own (no block, comment or expression
-  crosses a cut), no chunk has `extends`, `block` or `include`, no name is assigned at the
-  top level of two chunks, and no chunk reads a name that a later chunk assigns (names read
-  are over-approximated: every name loaded anywhere in the chunk).
+  crosses a cut), no chunk has `extends`, `block` or `include`, and a chunk reads a name
+  that a later chunk assigns only if it assigns the name itself first and reads it nowhere
+  inside a macro or call block (Jinja's top-level names are one variable for the whole body:
+  a read before the chunk's own `set` resolves from the context, which holds the earlier
+  chunks' values, and a macro reads the variable when it is called). Names read are
+  over-approximated: every name loaded anywhere in the chunk.
 * Markdown: the rendered text is cut before each "## " line outside fenced code, and each
   piece is converted once per text (pieces joined by a newline give the whole document's
   HTML). Only when nothing links pieces: no footnotes, reference-style links, abbreviations
@@ -45,7 +48,7 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 LINKED = re.compile(r"\[\^|^ {0,3}\[[^\]\n]+\]:|^\*\[|^ {0,3}<", re.M)
 IDS = re.compile(r'\sid="([^"]*)"')
 SCOPES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.With)
-VERSION = 2
+VERSION = 3
 
 _MEMORY: dict[str, dict] = {}      # page display path -> its section cache (this process)
 _CODE: dict[tuple, object] = {}    # (name, source) -> compiled code of a chunk (this process)
@@ -105,7 +108,9 @@ def analyse(ast: nodes.Template) -> dict:
     stores: set[str] = set()
     _root_stores(ast.body, stores)
     reads = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
-    return {"stores": sorted(stores), "reads": sorted(reads)}
+    deferred = {n.name for body in ast.find_all((nodes.Macro, nodes.CallBlock))
+                for n in body.find_all(nodes.Name) if n.ctx == "load"}  # read when called
+    return {"stores": sorted(stores), "reads": sorted(reads), "deferred": sorted(deferred)}
 
 
 class PageSections:
@@ -167,14 +172,14 @@ class PageSections:
         if len(chunks) < 2:
             raise Unsplittable("one section")
         compiled = [(*self._chunk(i, text), offset) for i, (offset, text) in enumerate(chunks)]
-        owner: dict[str, int] = {}
+        last: dict[str, int] = {}   # name -> the last chunk that assigns it at its top level
         for i, (_, facts, _) in enumerate(compiled):
-            for name in facts["stores"]:
-                if owner.setdefault(name, i) != i:
-                    raise Unsplittable(f"{name!r} is assigned in two sections")
+            last.update(dict.fromkeys(facts["stores"], i))
         for j, (_, facts, _) in enumerate(compiled):
-            if any(owner.get(name, -1) > j for name in facts["reads"]):
-                raise Unsplittable("a section reads a name that a later one assigns")
+            for name in facts["reads"]:
+                if last.get(name, -1) > j and (name not in facts["stores"]
+                                               or name in facts["deferred"]):
+                    raise Unsplittable(f"{name!r} is read before a later section assigns it")
         return [(template, offset) for template, _, offset in compiled]
 
     # -- Markdown -------------------------------------------------------------------------------
