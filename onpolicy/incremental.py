@@ -105,8 +105,8 @@ def _head_stamp(repo) -> tuple | None:
     if str(repo) not in _GIT_DIRS:
         _GIT_DIRS[str(repo)] = _run_git(repo, ["rev-parse", "--absolute-git-dir"], 30)
     git_dir = _GIT_DIRS[str(repo)]
-    if not git_dir:
-        return None
+    if not git_dir:  # outside git (a tarball, a copy): until a .git appears here
+        return ("outside git", os.path.lexists(os.path.join(repo, ".git")))
     stamps = []
     for name in ("logs/HEAD", "shallow"):
         try:
@@ -218,6 +218,7 @@ class Reuse:
         self.units: dict[str, dict] = {}
         self.reused: list[str] = []
         self.rendered: list[str] = []
+        self._folders: set[Path] = set()
 
     def take(self, unit: str, key: str, out_dir: Path):
         """The unit's recorded extra data if its files were copied into out_dir, else None."""
@@ -232,7 +233,9 @@ class Reuse:
                 return None
             for rel, src in sources.items():
                 target = Path(out_dir) / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in self._folders:  # one mkdir per folder, not per file
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self._folders.add(target.parent)
                 _place(src, target)
                 placed.append(target)
         except OSError:

@@ -6,16 +6,14 @@ whole render succeeded; a failed or interrupted build leaves the previous site u
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import atomic, freeze, incremental, outdir
+from . import atomic, freeze, incremental, memo, outdir
 from .config import BuildConfig, shown
-from .contract import (Experiment, Suite, SuiteLoadError, check_rows, effective_config,
-                       load_suite)
+from .contract import Experiment, Suite, SuiteLoadError, check_rows, load_suite
 from .errors import BuildError
 
 __all__ = ["BuildError", "BuildReport", "build", "selected", "statuses", "suite"]
@@ -37,7 +35,10 @@ class BuildReport:
 
 def load(cfg: BuildConfig) -> Suite:
     """The experiment package: experiments.suite, or another module named by --suite, its
-    rows checked by the engine's rules and then by the package's own validate_rows."""
+    rows checked by the engine's rules and then by the package's own validate_rows (once per
+    process that remembers between builds: it imports the package once)."""
+    if memo.REMEMBER and cfg.suite in memo.SUITES:
+        return memo.SUITES[cfg.suite]
     try:
         found = load_suite(cfg.suite)
     except SuiteLoadError as err:
@@ -49,6 +50,8 @@ def load(cfg: BuildConfig) -> Suite:
             found.validate(list(found.rows))
     except (SuiteLoadError, ValueError) as err:
         raise BuildError(f"{where}: {err}") from None
+    if memo.REMEMBER:
+        memo.SUITES[cfg.suite] = found
     return found
 
 
@@ -69,56 +72,6 @@ def selected(cfg: BuildConfig) -> list[Experiment]:
     return table
 
 
-# A process that builds again and again (serve) keeps the last statuses of the whole table,
-# keyed by what they were read from (see _status_inputs): a prose edit then reads and hashes
-# no result file. Off unless remember_between_builds() was called.
-_REMEMBER = False
-_STATUS_MEMO: dict[tuple, tuple[tuple, list[freeze.Status]]] = {}
-
-
-def remember_between_builds() -> None:
-    """Keep what a long-lived process can reuse from one build to the next: the statuses
-    (while no result file or project module changed), git's answers (while HEAD stays) and
-    typeset formulas with the KaTeX worker (render/katex.py)."""
-    global _REMEMBER
-    from .render.katex import remember_formulas
-    _REMEMBER = incremental.REMEMBER_GIT = True
-    remember_formulas()
-
-
-def _status_inputs(cfg: BuildConfig, rows: list[Experiment]) -> tuple:
-    """(path, size, mtime, inode) of every result file (frozen, and --quick's), of the data
-    files whose bytes the freeze hash covers, and of every Python file of the project's
-    packages (any may join an import graph): a status is a function of these files and of
-    the suite rows, which a process imports once."""
-    package = load(cfg)
-    found = []
-    for row in rows:
-        for path in package.data_source(effective_config(row, cfg.quick)).files.values():
-            try:
-                stat = os.stat(path)
-                found.append((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino))
-            except OSError:
-                found.append((str(path), None))
-    stores = [cfg.store_dir] + ([cfg.results_dir] if cfg.quick else [])
-    packages = [p for p in cfg.root.iterdir() if (p / "__init__.py").is_file()]
-    for top in stores + packages + [cfg.root]:
-        every_file, stack = top in stores, [top]
-        while stack:
-            try:
-                entries = list(os.scandir(stack.pop()))
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if top in packages and entry.name != "__pycache__":
-                        stack.append(entry.path)
-                elif every_file or entry.name.endswith(".py"):
-                    stat = entry.stat()
-                    found.append((entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-    return tuple(found)
-
-
 def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     """Status of the --only experiments (every=True: of the whole table, as the render uses).
 
@@ -126,15 +79,15 @@ def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     use .cache/quick/, where a quick build trains them: a fresh clone's `--quick` trains only
     what changed (or was added), in tiny runs, offline when those rows need no MNIST."""
     rows = suite(cfg) if every else selected(cfg)
-    if not (_REMEMBER and every):
+    if not (memo.REMEMBER and every):
         return _check(cfg, rows)
-    memo_key = (str(cfg.root), str(cfg.store_dir), str(cfg.results_dir), cfg.quick, cfg.suite,
-                cfg.rerun)
-    inputs = _status_inputs(cfg, rows)
-    if memo_key in _STATUS_MEMO and _STATUS_MEMO[memo_key][0] == inputs:
-        return _STATUS_MEMO[memo_key][1]
+    key = (str(cfg.root), str(cfg.store_dir), str(cfg.results_dir), cfg.quick, cfg.suite,
+           cfg.rerun)
+    inputs = memo.status_inputs(cfg, rows, load)
+    if key in memo.STATUSES and memo.STATUSES[key][0] == inputs:
+        return memo.STATUSES[key][1]
     found = _check(cfg, rows)
-    _STATUS_MEMO[memo_key] = (inputs, found)
+    memo.STATUSES[key] = (inputs, found)
     return found
 
 

@@ -246,7 +246,7 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
     """Serve cfg.out_dir on http://host:port/ until Ctrl-C, rebuilding on source changes.
     The port is bound first, then the site is built once; a failed build (one of `errors`)
     is shown on every page, and the previous site stays served."""
-    from .pipeline import remember_between_builds
+    from .memo import remember_between_builds
     remember_between_builds()  # this process builds again and again: keep what it can reuse
     server = PreviewServer(cfg, host, port, rebuild)
     # Watch before the first build: an edit made while it runs (or right after the "serving"

@@ -1,4 +1,4 @@
-"""What a long-lived process (serve) keeps between builds (pipeline.remember_between_builds):
+"""What a long-lived process (serve) keeps between builds (memo.remember_between_builds):
 statuses while no result file or project module changed, typeset formulas and the KaTeX
 worker. Builds in such a process equal builds without it, byte for byte, and see a changed
 result file at once."""
@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from onpolicy import incremental, pipeline
+from onpolicy import incremental, memo, pipeline
 from onpolicy.config import ROOT
 from onpolicy.render import katex
 from tests.test_incremental import ARTICLE, build, contents, site  # noqa: F401 - fixture
@@ -19,11 +19,12 @@ from tests.test_incremental import ARTICLE, build, contents, site  # noqa: F401 
 def remembering(monkeypatch):
     """This test's process remembers between builds; the others' do not (monkeypatch puts
     the switches and memos back as they were)."""
-    monkeypatch.setattr(pipeline, "_STATUS_MEMO", {})
-    monkeypatch.setattr(pipeline, "_REMEMBER", False)
+    for name, empty in (("STATUSES", {}), ("SUITES", {}), ("DATA_FILES", {}),
+                        ("REMEMBER", False)):
+        monkeypatch.setattr(memo, name, empty)
     monkeypatch.setattr(incremental, "REMEMBER_GIT", False)
     monkeypatch.setattr(incremental, "_GIT_ANSWERS", {})
-    pipeline.remember_between_builds()
+    memo.remember_between_builds()
     yield
     katex.remember_formulas(False)
 
@@ -42,7 +43,7 @@ def test_repeated_builds_equal_a_fresh_process(own_results, tmp_path, rememberin
     for n in range(2):
         page.write_text(page.read_text() + f"\nSentence {n} of a long-lived process.\n")
         build(cfg)
-    pipeline._REMEMBER = False
+    memo.REMEMBER = False
     katex.remember_formulas(False)
     fresh = dataclasses.replace(cfg, out_dir=tmp_path / "fresh", cache_dir=tmp_path / "fresh-c")
     shutil.copytree(cfg.cache_dir / "katex", fresh.cache_dir / "katex")
