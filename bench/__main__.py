@@ -1,8 +1,8 @@
 """`python -m bench` (or `make bench`): run the benchmarks, then print a summary.
 
-    python -m bench                       all five (a few minutes each)
-    python -m bench --only fused          one of: fused, throughput, rebuild, pages, bandit
-                                          (repeatable)
+    python -m bench                       all seven (a few minutes each)
+    python -m bench --only fused          one of: fused, throughput, rebuild, pages, bandit,
+                                          author_loop, suite_profile (repeatable)
     python -m bench --quick               fewer steps and repeats: a smoke run
     python -m bench --repeats 7           more repeats (medians get steadier)
     python -m bench --json out.json       also write every number as JSON
@@ -19,7 +19,8 @@ import traceback
 
 from bench import machine_header
 
-BENCHMARKS = ("fused", "throughput", "rebuild", "pages", "bandit")
+BENCHMARKS = ("fused", "throughput", "rebuild", "pages", "bandit", "author_loop",
+              "suite_profile")
 
 
 def run(name: str, repeats: int | None, quick: bool) -> dict:
@@ -35,6 +36,12 @@ def run(name: str, repeats: int | None, quick: bool) -> dict:
     if name == "bandit":
         from bench import bandit
         return bandit.main(repeats, quick)
+    if name == "author_loop":
+        from bench import author_loop
+        return author_loop.main(repeats, quick)
+    if name == "suite_profile":
+        from bench import suite_profile
+        return suite_profile.main(steps=100 if quick else 300, repeats=repeats or 3)
     from bench import pages
     return pages.main(repeats, quick)
 

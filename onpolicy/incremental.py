@@ -83,15 +83,58 @@ def render_settings(cfg) -> dict:
             "drafts": cfg.drafts}
 
 
-def source_commit(cfg) -> str | None:
-    """The last commit that touched the source folder, or None outside git: an article shows
-    the date of its source's last commit ("updated"), so commits are a render input too."""
+# With REMEMBER_GIT (a process that builds again and again, serve), a git query's answer is
+# kept until HEAD moves, which appends to HEAD's reflog, or a shallow clone's boundary moves:
+# the size, mtime and inode of <git dir>/logs/HEAD and <git dir>/shallow are the key (no
+# reflog: git is asked every time).
+REMEMBER_GIT = False
+_GIT_ANSWERS: dict[tuple, tuple] = {}
+_GIT_DIRS: dict[str, str | None] = {}
+
+
+def _run_git(repo, args: list[str], timeout: float) -> str | None:
     try:
-        proc = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(cfg.src_dir)],
-                              cwd=cfg.root, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                              timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _head_stamp(repo) -> tuple | None:
+    if str(repo) not in _GIT_DIRS:
+        _GIT_DIRS[str(repo)] = _run_git(repo, ["rev-parse", "--absolute-git-dir"], 30)
+    git_dir = _GIT_DIRS[str(repo)]
+    if not git_dir:  # outside git (a tarball, a copy): until a .git appears here
+        return ("outside git", os.path.lexists(os.path.join(repo, ".git")))
+    stamps = []
+    for name in ("logs/HEAD", "shallow"):
+        try:
+            stat = os.stat(os.path.join(git_dir, name))
+            stamps.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        except OSError:
+            if name == "logs/HEAD":
+                return None
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def git_output(repo, args: list[str], timeout: float = 30) -> str | None:
+    """stdout of `git args` in repo (stripped), or None when git is missing or fails."""
+    stamp = _head_stamp(repo) if REMEMBER_GIT else None
+    key = (str(repo), tuple(args))
+    if stamp is not None and key in _GIT_ANSWERS and _GIT_ANSWERS[key][0] == stamp:
+        return _GIT_ANSWERS[key][1]
+    answer = _run_git(repo, args, timeout)
+    if stamp is not None:
+        _GIT_ANSWERS[key] = (stamp, answer)
+    return answer
+
+
+def source_commit(cfg) -> str | None:
+    """The last commit that touched the source folder, or None outside git: an article shows
+    the date of its source's last commit ("updated"), so commits are a render input too."""
+    return git_output(cfg.root, ["log", "-1", "--format=%H", "--", str(cfg.src_dir)])
 
 
 def site_key(cfg, found) -> str:
@@ -175,6 +218,7 @@ class Reuse:
         self.units: dict[str, dict] = {}
         self.reused: list[str] = []
         self.rendered: list[str] = []
+        self._folders: set[Path] = set()
 
     def take(self, unit: str, key: str, out_dir: Path):
         """The unit's recorded extra data if its files were copied into out_dir, else None."""
@@ -189,7 +233,9 @@ class Reuse:
                 return None
             for rel, src in sources.items():
                 target = Path(out_dir) / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in self._folders:  # one mkdir per folder, not per file
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self._folders.add(target.parent)
                 _place(src, target)
                 placed.append(target)
         except OSError:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import atomic, freeze, incremental, outdir
+from . import atomic, freeze, incremental, memo, outdir
 from .config import BuildConfig, shown
 from .contract import Experiment, Suite, SuiteLoadError, check_rows, load_suite
 from .errors import BuildError, raised_where
@@ -35,7 +35,10 @@ class BuildReport:
 
 def load(cfg: BuildConfig) -> Suite:
     """The experiment package: experiments.suite, or another module named by --suite, its
-    rows checked by the engine's rules and then by the package's own validate_rows."""
+    rows checked by the engine's rules and then by the package's own validate_rows (once per
+    process that remembers between builds: it imports the package once)."""
+    if memo.REMEMBER and cfg.suite in memo.SUITES:
+        return memo.SUITES[cfg.suite]
     try:
         found = load_suite(cfg.suite)
     except SuiteLoadError as err:
@@ -51,6 +54,8 @@ def load(cfg: BuildConfig) -> Suite:
             found.validate(list(found.rows))
     except (SuiteLoadError, ValueError) as err:
         raise BuildError(f"{where}: {err}") from None
+    if memo.REMEMBER:
+        memo.SUITES[cfg.suite] = found
     return found
 
 
@@ -78,6 +83,19 @@ def statuses(cfg: BuildConfig, every: bool = False) -> list[freeze.Status]:
     use .cache/quick/, where a quick build trains them: a fresh clone's `--quick` trains only
     what changed (or was added), in tiny runs, offline when those rows need no MNIST."""
     rows = suite(cfg) if every else selected(cfg)
+    if not (memo.REMEMBER and every):
+        return _check(cfg, rows)
+    key = (str(cfg.root), str(cfg.store_dir), str(cfg.results_dir), cfg.quick, cfg.suite,
+           cfg.rerun)
+    inputs = memo.status_inputs(cfg, rows, load)
+    if key in memo.STATUSES and memo.STATUSES[key][0] == inputs:
+        return memo.STATUSES[key][1]
+    found = _check(cfg, rows)
+    memo.STATUSES[key] = (inputs, found)
+    return found
+
+
+def _check(cfg: BuildConfig, rows: list[Experiment]) -> list[freeze.Status]:
     package = load(cfg)
     found = freeze.check_all(rows, cfg.root, cfg.store_dir, cfg.quick, package)
     if not cfg.quick:

@@ -46,6 +46,7 @@ LIVERELOAD_SCRIPT = """<script>
 })();
 </script>"""
 KEEPALIVE_S = 15.0
+WATCH_STEP_MS = 20
 
 
 class BuildEvents:
@@ -172,7 +173,9 @@ def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None], events: Bu
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
-    for changes in watchfiles.watch(*existing, stop_event=stop, debounce=300,
+    # step: how long the watcher waits for more changes once one came (an editor's save is a
+    # few writes and renames within milliseconds); it adds to every rebuild's latency.
+    for changes in watchfiles.watch(*existing, stop_event=stop, debounce=300, step=WATCH_STEP_MS,
                                     raise_interrupt=False):
         names = sorted({Path(path).name for _, path in changes})
         log(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; rebuilding")
@@ -252,6 +255,8 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
     """Serve cfg.out_dir on http://host:port/ until Ctrl-C, rebuilding on source changes.
     The port is bound first, then the site is built once; a failed build (one of `errors`)
     is shown on every page, and the previous site stays served."""
+    from .memo import remember_between_builds
+    remember_between_builds()  # this process builds again and again: keep what it can reuse
     server = PreviewServer(cfg, host, port, rebuild)
     # Watch before the first build: an edit made while it runs (or right after the "serving"
     # line) is seen, instead of racing the watcher's start-up.

@@ -11,8 +11,6 @@ import re
 import shutil
 from pathlib import Path
 
-from pygments.formatters import HtmlFormatter
-
 from .errors import RenderError
 
 # kind: (npm package, file in it, name stem under static/ (the version is appended))
@@ -82,6 +80,7 @@ def copy_chart_bundles(node_modules: Path, static_out: Path) -> dict[str, str]:
 
 
 def pygments_css() -> str:
+    from pygments.formatters import HtmlFormatter  # only when the assets are written
     light = HtmlFormatter(style=PYGMENTS_LIGHT).get_style_defs(".highlight")
     dark = HtmlFormatter(style=PYGMENTS_DARK).get_style_defs(':root[data-theme="dark"] .highlight')
     dark_default = HtmlFormatter(style=PYGMENTS_DARK).get_style_defs(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -14,13 +15,13 @@ import jinja2
 
 from .citations import link_citations
 from .content import Content
-from .errors import RenderError
+from .errors import MissingResult, RenderError
 from .explorables import explorable_html
-from .figkit import MissingResult
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_split, toc_html
-from .templating import compile_body, current_template_line, render_reporting_lines
+from .sections import PageSections, Unsplittable
+from .templating import _template_line, compile_body, render_reporting_lines
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
 FIGURE_TOKEN = "%%FIGURE-{}%%"
@@ -40,9 +41,12 @@ class Build(Protocol):
     def warn(self, message: str) -> None: ...
     def katex(self) -> KatexRenderer: ...
     def chart_files(self, chart_id: str) -> ChartFiles: ...
+    def knows_chart(self, chart_id: str) -> bool: ...
+    def knows_explorable_data(self, data_id: str) -> bool: ...
     def explorable_data(self, data_id: str) -> None: ...
     def asset(self, root: str, path: str) -> str: ...
     def body_globals(self, page: Page, root: str) -> dict: ...
+    def page_sections(self, page: Page) -> PageSections | None: ...
 
 
 @dataclasses.dataclass
@@ -73,6 +77,8 @@ class PageBody:
         self.explorables: list[tuple[str, str, int]] = []  # (name, html, line), page order
         self.explorable_data: list[str] = []
         self.template = None
+        self.sections: PageSections | None = None
+        self.frames: dict[str, tuple[jinja2.Template, int]] = {}  # filename -> (template, offset)
         self.rendered_source = ""
         macros = {**(build.settings.get("macros") or {}), **(page.meta.get("macros") or {})}
         self.macros = tuple(sorted(macros.items()))
@@ -80,8 +86,15 @@ class PageBody:
     # -- where in the .md file are we -----------------------------------------------------
 
     def line_now(self) -> int:
-        line = current_template_line(self.template) if self.template is not None else None
-        return (line or 1) + self.page.body_offset
+        """The .md line being rendered now: the innermost frame of this page's template(s)."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            found = self.frames.get(frame.f_code.co_filename)
+            if found is not None:
+                template, offset = found
+                return _template_line(template, frame.f_lineno) + offset + self.page.body_offset
+            frame = frame.f_back
+        return 1 + self.page.body_offset
 
     def error(self, message: str, line: int | None = None) -> RenderError:
         return RenderError.at(self.page.display_path, line or self.line_now(), message)
@@ -93,7 +106,7 @@ class PageBody:
             if not isinstance(value, str):
                 raise self.error(f"chart(): {name} must be text in quotes, got "
                                  f"{type(value).__name__} {value!r}")
-        if chart_id not in self.build.content.figures:
+        if not self.build.knows_chart(chart_id):
             raise self.error(f"unknown chart id {chart_id!r}; known ids: "
                              f"{self.build.content.known_figures()}")
         try:
@@ -108,7 +121,8 @@ class PageBody:
             self.build.warn(f"{self.page.display_path}:{self.line_now()}: chart {chart_id!r} "
                             "has no alt text; the caption is used")
             alt = re.sub(r"[$\\{}]", "", caption) or f"Chart {chart_id}"
-        caption_html = inline_markdown(caption) if caption else ""
+        caption_html = ("" if not caption else self.sections.inline(caption) if self.sections
+                        else inline_markdown(caption))
         self.figures.append((anchor, figure_html(files, number, anchor, caption_html, alt,
                                                  self.root), self.line_now()))
         return FIGURE_TOKEN.format(number)
@@ -130,7 +144,7 @@ class PageBody:
         for data_id in (data, on_demand):
             if data_id is None:
                 continue
-            if data_id not in self.build.content.explorable_data:
+            if not self.build.knows_explorable_data(data_id):
                 known = ", ".join(sorted(self.build.content.explorable_data)) or "none"
                 raise self.error(f"explorable({name!r}): unknown data id {data_id!r}; known: "
                                  f"{known}")
@@ -179,6 +193,25 @@ class PageBody:
     # -- the pipeline -----------------------------------------------------------------------
 
     def render(self) -> RenderedBody:
+        self.sections = sections = self.build.page_sections(self.page)
+        rendered = self._render_sections(sections) if sections is not None else None
+        self.rendered_source = rendered if rendered is not None else self._render_whole()
+        convert = sections.markdown if sections is not None else markdown_to_html
+        html, toc_tokens = convert(self.rendered_source)
+        if sections is not None:
+            sections.save()
+        try:
+            minutes, minutes_after = reading_split(html, self.page.meta.get("reading_until"))
+        except ValueError as err:
+            raise RenderError.at(self.page.display_path, 1, str(err)) from None
+        html = link_citations(self._place_figures(html))
+        content, math_in_content = self._typeset(html)
+        toc, math_in_toc = self._typeset(toc_html(toc_tokens))
+        return RenderedBody(content, toc, minutes, bool(self.figures or self.explorables),
+                            math_in_content or math_in_toc, bool(self.explorables),
+                            self.explorable_data, minutes_after)
+
+    def _render_whole(self) -> str:
         page = self.page
         try:
             self.template = compile_body(self.build.body_env, page.body, page.display_path)
@@ -186,19 +219,31 @@ class PageBody:
             line = (getattr(err, "lineno", None) or 1) + page.body_offset
             raise RenderError.at(page.display_path, line,
                                  f"{type(err).__name__}: {getattr(err, 'message', err)}") from None
-        self.rendered_source = render_reporting_lines(self.template, self.globals(),
-                                                      page.display_path, page.body_offset)
-        html, toc_tokens = markdown_to_html(self.rendered_source)
+        self.frames = {self.template.filename: (self.template, 0)}
+        return render_reporting_lines(self.template, self.globals(), page.display_path,
+                                      page.body_offset)
+
+    def _render_sections(self, sections: PageSections) -> str | None:
+        """The body's Jinja section by section (see sections.py); None: take the whole-page
+        path, which also reports any error with its usual message and line."""
         try:
-            minutes, minutes_after = reading_split(html, page.meta.get("reading_until"))
-        except ValueError as err:
-            raise RenderError.at(page.display_path, 1, str(err)) from None
-        html = link_citations(self._place_figures(html))
-        content, math_in_content = self._typeset(html)
-        toc, math_in_toc = self._typeset(toc_html(toc_tokens))
-        return RenderedBody(content, toc, minutes, bool(self.figures or self.explorables),
-                            math_in_content or math_in_toc, bool(self.explorables),
-                            self.explorable_data, minutes_after)
+            chunks = sections.templates()
+        except Unsplittable:
+            return None
+        context, out = self.globals(), []
+        try:
+            for template, offset in chunks:
+                self.frames[template.filename] = (template, offset)
+                state = template.new_context(context)
+                out.append(template.environment.concat(template.root_render_func(state)))
+                context = {**context, **state.vars}  # its sets and macros, for those after it
+        except Exception:
+            for state in (self.figures, self.anchors, self.figrefs, self.explorables,
+                          self.explorable_data):
+                state.clear()
+            self.frames = {}
+            return None
+        return "".join(out)
 
     def _place_figures(self, html: str) -> str:
         placed = [(FIGURE_TOKEN.format(n), figure, line, "chart()")

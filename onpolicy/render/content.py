@@ -22,10 +22,14 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import shown
-from .errors import RenderError
-from .figkit import EXPLORABLE_DATA_ID, FIGURE_ID, FigureBuilder, MissingResult, ResultsUsed
+
+from .errors import MissingResult, RenderError
+
+if TYPE_CHECKING:  # figkit imports plotly: loaded with the content modules, which use it
+    from .figkit import FigureBuilder
 
 FACTS_FILE, FIGURES_FILE = "facts.py", "figures.py"
 MODULE_FILES = (FACTS_FILE, FIGURES_FILE)   # loaded in this order
@@ -69,6 +73,7 @@ class Content:
 
     def build_figure(self, figure_id: str, results: Mapping[str, dict]):
         """(plotly figure, names of the results it read). MissingResult passes through."""
+        from .figkit import ResultsUsed
         definition = self.figures[figure_id]
         used = ResultsUsed(results)
         try:
@@ -84,6 +89,7 @@ class Content:
 
     def build_explorable_data(self, data_id: str, results: Mapping[str, dict]):
         """(JSON-able data, names of the results it read). MissingResult passes through."""
+        from .figkit import ResultsUsed
         definition = self.explorable_data[data_id]
         used = ResultsUsed(results)
         try:
@@ -173,9 +179,11 @@ def _registered(module: types.ModuleType, path: str) -> list:
 
 
 def _figures_of(module: types.ModuleType, path: str, figures: dict[str, FigureDef],
-                attribute: str = FIGURE_ID) -> None:
+                attribute: str | None = None) -> None:
     """Figures from FIGURES (or every @figure function); explorable data from the module's
     @explorable_data functions."""
+    from .figkit import FIGURE_ID  # with the content modules (figkit imports plotly)
+    attribute = attribute or FIGURE_ID
     kind = "figure" if attribute == FIGURE_ID else "explorable data"
     values = _registered(module, path) if attribute == FIGURE_ID else vars(module).values()
     for value in values:
@@ -225,6 +233,7 @@ def load_content(src_dir: Path, root: Path) -> Content:
                 content.facts_modules.append((path, compute))
             else:
                 _figures_of(module, path, content.figures)
+                from .figkit import EXPLORABLE_DATA_ID
                 _figures_of(module, path, content.explorable_data, EXPLORABLE_DATA_ID)
         for figure_id, where in _declared(folder, root).items():
             if figure_id not in content.figures:

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from xml.sax.saxutils import escape
 
 from .pages import Page
+
+
+def escape(text: str) -> str:
+    """xml.sax.saxutils.escape, imported when a feed is written: it pulls in urllib.request
+    and email, which a build without base_url (or one rendering a single page) never needs."""
+    from xml.sax.saxutils import escape as xml_escape
+    return xml_escape(text)
 
 
 def absolute(base_url: str, path: str) -> str:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 
 import plotly.graph_objects as go
 
+from .errors import MissingResult  # noqa: F401 - figures.py files import it from here
+
 Results = Mapping[str, dict]  # experiment name -> result payload
 FigureBuilder = Callable[[Results], go.Figure]
 FIGURE_ID = "figure_id"       # the attribute @figure sets; the engine collects these
@@ -55,14 +57,6 @@ def explorable_data(data_id: str) -> Callable[[Callable[[Results], dict]], Calla
         setattr(build, EXPLORABLE_DATA_ID, data_id)
         return build
     return register
-
-
-class MissingResult(KeyError):
-    """A figure needs a result that was not loaded."""
-
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.name = name
 
 
 class ResultsUsed(Mapping):

@@ -200,6 +200,25 @@ def describe_chart(chart_id: str, data: dict, used: list[str]) -> ChartFiles:
     return ChartFiles(chart_id, used, data_tables(data), is_3d)
 
 
+# Reused charts described by this process, by (chart id, unit key): the key covers all that
+# the chart's file depends on, so a process that builds again (serve) reads each file once.
+_DESCRIBED: dict[tuple[str, str], ChartFiles] = {}
+
+
+def files_under(folder: Path, out_dir: Path) -> list[str]:
+    return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+def describe_reused(out_dir: Path, chart_id: str, key: str, used: list[str]) -> ChartFiles:
+    """describe_chart of a chart file the build reused (out_dir/CHART_DIR/<id>.json)."""
+    if (chart_id, key) not in _DESCRIBED:
+        data = json.loads((Path(out_dir) / CHART_DIR / f"{chart_id}.json").read_bytes())
+        if len(_DESCRIBED) > 200:
+            _DESCRIBED.clear()
+        _DESCRIBED[chart_id, key] = describe_chart(chart_id, data, used)
+    return _DESCRIBED[chart_id, key]
+
+
 def table_html(table: DataTable) -> str:
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.head)
     body = "".join("<tr>" + "".join(

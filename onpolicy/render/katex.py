@@ -1,6 +1,7 @@
 """Server-side KaTeX: one long-lived node worker per build, a disk cache per formula."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 WORKER = Path(__file__).with_name("katex_render.js")
+MEMORY_KEPT = 20000  # formulas kept in memory by a long-lived process (serve): a few MB
 # arithmatex (generic mode) output: <span class="arithmatex">\(tex\)</span>,
 # <div class="arithmatex">\[tex\]</div>, with & < > " HTML-escaped inside
 ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
@@ -37,6 +39,27 @@ class Typeset:
     warnings: list[str] = field(default_factory=list)
 
 
+# Formulas typeset (or read from the disk cache) by this process, by cache key, once
+# remember_formulas() was called: a process that builds again and again (serve) then reads no
+# file for them. Only successes are kept, as on disk.
+_MEMORY: dict[str, Typeset] = {}
+_REMEMBER = False
+_KEPT: dict[str, "KatexRenderer"] = {}  # katex dir -> a renderer holding a live worker
+
+
+def remember_formulas(on: bool = True) -> None:
+    """on: keep typeset formulas in memory, and the node worker alive, between builds of this
+    process; off: forget them and end the kept worker."""
+    global _REMEMBER
+    _REMEMBER = False
+    _MEMORY.clear()
+    kept = list(_KEPT.values())
+    _KEPT.clear()
+    for renderer in kept:
+        renderer.close()
+    _REMEMBER = on
+
+
 class KatexRenderer:
     """Typesets formulas; cached ones never reach node. Use as a context manager."""
 
@@ -53,6 +76,11 @@ class KatexRenderer:
         self.cache_hits = 0
         self._process: subprocess.Popen | None = None
         self._stderr = None
+        kept = _KEPT.pop(str(self.katex_dir), None) if _REMEMBER else None
+        if kept is not None and kept._process.poll() is None:  # left by an earlier build
+            self._process, self._stderr, kept._process = kept._process, kept._stderr, None
+        elif kept is not None:
+            kept.close(abort=True)
 
     def __enter__(self) -> "KatexRenderer":
         return self
@@ -63,7 +91,12 @@ class KatexRenderer:
     def close(self, abort: bool = False) -> None:
         """Ends the worker: normally by closing its input; on an error or Ctrl-C (abort) at
         once, since it may be blocked writing answers nobody will read. Never raises, so an
-        interrupt is reported as one and not as the dead pipe it leaves behind."""
+        interrupt is reported as one and not as the dead pipe it leaves behind.
+        With remember_formulas() on, a healthy worker is kept for the next build instead."""
+        if (_REMEMBER and not abort and self._process is not None
+                and self._process.poll() is None and str(self.katex_dir) not in _KEPT):
+            _KEPT[str(self.katex_dir)] = self
+            return
         if self._process is not None:
             if abort:
                 self._process.kill()
@@ -88,11 +121,23 @@ class KatexRenderer:
         return self.cache_dir / key[:2] / f"{key}.json"
 
     def _read_cache(self, key: str) -> Typeset | None:
+        if key in _MEMORY:
+            return _MEMORY[key]
         try:
             data = json.loads(self._cache_path(key).read_text(encoding="utf-8"))
-            return Typeset(html=data["html"], warnings=data.get("warnings", []))
+            result = Typeset(html=data["html"], warnings=data.get("warnings", []))
         except (OSError, ValueError, KeyError):
             return None
+        self._remember(key, result)
+        return result
+
+    @staticmethod
+    def _remember(key: str, result: Typeset) -> None:
+        if not _REMEMBER:
+            return
+        if len(_MEMORY) >= MEMORY_KEPT:
+            _MEMORY.clear()
+        _MEMORY[key] = result
 
     def _write_cache(self, key: str, result: Typeset) -> None:
         """Atomic: a full disk or a kill leaves no half entry; a failed write leaves no
@@ -205,6 +250,7 @@ class KatexRenderer:
             for key, result in self._ask_node(missing).items():
                 if result.html is not None:
                     self._write_cache(key, result)
+                    self._remember(key, result)
                 done[key] = result
         return [done[key] for key in keys]
 
@@ -225,6 +271,7 @@ PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 NEGATIVE_HEIGHT = re.compile(r"(?<![\w-])height:-[0-9.]+em;?")
 
 
+@functools.lru_cache(maxsize=4096)  # one page repeats formulas; serve renders it again and again
 def valid_html(katex_html: str) -> str:
     """Two KaTeX outputs that HTML validators reject, made valid without changing the look:
     a negative CSS height (browsers drop it anyway), and Private Use Area characters (KaTeX's

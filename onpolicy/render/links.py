@@ -9,6 +9,7 @@ build, not when a reader clicks.
 """
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -65,6 +66,7 @@ _START_TAG = re.compile(
 _ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
 
+@functools.lru_cache(maxsize=8)  # a rebuild in the same process (serve) rescans only new pages
 def _scan(text: str) -> PageLinks:
     found = PageLinks()
     text = _NOT_MARKUP.sub(lambda m: m.group(1) or "", text)

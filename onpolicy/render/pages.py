@@ -8,6 +8,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import markdown
 import yaml
@@ -192,6 +193,23 @@ def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
                                  f"page {page.out_path} is also produced by {slugs[page.out_path]}")
         slugs[page.out_path] = page.display_path
     return sorted(pages, key=Page.sort_key)
+
+
+def page_root(page: Page) -> str:
+    """The link prefix from a page to the site root: relative ("" or "../"), so one build
+    works at /, under /repo/ and from disk. 404.html, which a host serves at any depth, is
+    written as if at the root and given a <base> (see base_path)."""
+    return "../" * page.depth
+
+
+def base_path(base_url: str) -> str:
+    """404.html's <base href>: base_url's path ("/repo/"); "" when base_url is unset, and
+    the page's head script then works out the site's root from its own address."""
+    return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
+
+
+def relative_url(root: str, path: str) -> str:
+    return (root + path) or "./"
 
 
 # -- Markdown ---------------------------------------------------------------------------------

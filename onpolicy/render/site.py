@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlparse
 
 import jinja2
 from markupsafe import Markup
@@ -15,33 +14,15 @@ from .content import Content, load_content
 from .errors import RenderError
 from .feeds import absolute, atom_xml, sitemap_xml
 from .explorables import ExplorableData
-from .figures import CHART_DIR, RESULTS_DIR, ChartFiles, describe_chart, write_chart
+from .figures import (CHART_DIR, RESULTS_DIR, ChartFiles, describe_reused, files_under,
+                      write_chart)
 from .katex import KatexRenderer
-from .pages import Page, load_pages
+from .pages import Page, base_path, load_pages, page_root, relative_url
 from .render_cache import FactsCache
+from .sections import PageSections
 from .site_inputs import SETTINGS_FILE, git_updated, load_settings
 from .templating import NamedMapping, body_environment, layout_environment
 from .unit_keys import UnitKeys
-
-def page_root(page: Page) -> str:
-    """The link prefix from a page to the site root: relative ("" or "../"), so one build
-    works at /, under /repo/ and from disk. 404.html, which a host serves at any depth, is
-    written as if at the root and given a <base> (see base_path)."""
-    return "../" * page.depth
-
-
-def base_path(base_url: str) -> str:
-    """404.html's <base href>: base_url's path ("/repo/"); "" when base_url is unset, and
-    the page's head script then works out the site's root from its own address."""
-    return (urlparse(base_url).path.rstrip("/") + "/") if base_url else ""
-
-
-def relative_url(root: str, path: str) -> str:
-    return (root + path) or "./"
-
-
-def files_under(folder: Path, out_dir: Path) -> list[str]:
-    return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 class SiteBuild:
@@ -111,10 +92,28 @@ class SiteBuild:
         if self.reuse:
             self.reuse.record(unit, key, files, extra)
 
+    def page_sections(self, page: Page) -> PageSections | None:  # incremental builds only
+        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code) \
+            if self.keys else None
+
     def katex(self) -> KatexRenderer:
         if self._katex is None:
             self._katex = KatexRenderer(self.cfg.node_modules, self.cfg.cache_dir)
         return self._katex
+
+    def _in_last_build(self, unit: str, key_id: str) -> bool:
+        """Known without loading the content modules (its key covers their code): no plotly."""
+        before = self.reuse.previous_extra(unit) if self.reuse else None
+        return before is not None and self.reuse.previous.units[unit]["key"] == \
+            self.keys.chart(key_id, before["used_results"])
+
+    def knows_chart(self, chart_id: str) -> bool:
+        return (chart_id in self._charts or self._in_last_build(f"chart:{chart_id}", chart_id)
+                or chart_id in self.content.figures)
+
+    def knows_explorable_data(self, data_id: str) -> bool:
+        unit = f"explorable:{data_id}"
+        return self._in_last_build(unit, unit) or data_id in self.content.explorable_data
 
     def chart_files(self, chart_id: str) -> ChartFiles:
         if chart_id in self._charts:
@@ -122,10 +121,11 @@ class SiteBuild:
         unit = f"chart:{chart_id}"
         before = self.reuse.previous_extra(unit) if self.reuse else None
         if before is not None:  # keyed by the results it read last time
-            extra = self._reused(unit, self.keys.chart(chart_id, before["used_results"]))
+            key = self.keys.chart(chart_id, before["used_results"])
+            extra = self._reused(unit, key)
             if extra is not None:
-                data = json.loads((self.out_dir / CHART_DIR / f"{chart_id}.json").read_bytes())
-                self._charts[chart_id] = describe_chart(chart_id, data, extra["used_results"])
+                self._charts[chart_id] = describe_reused(self.out_dir, chart_id, key,
+                                                         extra["used_results"])
                 return self._charts[chart_id]
         figure, used = self.content.build_figure(chart_id, self.results)
         files = write_chart(chart_id, figure, used, self.out_dir,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from ..config import shown
+from ..incremental import git_output
 from .errors import RenderError
 from .front_matter import FrontMatterLoader, check_macros
 from .pages import read_source
@@ -34,12 +34,7 @@ def load_settings(src_dir: Path, root: Path) -> dict:
 
 
 def _git(repo: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                              timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    return git_output(repo, list(args), timeout=20)  # kept until HEAD moves, in serve
 
 
 def shallow_boundary(repo: Path) -> set[str]:

@@ -19,8 +19,9 @@ A key covers everything its unit's output depends on, and nothing else:
 """
 from __future__ import annotations
 
+import os
+import re
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from ..incremental import (RENDER_ENGINE, digest, package_versions, render_settings,
@@ -30,13 +31,38 @@ from .pages import Page
 LIBRARIES = ("jinja2", "markdown", "pymdown-extensions", "pygments", "plotly", "PyYAML")
 
 
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _installed() -> dict[str, str]:
+    """{normalised name: version} from the `<name>-<version>.dist-info` folders on sys.path,
+    first one wins, as importlib.metadata finds them (importing that module costs more than
+    rendering a prose edit: it pulls in email, zipfile and csv)."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                name, _, version = folder[:-len(".dist-info")].partition("-")
+                found.setdefault(_normalised(name), version)
+    return found
+
+
 def library_versions() -> dict[str, str | None]:
+    installed = _installed()
     versions = {}
     for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        versions[name] = installed.get(_normalised(name))
+        if versions[name] is None:  # not a plain dist-info install: ask importlib.metadata
+            from importlib import metadata
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pass
     return versions
 
 
@@ -46,6 +72,7 @@ class UnitKeys:
         results_key = digest(result_keys)
         engine = tree_digest(RENDER_ENGINE)
         versions = library_versions()
+        self.code = digest("code", engine, versions, sys.version)  # how a source renders
         self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",))
         self.results = digest("results", results_key, engine)
         self.assets = digest("assets", tree_digest(cfg.static_dir),
