@@ -53,17 +53,12 @@ class Build(Protocol):
 class RenderedBody:
     content: str          # HTML
     toc: str              # HTML (nested <ol>), empty when the page has no h2/h3
-    reading_minutes: int  # of the main line (all of it without front matter reading_until)
+    reading: dict         # minutes: reading_minutes (the main line: all of it without front
+                          # matter reading_until) and reading_minutes_after (the appendices)
     has_charts: bool
     has_math: bool
     has_explorables: bool = False
     explorable_data: list[str] = dataclasses.field(default_factory=list)  # data ids placed
-    reading_minutes_after: int = 0   # what follows the reading_until heading (appendices)
-
-    def reading_time(self) -> dict:
-        """The byline's minutes, as the layouts read them from `page`."""
-        return {"reading_minutes": self.reading_minutes,
-                "reading_minutes_after": self.reading_minutes_after}
 
 
 class PageBody:
@@ -200,16 +195,14 @@ class PageBody:
         html, toc_tokens = convert(self.rendered_source)
         if sections is not None:
             sections.save()
-        try:
-            minutes, minutes_after = reading_split(html, self.page.meta.get("reading_until"))
-        except ValueError as err:
-            raise RenderError.at(self.page.display_path, 1, str(err)) from None
+        minutes, after = reading_split(html, self.page)
         html = link_citations(self._place_figures(html))
         content, math_in_content = self._typeset(html)
         toc, math_in_toc = self._typeset(toc_html(toc_tokens))
-        return RenderedBody(content, toc, minutes, bool(self.figures or self.explorables),
-                            math_in_content or math_in_toc, bool(self.explorables),
-                            self.explorable_data, minutes_after)
+        return RenderedBody(content, toc, {"reading_minutes": minutes,
+                                           "reading_minutes_after": after},
+                            bool(self.figures or self.explorables), math_in_content or math_in_toc,
+                            bool(self.explorables), self.explorable_data)
 
     def _render_whole(self) -> str:
         page = self.page

@@ -279,12 +279,14 @@ def reading_minutes(body_html: str) -> int:
     return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))
 
 
-def reading_split(body_html: str, until: str | None) -> tuple[int, int]:
-    """(minutes before, minutes from) the first heading whose id starts with `until` (front
-    matter `reading_until`, e.g. the appendices' "appendix-"); (all, 0) without one."""
+def reading_split(body_html: str, page: Page) -> tuple[int, int]:
+    """(minutes before, minutes from) the first heading whose id starts with the page's front
+    matter `reading_until` (e.g. the appendices' "appendix-"); (all, 0) without one."""
+    until = page.meta.get("reading_until")
     if not until:
         return reading_minutes(body_html), 0
     match = re.search(rf'<h[1-6][^>]*\sid="{re.escape(until)}', body_html)
     if match is None:
-        raise ValueError(f"front matter reading_until {until!r}: no heading's id starts with it")
+        raise RenderError.at(page.display_path, 1, f"front matter reading_until {until!r}: "
+                             "no heading's id starts with it")
     return reading_minutes(body_html[:match.start()]), reading_minutes(body_html[match.start():])

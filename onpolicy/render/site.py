@@ -168,7 +168,7 @@ class SiteBuild:
             "site": self.site_info(root), "root": root, "home_url": relative_url(root, ""),
             "page": {**page.meta, "title": page.title, "slug": page.slug, "url_path": page.url_path,
                      "is_article": page.is_article, "is_404": page.is_404, "draft": page.draft,
-                     **body.reading_time(),
+                     **body.reading,
                      "updated": page.meta.get("updated") or self.updated(page)},
             "content": Markup(body.content), "toc": Markup(body.toc),
             "has_charts": body.has_charts, "has_math": body.has_math,

@@ -5,7 +5,6 @@ import bisect
 import difflib
 import math
 import re
-import sys
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -191,16 +190,6 @@ def compile_body(env: jinja2.Environment, source: str, filename: str) -> jinja2.
             bucket.code = code
             cache.set_bucket(bucket)
     return env.template_class.from_code(env, code, env.make_globals(None))
-
-
-def current_template_line(template: jinja2.Template) -> int | None:
-    """The template line being rendered now (called from inside a global like require())."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_filename == template.filename:
-            return _template_line(template, frame.f_lineno)
-        frame = frame.f_back
-    return None
 
 
 _LINE_MAPS: "weakref.WeakKeyDictionary[jinja2.Template, tuple]" = weakref.WeakKeyDictionary()
