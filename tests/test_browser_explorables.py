@@ -17,25 +17,13 @@ import pytest
 from experiments.brake import expected_pg_gradient, gradient_zeros
 
 from .conftest import SUB_PATH
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHT_BUDGET_GZ = 350_000
 ARTICLE = "why-policy-gradients-are-on-policy/"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True, timeout=60_000)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, width: int = 1280):
