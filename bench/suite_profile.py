@@ -91,11 +91,8 @@ def forward_kind(args) -> str:
 def instrument(timers: Timers) -> None:
     import torch
     from experiments import estimators
-    try:
-        from experiments import training as fused   # the batched trainer (issue 25's name)
-    except ImportError:
-        from experiments import fused
-    timers.wrap(fused, "forward", forward_kind)
+    from experiments import training   # the batched trainer
+    timers.wrap(training, "forward", forward_kind)
     timers.wrap(torch.Tensor, "backward", "backward")
     timers.wrap(torch.optim.Adam, "step", "Adam step")
     timers.wrap(fused.Step, "__call__", "rest of the step")

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from experiments import model  # noqa: E402
 from experiments.digit_subset import unpack  # noqa: E402
 from experiments.methods import importance, policy_gradient, ppo, q_regression  # noqa: E402
-from experiments.step import Batch, policy_probs, sample_actions  # noqa: E402
+from experiments.policy import Batch, policy_probs, sample_actions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_JS = ROOT / "static" / "js" / "bandit-core.js"
@@ -65,7 +65,7 @@ def digits():
 
 def torch_run(method: str, eps: float, rewards: str, weights: dict, parts: dict,
               idx: torch.Tensor, u: torch.Tensor, snapshot_at=()) -> dict:
-    """THE ADAPTER: the trainer's step (experiments/fused.py) for one seed, in float64, with
+    """THE ADAPTER: the trainer's step (experiments/training.py) for one seed, in float64, with
     experiments/model.py's network and the method's own METHOD.loss."""
     module, config, forced = ADAPT[method]
     eps = forced if forced is not None else eps

@@ -73,7 +73,7 @@ def test_javascript_equals_python_on_a_grid():
 def test_closed_form_equals_autograd_of_the_method_loss():
     torch = pytest.importorskip("torch")
     from experiments.methods import policy_gradient
-    from experiments.step import Batch
+    from experiments.policy import Batch
 
     x = torch.tensor(XS, dtype=torch.float64)
     for r, eps, c in SETTINGS[::5]:
