@@ -120,7 +120,7 @@ def js_runs(jobs: list[dict]) -> list[dict]:
 
 
 def _setting(method: str, dim: int, n_train: int, steps: int, seed: int = 0):
-    n_out = ADAPT[method][0].n_outputs("binary")
+    n_out = ADAPT[method][0].METHOD.n_outputs("binary")
     init = model.init_params([seed], dim, HIDDEN, n_out, dtype=torch.float64)
     weights = {k: v.detach()[0] for k, v in init.items()}
     gen = torch.Generator().manual_seed(seed + 17)
