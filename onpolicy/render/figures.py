@@ -26,9 +26,10 @@ class ChartFiles:
 
 
 def _rounded(value):
-    """Floats to 6 significant digits: plenty for a chart, half the bytes of repr()."""
+    """Floats to 4 significant digits: finer than a chart's pixels or its hover labels (.3g),
+    and the page loads every chart's spec up front (to reserve its height), so bytes count."""
     if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None
+        return float(f"{value:.4g}") if math.isfinite(value) else None
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     if isinstance(value, dict):
