@@ -186,12 +186,13 @@
 
   // A camera moved closer (the figures' eyes frame the whole box, corners included, which
   // leaves a band of empty space above and below a wide, flat surface) and aimed a little low.
-  // On a phone the camera stays where the figure puts it: closer, the axis titles are cut off.
-  var ZOOM_3D = 0.82;
+  // On a phone the camera steps back instead: closer, the axis titles at the box's edges are
+  // cut off.
+  var ZOOM_3D = 0.82, ZOOM_3D_PHONE = 1.2;
   function framed(camera, width) {
     var c = copy(camera || {});
     var eye = c.eye || { x: 1.25, y: 1.25, z: 1.25 };
-    var zoom = width != null && width < 560 ? 1.0 : ZOOM_3D;
+    var zoom = width != null && width < 560 ? ZOOM_3D_PHONE : ZOOM_3D;
     c.eye = { x: eye.x * zoom, y: eye.y * zoom, z: eye.z * zoom };
     if (!c.center) c.center = { x: 0, y: 0, z: -0.21 };
     return c;
