@@ -99,7 +99,8 @@ def test_the_second_article_quotes_its_fact_and_draws_its_figure(two_articles):
     chart = json.loads((public / "data" / "charts" / "tally-accuracy.json").read_text())
     mean = next(t for t in chart["data"] if t["name"] == "accuracy")
     assert mean["x"] == payload["steps"]
-    assert mean["y"] == pytest.approx(payload["accuracy"]["mean"], rel=1e-5)
+    # chart specs keep 4 significant digits (render/figures.py)
+    assert mean["y"] == pytest.approx(payload["accuracy"]["mean"], rel=5e-4)
     assert f'href="../data/results/{ROW}.json"' in html
 
 
