@@ -30,11 +30,29 @@
              bg: read("--bg"), font: read("--font-sans"), width: width, small: width < 560 };
   }
 
-  var kit = { look: look, loadScript: loadScript,
-              onTheme: function (redraw) {
-                new MutationObserver(redraw).observe(document.documentElement,
-                  { attributes: true, attributeFilter: ["data-theme"] });
-              } };
+  function onTheme(redraw) {
+    new MutationObserver(redraw).observe(document.documentElement,
+      { attributes: true, attributeFilter: ["data-theme"] });
+  }
+
+  // draw() now, and again at most once a frame when one of the inputs moves, the theme
+  // changes or the window is resized.
+  function redrawOn(inputs, draw) {
+    var pending = false;
+    function frame() { pending = false; draw(); }
+    function schedule() {
+      if (!pending) { pending = true; requestAnimationFrame(frame); }
+    }
+    inputs.forEach(function (input) {
+      input.addEventListener("input", schedule);
+      input.addEventListener("change", schedule);
+    });
+    onTheme(schedule);
+    window.addEventListener("resize", schedule);
+    draw();
+  }
+
+  var kit = { look: look, loadScript: loadScript, onTheme: onTheme, redrawOn: redrawOn };
 
   function initFor(name) {
     if (inits[name]) return Promise.resolve(inits[name]);

@@ -145,7 +145,6 @@
     text.setAttribute("aria-live", "polite");
     body.appendChild(text);
 
-    var pending = false;
     function values() {
       return { r: Number(r.input.value), eps: Number(eps.input.value),
                c: check.checked ? Number(c.input.value) : 0 };
@@ -182,7 +181,6 @@
         yaxis: { title: { text: "expected \u2202L/\u2202x" }, range: [lo - pad, hi + pad] } } };
     }
     function draw() {
-      pending = false;
       var v = values(), zeros = gradientZeros(v.r, v.eps, v.c);
       r.out.value = fmt(v.r, 2);
       eps.out.value = fmt(v.eps, 2);
@@ -200,16 +198,7 @@
         fmt(expectedGradient(X_MAX, v.r, v.eps, v.c)) + " at x = 8. " +
         describe(v.r, v.eps, v.c, zeros);
     }
-    function schedule() {
-      if (!pending) { pending = true; requestAnimationFrame(draw); }
-    }
-    [r.input, eps.input, c.input, check].forEach(function (input) {
-      input.addEventListener("input", schedule);
-      input.addEventListener("change", schedule);
-    });
-    kit.onTheme(schedule);
-    window.addEventListener("resize", schedule);
-    draw();
+    kit.redrawOn([r.input, eps.input, c.input, check], draw);
   }
 
   window.onpolicyExplorables.register("brake", init);

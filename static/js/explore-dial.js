@@ -102,9 +102,7 @@
     text.setAttribute("aria-live", "polite");
     body.appendChild(text);
 
-    var pending = false;
     function draw() {
-      pending = false;
       var index = Number(input.value), eps = data.eps[index];
       out.value = String(eps);
       input.setAttribute("aria-valuetext", "\u03b5 = " + eps);
@@ -119,14 +117,7 @@
               kit.look(boxes[1]), "Largest absolute logit over training at \u03b5 = " + eps);
       text.textContent = summary(data, index);
     }
-    function schedule() {
-      if (!pending) { pending = true; requestAnimationFrame(draw); }
-    }
-    input.addEventListener("input", schedule);
-    input.addEventListener("change", schedule);
-    kit.onTheme(schedule);
-    window.addEventListener("resize", schedule);
-    draw();
+    kit.redrawOn([input], draw);
   }
 
   window.onpolicyExplorables.register("dial", init);
