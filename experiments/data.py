@@ -138,7 +138,7 @@ def load_mnist(data_config: dict, mnist_dir=None) -> Dataset:
 
 def make_synthetic(data_config: dict) -> Dataset:
     """Noisy copies of one random prototype per class, clipped to [0, 1]: easy to learn,
-    MNIST-shaped, deterministic in `seed`."""
+    MNIST-shaped, deterministic in `seed`; the last `blank_pixels` inputs are 0 everywhere."""
     n_train, n_eval = int(data_config.get("n_train", 2000)), int(data_config.get("n_eval", 500))
     dim, n_classes = int(data_config.get("dim", 784)), int(data_config.get("n_classes", 10))
     noise = float(data_config.get("noise", 0.3))
@@ -147,6 +147,7 @@ def make_synthetic(data_config: dict) -> Dataset:
     labels = torch.randint(n_classes, (n_train + n_eval,), generator=generator)
     x = prototypes[labels] + noise * torch.randn(n_train + n_eval, dim, generator=generator)
     x = x.clamp(0.0, 1.0)
+    x[:, dim - int(data_config.get("blank_pixels", 0)):] = 0.0  # like MNIST's empty borders
     return Dataset(x[:n_train], labels[:n_train], x[n_train:], labels[n_train:])
 
 

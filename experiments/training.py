@@ -149,7 +149,9 @@ class Step:
         if self.reusing:  # a slot collecting at this update: reuse 1, or update 1, K+1, ...
             collect = ((self.step - 1) % self.reuse == 0).view(-1, 1)
             idx = torch.where(collect, idx, self.kept_idx)
-        x, labels = self.x_train[idx], self.y_train[idx]
+        # (index_select on the flat indices: the same rows as x_train[idx], 5x faster on a CPU)
+        x = self.x_train.index_select(0, idx.flatten()).view(*idx.shape, -1)
+        labels = self.y_train[idx]
 
         # ALGO LOGIC: act with the behaviour policy b = (1-eps) pi + eps uniform, where pi is
         # the current network, or (behaviour_lag k > 0) a snapshot refreshed every k updates
@@ -201,7 +203,9 @@ class Step:
         if self.lagged:  # refresh every k updates, before this update: lag 1..k
             with torch.no_grad():
                 refresh = (self.lag > 0) & (self.step % self.lag.clamp(min=1) == 0)
-                for k, p in params.items():
+                # on the CPU, skip the copy when no slot is due (a CUDA graph cannot branch)
+                due = self.mask_always or bool(refresh.any())
+                for k, p in (params.items() if due else ()):
                     self.snapshot[k].copy_(torch.where(_per_slot(refresh, p), p,
                                                        self.snapshot[k]))
         self.optimizer.step()
@@ -263,7 +267,13 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
     init = init_params(distinct, data.x_train.shape[1], int(config["hidden"]),
                        lanes[0].method.n_outputs(task), "cpu")
     where = torch.tensor([distinct.index(s) for s in slot_seeds])
-    params = {k: v.detach()[where].to(device).requires_grad_() for k, v in init.items()}
+    # A pixel that is 0 in every image (MNIST's borders: 116 of 784) adds nothing to any
+    # output and gets an exactly zero gradient, so neither Adam nor SGD ever moves its row of
+    # W1: training without those columns is the same run, ~15% fewer multiply-adds.
+    used = ((data.x_train != 0).any(0) | (data.x_eval != 0).any(0)).cpu()
+    x_train, x_eval = data.x_train[:, used.to(device)], data.x_eval[:, used.to(device)]
+    params = {k: (v.detach()[where][:, used] if k == "W1" else v.detach()[where])
+              .to(device).requires_grad_() for k, v in init.items()}
     device_type = params["W1"].device.type
     name = config.get("optimizer", "adam")
     if name not in OPTIMIZERS:
@@ -273,7 +283,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                                      capturable=capture)
     else:  # plain SGD, no momentum: the step is the gradient times lr, not normalised
         optimizer = torch.optim.SGD(params.values(), lr=float(config["lr"]))
-    step = Step(loss_calls, params, optimizer, data.x_train, y_train, n_act, batch_size,
+    step = Step(loss_calls, params, optimizer, x_train, y_train, n_act, batch_size,
                 slot_eps, slot_lag, eval_every, device, mask_always=device_type != "cpu",
                 rewards=slot_rewards, reuse=slot_reuse)
     head = lanes[0].method.policy_head
@@ -287,7 +297,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
         replay = capture_step(step)
     evals: list = []
     total = steps * len(lanes)
-    evaluate(evals, 0, params, data.x_eval, y_eval, n_act, step.alive, q_slots, head)
+    evaluate(evals, 0, params, x_eval, y_eval, n_act, step.alive, q_slots, head)
     for chunk_start in range(0, steps, eval_every):
         n_chunk = min(eval_every, steps - chunk_start)
         if bool(step.alive.any()):  # one host sync per chunk
@@ -304,7 +314,7 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                     progress(done * len(lanes), total)
         else:  # every slot has stopped: skip the chunk (its evals are all null)
             step.step.add_(n_chunk)
-        evaluate(evals, chunk_start + n_chunk, params, data.x_eval, y_eval, n_act, step.alive,
+        evaluate(evals, chunk_start + n_chunk, params, x_eval, y_eval, n_act, step.alive,
                  q_slots, head)
         if progress and replay is not None:
             progress((chunk_start + n_chunk) * len(lanes), total)
@@ -316,6 +326,9 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
         for i in order:
             n = len(lanes[i].seeds)
             params_out[i] = {k: v.detach()[slot:slot + n].cpu().clone() for k, v in params.items()}
+            full = init["W1"].detach()[where[slot:slot + n]].clone()  # the unused rows: init
+            full[:, used] = params_out[i]["W1"]
+            params_out[i]["W1"] = full
             slot += n
     return split_outputs(lanes, order, evals, step.first_nonfinite,
                          time.perf_counter() - start)

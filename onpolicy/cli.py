@@ -78,6 +78,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="CPU threads for training (default: torch's choice; use 1 on a "
                              "busy machine, where oversubscribed threads are much slower)")
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="CPU training processes that share the --threads (default: one "
+                             "per thread, each at one thread: faster than one process with "
+                             "several threads for this suite's small tensors; 1: train in "
+                             "this process)")
     parser.add_argument("--data-dir", "--mnist-dir", dest="data_dir", type=directory,
                         metavar="DIR",
                         help="directory with the datasets' files; for this article the MNIST "
@@ -160,7 +165,8 @@ def make_parser() -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace) -> BuildConfig:
     cfg = BuildConfig()
     rerun = tuple(getattr(args, "rerun", []) or ())
-    cfg = replace(cfg, quick=args.quick, device=args.device, threads=args.threads, data_dir=args.data_dir,
+    cfg = replace(cfg, quick=args.quick, device=args.device, threads=args.threads,
+                  workers=args.workers, data_dir=args.data_dir,
                   experiments=tuple(args.only), rerun=rerun, suite=args.suite,
                   frozen=getattr(args, "frozen", False),
                   train=not getattr(args, "no_train", False),

@@ -32,6 +32,7 @@ class BuildConfig:
     rerun: tuple[str, ...] = ()            # experiment names to force ("all" expands to every one)
     device: str = "auto"                   # auto | cpu | cuda
     threads: int | None = None             # CPU threads for torch (None: torch's default)
+    workers: int | None = None             # CPU training processes (None: one per thread)
     fuse: bool = True                      # train compatible run units as one model
     executor: str = "local"                # local | ray
     ray_address: str | None = None         # None: start or join a local Ray instance

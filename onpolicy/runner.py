@@ -100,31 +100,96 @@ def use_data_dir(cfg: BuildConfig, suite: Suite) -> None:
                           "directory that holds the dataset's files")
 
 
+# Below this much work (seeds x steps over the jobs, ~10 s on one core) worker processes
+# cost more to start (each imports torch) than they save: train here.
+POOL_MIN_WORK = 20_000
+
+
+def cpu_workers(cfg: BuildConfig, device: str, jobs: list, units: list) -> tuple[int, int]:
+    """(processes, torch threads each) for training. On the CPU: --workers, or by default
+    one process per thread of --threads (default: every core) once the work is big enough,
+    never more than there are jobs; each gets an equal share of the threads. Elsewhere one."""
+    import torch
+
+    from .local_pool import job_cost
+
+    if device != "cpu" or len(jobs) < 2:
+        return 1, cfg.threads or torch.get_num_threads()
+    budget = cfg.threads or os.cpu_count() or 1
+    if cfg.workers is None and sum(job_cost(j, units) for j in jobs) < POOL_MIN_WORK:
+        return 1, cfg.threads or torch.get_num_threads()
+    workers = max(1, min(cfg.workers or budget, len(jobs)))
+    return workers, max(1, budget // workers)
+
+
 def run_local(cfg: BuildConfig, suite: Suite, todo: list[tuple[Experiment, dict]],
               log=print) -> list[Path]:
     """Train every stale experiment's run units, fused into jobs (onpolicy/fusion.py) unless
-    cfg.fuse is off, and freeze each experiment as soon as its last unit is done: an
-    interrupted build keeps every experiment whose jobs finished."""
+    cfg.fuse is off, in one process or (CPU) in worker processes (local_pool.py), and freeze
+    each experiment as soon as its last unit is done: an interrupted build keeps every
+    experiment whose jobs finished."""
     use_data_dir(cfg, suite)
     device = resolve_device(cfg.device, cfg.threads)
     ledger = Ledger(suite, todo, device, cfg.fuse)
+    workers, threads = cpu_workers(cfg, device, ledger.jobs, ledger.units)
     written = []
-    outer = tqdm(ledger.jobs, desc="training", unit="job", disable=None, dynamic_ncols=True)
-    for job in outer:
-        outer.set_postfix_str(job.describe(ledger.units)[:60])
-        start = time.perf_counter()
-        bar, progress = _step_bar(job.describe(ledger.units)[:60], 1)
-        try:
-            outputs = fusion.run_job(job, ledger.units, progress)
-        finally:
-            bar.close()
-        ledger.record(job, outputs, time.perf_counter() - start)
+    outer = tqdm(total=len(ledger.jobs), desc="training", unit="job", disable=None,
+                 dynamic_ncols=True)
+    if workers > 1:
+        log(f"training {len(ledger.jobs)} jobs in {workers} processes of {threads} "
+            f"thread(s) each on {device}")
+
+    def done(job, outputs, seconds: float) -> None:
+        ledger.record(job, outputs, seconds)
+        outer.update(1)
         for k in ledger.complete():
-            seconds = ledger.seconds(k)
+            total = ledger.seconds(k)
+            # with worker processes: their count and each one's threads (seconds are a
+            # worker's, so the rows' sum exceeds the build's wall time)
+            info = {"cpu_workers": workers, "cpu_threads": threads} if workers > 1 else {}
             path = ledger.freeze(k, cfg.store_dir,
-                                 lambda merge_s: provenance(cfg.root, device, seconds))
+                                 lambda merge_s: {**provenance(cfg.root, device, total), **info})
             written.append(path)
-            log(f"{todo[k][0].name}: {seconds:.1f} s on {device} -> {shown(path, cfg.root)}")
-    outer.close()
+            log(f"{todo[k][0].name}: {total:.1f} s on {device} -> {shown(path, cfg.root)}")
+
+    try:
+        if workers > 1:
+            from .local_pool import run_jobs
+
+            run_jobs(ledger.jobs, ledger.units, workers, threads, done, _bars(ledger.units))
+        else:
+            for job in ledger.jobs:
+                outer.set_postfix_str(job.describe(ledger.units)[:60])
+                start = time.perf_counter()
+                bar, progress = _step_bar(job.describe(ledger.units)[:60], 1)
+                try:
+                    outputs = fusion.run_job(job, ledger.units, progress)
+                finally:
+                    bar.close()
+                done(job, outputs, time.perf_counter() - start)
+    finally:
+        outer.close()
     sys.stdout.flush()
     return written
+
+
+def _bars(units: list):
+    """on_progress for the worker pool: a step bar per running job, under the job bar."""
+    bars: dict[int, tuple] = {}      # job -> (bar, its update, its line)
+    ended: set[int] = set()
+
+    def on_progress(job, done_steps, total) -> None:
+        key = id(job)
+        if done_steps is None:  # the job ended: late reports from its worker are dropped
+            ended.add(key)
+            if key in bars:
+                bars.pop(key)[0].close()
+            return
+        if key in ended:
+            return
+        if key not in bars:
+            line = min(set(range(1, len(bars) + 2)) - {b[2] for b in bars.values()})
+            bars[key] = (*_step_bar(job.describe(units)[:60], line), line)
+        bars[key][1](done_steps, total)
+
+    return on_progress

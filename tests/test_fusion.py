@@ -116,3 +116,32 @@ def test_a_cpu_job_shares_one_loss_and_lag_while_a_gpu_takes_the_whole_group():
                 if "policy_gradient" in fusion.default_plan().cpu_bucket(lane)[0]}) == 2
     gpu = fusion.plan([replace(u, device="cuda") for u in units])
     assert len(gpu) == 1 and len(gpu[0].lanes) == sum(len(job.lanes) for job in jobs)
+
+
+def untimed(value):
+    """A result without its wall times (the one thing two equal runs differ in)."""
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if k != "wall_time_s"}
+    return [untimed(v) for v in value] if isinstance(value, list) else value
+
+
+def test_worker_processes_give_the_results_of_one_process(tmp_path):
+    """--workers 2 (local_pool.py: spawned processes, one thread each) freezes the same
+    numbers as training here at one thread, and says so in the provenance."""
+    rows = [*tiny_suite.EXPERIMENTS, DIAL, WIDER]
+    here = _run(rows, tmp_path / "here", workers=1, threads=1)
+    pool = _run(rows, tmp_path / "pool", workers=2, threads=2)
+    for exp in rows:
+        assert freeze.check(exp, BuildConfig().root, tmp_path / "pool").fresh
+        assert untimed(pool[exp.name]["result"]) == untimed(here[exp.name]["result"]), exp.name
+        assert pool[exp.name]["provenance"]["cpu_workers"] == 2
+        assert pool[exp.name]["provenance"]["cpu_threads"] == 1
+        assert "cpu_workers" not in here[exp.name]["provenance"]
+
+
+def test_a_failing_job_in_a_worker_stops_the_build_and_keeps_the_others(tmp_path):
+    broken = Experiment("tiny-broken", "experiments.methods.supervised",
+                        {**WIDER.config, "hidden": 40, "data": {"name": "nope"}})
+    with pytest.raises(Exception):
+        _run([*tiny_suite.EXPERIMENTS, broken], tmp_path / "store", workers=2, threads=2)
+    assert not (tmp_path / "store" / "tiny-broken.json").exists()

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from experiments import reference, runs, training
+from experiments.model import init_params
 from experiments.methods import (critic_actor, importance, policy_gradient, ppo, q_regression,
                                  supervised)
 
@@ -81,6 +82,25 @@ def _check_group(lanes: list, device: str, **kwargs) -> int:
 @pytest.mark.parametrize("task", ["binary", "categorical"])
 def test_fused_slots_follow_the_reference_loop(task):
     check_against_reference(lanes_of(task), "cpu")
+
+
+def test_pixels_blank_in_every_image_are_left_out_and_their_weights_kept():
+    """The trainer drops inputs that are 0 in every image (training.train_lanes): the same
+    run as the reference's on all inputs, whose weights from those pixels never move."""
+    data = {**DATA, "blank_pixels": 16}
+    lanes = runs.lanes(policy_gradient.METHOD, {**BASE, "data": data, "task": "categorical",
+                                                "log_prob": "stable", "dial_eps": [0.0, 1.0]},
+                       [0, 1])
+    check_against_reference(lanes + runs.lanes(supervised.METHOD, {**BASE, "data": data,
+                                                                   "task": "categorical"}, [0])
+                            + runs.lanes(policy_gradient.METHOD,
+                                         {**BASE, "data": data, "task": "categorical",
+                                          "log_prob": "naive"}, [0, 1, 2]), "cpu")
+    params: dict = {}
+    training.train_lanes(lanes[:1], "cpu", params_out=params)
+    start = init_params([0, 1], 64, BASE["hidden"], 10)["W1"].detach()
+    assert torch.equal(params[0]["W1"][:, -16:], start[:, -16:])
+    assert not torch.equal(params[0]["W1"][:, :-16], start[:, :-16])
 
 
 def test_the_oracle_can_fail():
