@@ -43,8 +43,8 @@ def _train(number: int, job: fusion.Job, units: list) -> tuple[list, float]:
 
 
 def job_cost(job: fusion.Job, units: list) -> float:
-    """A rough size of a job, to start the largest first: seeds x steps of its lanes (a solo
-    unit: its seeds x its steps, or x its largest checkpoint)."""
+    """A rough size of a job: seeds x steps of its lanes (a solo unit: its seeds x its
+    steps, or x its largest checkpoint)."""
     if job.solo:
         config = units[job.units[0]].config
         steps = config.get("steps") or max(config.get("checkpoints") or [1])
@@ -55,13 +55,15 @@ def job_cost(job: fusion.Job, units: list) -> float:
 
 def run_jobs(jobs: list[fusion.Job], units: list, workers: int, threads: int,
              on_done, on_progress=None) -> None:
-    """Train `jobs` in `workers` processes of `threads` torch threads each, largest first.
+    """Train `jobs` in `workers` processes of `threads` torch threads each.
     on_done(job, outputs, seconds) runs here, in the parent, as each job finishes;
     on_progress(job, done, total) as workers report steps, and (job, None, None) at its end.
     A failed job (or a worker killed, e.g. out of memory: BrokenProcessPool) stops the pool
     and its error is raised here; so is Ctrl-C, which only this process handles. Either way
     the workers are stopped at once, not after their current job."""
-    order = sorted(range(len(jobs)), key=lambda i: -job_cost(jobs[i], units))
+    # solo units first (their cost is hard to guess: the estimators take minutes on few
+    # steps), then the fused jobs largest first, so that the last to start are small
+    order = sorted(range(len(jobs)), key=lambda i: (not jobs[i].solo, -job_cost(jobs[i], units)))
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
