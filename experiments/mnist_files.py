@@ -48,11 +48,8 @@ def dataset_identity(data: dict) -> dict:
 
 
 def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def find_files(split: str, mnist_dir: str | os.PathLike | None = None) -> dict[str, Path]:
