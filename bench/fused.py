@@ -96,6 +96,7 @@ def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) 
     `steps`, over `steps`, so set-up (data, init, capture) cancels and the chunk loads and
     evals that steps bring are counted."""
     from experiments import training
+    from experiments.lanes import group_key
     from onpolicy import fusion
 
     def group(n_steps: int) -> list:
@@ -103,7 +104,7 @@ def launches_per_step(capture: bool, steps: int = 50, data: dict | None = None) 
         for exp, inputs in suite_pairs(n_steps, data):
             lanes += fusion.default_plan().lanes(exp.entry, inputs["config"],
                                                  inputs["config"]["seeds"])
-        keys = [training.group_key(lane) for lane in lanes]
+        keys = [group_key(lane) for lane in lanes]
         biggest = max(set(keys), key=keys.count)
         return [lane for lane, key in zip(lanes, keys) if key == biggest]
 

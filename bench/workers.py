@@ -17,7 +17,6 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench import MNIST_DEFAULT, ROOT, machine_header, median, spread, table

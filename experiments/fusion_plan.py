@@ -1,7 +1,7 @@
 """This package's fusion plan (onpolicy.contract.FusionPlan): which runs train as one model.
 
 A row whose entry module has a trainer `METHOD` becomes lanes (runs.lanes: one, or one per
-behaviour eps of a dial); lanes with equal `training.group_key` train together in
+behaviour eps of a dial); lanes with equal `lanes.group_key` train together in
 `training.train_lanes`. Everything else (the gradient grids, the estimators) runs alone.
 Torch-free until a plan is made: the suite imports this for `build.py status`.
 """
@@ -20,17 +20,17 @@ class TrainerFusion:
         return runs.lanes(method, config, seeds)
 
     def group_key(self, lane) -> str:
-        from experiments import training
+        from experiments import lanes
 
-        return training.group_key(lane)
+        return lanes.group_key(lane)
 
     def cpu_bucket(self, lane) -> tuple:
         """Lanes that may share a CPU job: one loss call, and all or none acting from a lagged
         snapshot (a lagged lane makes the step run a second forward and refresh a snapshot of
         every slot in the job)."""
-        from experiments import training
+        from experiments import lanes
 
-        return training.loss_key(lane), int(lane.config.get("behaviour_lag", 0)) > 0
+        return lanes.loss_key(lane), int(lane.config.get("behaviour_lag", 0)) > 0
 
     def seed_count(self, lane) -> int:
         return len(lane.seeds)

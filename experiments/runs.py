@@ -22,7 +22,7 @@ import math
 
 from experiments import data as datasets
 from experiments import training
-from experiments.training import Lane
+from experiments.lanes import Lane
 from experiments.policy import Batch, Method, policy_outputs, policy_probs, sample_actions
 
 __all__ = ["Batch", "Method", "Lane", "policy_outputs", "policy_probs", "sample_actions",

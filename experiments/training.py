@@ -1,11 +1,9 @@
 """The training loop: the seeds of many run units trained as one batched (fused) model.
 
-A *lane* is one training run of one method: a method, its config (one behaviour eps) and its
-seeds; a dial unit is one lane per eps. Lanes that can share a model (same task, network
-shape, step count, minibatch, learning rate, eval schedule and data: `group_key`) train
-together: every weight has a leading slot dimension (lane x seed), each slot keeps its own
-method loss, behaviour eps, behaviour lag, generator streams and non-finite bookkeeping, and
-the outputs are split back into one result per lane.
+The lanes of one group (experiments/lanes.py) train together: every weight has a leading slot
+dimension (lane x seed), each slot keeps its own method loss, behaviour eps, behaviour lag,
+generator streams and non-finite bookkeeping, and the outputs are split back into one result
+per lane.
 
 One optimiser step is `Step.__call__`: forward, behaviour policy, sampled actions, every
 lane's loss, backward, non-finite masking, Adam. It reads its step number and the chunk's
@@ -17,81 +15,21 @@ for what is exact and what is not, and tests/test_fused.py for the tolerance.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass
 
 import torch
 
 from experiments import data as datasets
 from experiments.evaluation import evaluate, split_outputs
-from experiments.model import forward, greedy_action, init_params
-from experiments.policy import Batch, Method, policy_probs, reward_values, sample_actions
+from experiments.lanes import Lane, SlotSettings, group_key, layout
+from experiments.model import forward, init_params
+from experiments.policy import Batch, policy_probs, sample_actions
 
 # Seed s draws contexts and actions from generators of their own, apart from its init.
 CONTEXT_SEED_OFFSET, ACTION_SEED_OFFSET = 1_000_003, 2_000_003
 PROGRESS_EVERY = 50
-# Settings every lane of a group must share: they shape the model or the step schedule.
-SHARED_KEYS = ("task", "hidden", "steps", "batch_size", "lr", "eval_every", "data")
-# Settings a method's loss never reads: lanes differing only in these share one loss call.
-NOT_LOSS_KEYS = frozenset({"behaviour_eps", "behaviour_lag", "method", "seeds", "seed_batch",
-                           "dial_eps", "quick", "batch_reuse", "optimizer"})
 OPTIMIZERS = ("adam", "sgd")
-
-
-@dataclass(frozen=True)
-class Lane:
-    method: Method
-    config: dict             # the run's config with one behaviour_eps (a dial is many lanes)
-    seeds: tuple[int, ...]
-
-
-def group_key(lane: Lane) -> str:
-    """Lanes with equal keys can train as one model."""
-    config, method = lane.config, lane.method
-    shared = {k: config[k] for k in SHARED_KEYS}
-    head = method.policy_head
-    # the optimiser and the policy head are one per model; the defaults keep the old keys
-    extra = {"optimizer": config["optimizer"]} if config.get("optimizer", "adam") != "adam" else {}
-    if head is not None:
-        extra["policy_head"] = f"{head.__module__}.{head.__qualname__}"
-    return json.dumps({**shared, **extra, "n_outputs": method.n_outputs(config["task"])},
-                      sort_keys=True)
-
-
-def loss_key(lane: Lane) -> str:
-    """Lanes with equal keys share one loss call (the loss function and its settings)."""
-    loss = lane.method.loss
-    settings = {k: v for k, v in lane.config.items() if k not in NOT_LOSS_KEYS}
-    return f"{loss.__module__}.{loss.__qualname__}:{json.dumps(settings, sort_keys=True)}"
-
-
-@dataclass(frozen=True)
-class LossCall:
-    """Consecutive slots whose lanes share one loss call (one loss function and settings):
-    slots [start, stop)."""
-    start: int
-    stop: int
-    method: Method
-    config: dict
-
-
-def layout(lanes: list[Lane]) -> tuple[list[int], list[LossCall]]:
-    """Slot order (lanes sorted by loss, so equal losses are adjacent) and the loss_calls."""
-    order = sorted(range(len(lanes)), key=lambda i: loss_key(lanes[i]))
-    loss_calls, slot = [], 0
-    for i in order:
-        lane, n = lanes[i], len(lanes[i].seeds)
-        if loss_calls and loss_key(lane) == loss_key(lanes[loss_calls[-1][0]]):
-            loss_calls[-1][1] += n
-        else:
-            loss_calls.append([i, n])
-    out = []
-    for first, n in loss_calls:
-        out.append(LossCall(slot, slot + n, lanes[first].method, lanes[first].config))
-        slot += n
-    return order, out
 
 
 def _per_slot(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -102,23 +40,22 @@ class Step:
     """One optimiser update of every slot; state lives in tensors so it can be captured."""
 
     def __init__(self, loss_calls, params, optimizer, x_train, y_train, n_act, batch_size,
-                 eps, lag, chunk_len, device, mask_always: bool, rewards=None, reuse=None):
+                 slots: SlotSettings, chunk_len, device, mask_always: bool):
         n_slots = params["W1"].shape[0]
         self.loss_calls, self.params, self.optimizer = loss_calls, params, optimizer
         self.x_train, self.y_train, self.n_act = x_train, y_train, n_act
         # behaviour = keep * pi + spread, computed in float64 on the host as the scalar
         # arithmetic of a lone run would be, then stored in the params' dtype
-        self.keep = torch.tensor([1 - e for e in eps], device=device).view(-1, 1, 1)
-        self.spread = torch.tensor([e / n_act for e in eps], device=device).view(-1, 1, 1)
-        self.lag = torch.tensor(lag, dtype=torch.long, device=device)
-        self.lagged = any(k > 0 for k in lag)
-        # per-slot rewards of a miss and a hit (default -1 / +1)
-        miss, hit = zip(*(rewards or [(-1.0, 1.0)] * n_slots))
+        self.keep = torch.tensor([1 - e for e in slots.eps], device=device).view(-1, 1, 1)
+        self.spread = torch.tensor([e / n_act for e in slots.eps], device=device).view(-1, 1, 1)
+        self.lag = torch.tensor(slots.lag, dtype=torch.long, device=device)
+        self.lagged = any(k > 0 for k in slots.lag)
+        miss, hit = zip(*slots.rewards)
         self.r_miss = torch.tensor(miss, device=device).view(-1, 1)
         self.r_hit = torch.tensor(hit, device=device).view(-1, 1)
         # batch_reuse K > 1: a slot collects a minibatch (contexts, actions, b(a|x)) every K
         # updates and takes K updates on it, the last ones with an older policy's actions
-        self.reuse = torch.tensor(reuse or [1] * n_slots, dtype=torch.long, device=device)
+        self.reuse = torch.tensor(slots.reuse, dtype=torch.long, device=device)
         self.reusing = bool((self.reuse > 1).any())
         if self.reusing:
             self.kept_idx = torch.zeros(n_slots, batch_size, dtype=torch.long, device=device)
@@ -243,20 +180,9 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
     task, steps = config["task"], int(config["steps"])
     batch_size, eval_every = int(config["batch_size"]), int(config["eval_every"])
     order, loss_calls = layout(lanes)
-    slot_seeds = [s for i in order for s in lanes[i].seeds]
-    slot_eps = [float(lanes[i].config.get("behaviour_eps", 1.0))
-                for i in order for _ in lanes[i].seeds]
-    slot_lag = [int(lanes[i].config.get("behaviour_lag", 0)) for i in order
-                for _ in lanes[i].seeds]
-    if min(slot_lag) < 0:
-        raise ValueError(f"behaviour_lag must be >= 0, not {min(slot_lag)}")
-    slot_rewards = [reward_values(lanes[i].config) for i in order for _ in lanes[i].seeds]
-    slot_reuse = [int(lanes[i].config.get("batch_reuse", 1)) for i in order
-                  for _ in lanes[i].seeds]
-    if min(slot_reuse) < 1:
-        raise ValueError(f"batch_reuse must be >= 1, not {min(slot_reuse)}")
-    q_slots = torch.tensor([lanes[i].method.outputs_are_q_values for i in order
-                            for _ in lanes[i].seeds])
+    slots = SlotSettings.of(lanes, order)
+    slot_seeds = slots.seeds
+    q_slots = torch.tensor(slots.q_values)
 
     data = datasets.load(config["data"], device)
     y_train = datasets.task_labels(data.y_train, task)
@@ -283,9 +209,8 @@ def train_lanes(lanes: list[Lane], device: str, progress=None, capture: bool | N
                                      capturable=capture)
     else:  # plain SGD, no momentum: the step is the gradient times lr, not normalised
         optimizer = torch.optim.SGD(params.values(), lr=float(config["lr"]))
-    step = Step(loss_calls, params, optimizer, x_train, y_train, n_act, batch_size,
-                slot_eps, slot_lag, eval_every, device, mask_always=device_type != "cpu",
-                rewards=slot_rewards, reuse=slot_reuse)
+    step = Step(loss_calls, params, optimizer, x_train, y_train, n_act, batch_size, slots,
+                eval_every, device, mask_always=device_type != "cpu")
     head = lanes[0].method.policy_head
     context_gens = {s: torch.Generator().manual_seed(int(s) + CONTEXT_SEED_OFFSET)
                     for s in distinct}

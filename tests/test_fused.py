@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from experiments import cuda_graph, evaluation, runs, training
+from experiments.lanes import group_key, layout
 from experiments.methods import policy_gradient, ppo, q_regression, supervised
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -52,7 +53,7 @@ def test_same_loss_lanes_share_one_loss_call():
     cfg = {**BASE, "steps": 5, "task": "binary"}
     lanes = (runs.lanes(supervised.METHOD, cfg, [0, 1])
              + runs.lanes(supervised.METHOD, {**cfg, "method": "other"}, [2]))
-    order, loss_calls = training.layout(lanes)
+    order, loss_calls = layout(lanes)
     assert len(loss_calls) == 1 and loss_calls[0].stop == 3
     _, together = train(lanes)
     _, alone = train(lanes[1:])
@@ -64,7 +65,7 @@ def test_lanes_that_cannot_share_a_model_are_refused():
     a = runs.lanes(supervised.METHOD, BASE, [0])
     b = runs.lanes(q_regression.METHOD, {**BASE, "task": "binary"}, [0])  # 2 outputs
     c = runs.lanes(supervised.METHOD, {**BASE, "hidden": 16}, [0])
-    assert len({training.group_key(lane) for lane in a + b + c}) == 3
+    assert len({group_key(lane) for lane in a + b + c}) == 3
     with pytest.raises(ValueError, match="cannot be fused"):
         training.train_lanes(a + c, "cpu")
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from experiments import reference, runs, training
+from experiments.lanes import group_key
 from experiments.model import init_params
 from experiments.methods import (critic_actor, importance, policy_gradient, ppo, q_regression,
                                  supervised)
@@ -52,7 +53,7 @@ def check_against_reference(lanes: list, device: str, **kwargs) -> None:
     fused; every slot against its own reference run."""
     groups: dict[str, list] = {}
     for lane in lanes:
-        groups.setdefault(training.group_key(lane), []).append(lane)
+        groups.setdefault(group_key(lane), []).append(lane)
     assert sum(_check_group(group, device, **kwargs) for group in groups.values()), \
         "want a slot that goes non-finite within the steps"
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from experiments import model, policy, runs, training
+from experiments.lanes import group_key
 from experiments.methods import critic_actor, policy_gradient, q_regression
 
 DATA = {"name": "synthetic", "n_train": 512, "n_eval": 256, "dim": 64, "n_classes": 10,
@@ -118,7 +119,7 @@ def test_sgd_steps_scale_with_the_reward_and_adam_steps_do_not():
         assert max(v.abs().max() for v in one.values()) > 1e-5  # it moved
     with pytest.raises(ValueError, match="optimizer"):
         train(policy_gradient.METHOD, {**BASE, "optimizer": "rmsprop"})
-    keys = {training.group_key(lane) for name in ("adam", "sgd")
+    keys = {group_key(lane) for name in ("adam", "sgd")
             for lane in runs.lanes(policy_gradient.METHOD, {**BASE, "optimizer": name}, [0])}
     assert len(keys) == 2  # one optimiser per model: they never fuse
 
