@@ -104,3 +104,29 @@ def test_the_sgd_dial_figure_counts_runaway_seeds_per_eps():
     shares = [t for t in fig.data if t.yaxis == "y2"]
     assert len(shares) == 2
     assert all(list(t.x) == [0.02, 1.0] and list(t.y) == [0.0, 1.0] for t in shares)
+
+
+def test_a_two_panel_chart_gets_one_data_table_per_panel_titled_by_its_axes():
+    from onpolicy.render.figures import data_tables
+    data = {"layout": {"xaxis": {"title": {"text": None}},
+                       "yaxis": {"title": {"text": "accuracy"}, "tickformat": ".0%"},
+                       "xaxis2": {"title": {"text": "eps"}},
+                       "yaxis2": {"title": {"text": "largest logit"}}},
+            "data": [{"type": "scatter", "name": "top", "x": [1, 2], "y": [0.5, 0.25]},
+                     {"type": "scatter", "name": "bottom", "x": [1, 2], "y": [3.0, 4.0],
+                      "xaxis": "x2", "yaxis": "y2"}]}
+    top, bottom = data_tables(data)
+    assert top.caption.startswith("accuracy") and top.head == ["eps", "top"]
+    assert top.rows[0] == ["1", "50.0%"]
+    assert bottom.caption.startswith("largest logit") and bottom.head == ["eps", "bottom"]
+    assert "%" not in bottom.rows[0][1]
+
+
+def test_all_fail_from_is_where_every_larger_eps_lost_every_seed():
+    one_dead = training(GOOD, nonfinite=[1500, None, None])   # one seed of three went non-finite
+    payload = dial({0.0: GOOD, 0.01: GOOD, 0.02: BAD, 0.5: GOOD, 1.0: BAD})
+    payload["runs"][1] = one_dead
+    f = stale_sgd.dial_tests("d", payload, alpha=0.05)
+    assert f["d_first_fail_eps"] == 0.01 and f["d_all_fail_from"] == 1.0
+    payload["runs"][-1] = one_dead
+    assert stale_sgd.dial_tests("d", payload, alpha=0.05)["d_all_fail_from"] is None

@@ -26,6 +26,8 @@ p in (dial_pg, dial_pg_sgd):
                               that test (absent if none), and <p>_first_below_welch its test
   <p>_last_level_eps          the largest eps before it (absent if it is the first eps > 0)
   <p>_first_fail_eps          the smallest eps > 0 at which some seed ran away (absent if none)
+  <p>_all_fail_from           the smallest eps > 0 from which on every seed at every eps ran
+                              away (None if the largest eps has a seed that did not)
 """
 from __future__ import annotations
 
@@ -101,9 +103,15 @@ def dial_tests(p: str, payload: dict, alpha: float) -> dict:
     tests = [_test(_per_seed(r["final_accuracy"]), on) for r in runs]
     f: dict[str, Any] = {f"{p}_welch_vs_onpolicy": tests}
     order = sorted((e, i) for i, e in enumerate(eps) if e > 0)
-    failed = [e for e, i in order if _fail_seeds(runs[i]) > 0]
+    fails = [(e, _fail_seeds(runs[i]), len(runs[i]["seeds"])) for e, i in order]
+    failed = [e for e, n, _ in fails if n > 0]
     if failed:
         f[f"{p}_first_fail_eps"] = failed[0]
+        f[f"{p}_all_fail_from"] = None
+        for e, n, total in reversed(fails):
+            if n < total:
+                break
+            f[f"{p}_all_fail_from"] = e
     for n, (e, i) in enumerate(order):
         t = tests[i]
         # a seed that went non-finite has no accuracy to test: it counts as below
