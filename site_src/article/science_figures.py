@@ -232,10 +232,11 @@ def stale(results: Results) -> go.Figure:
     x_title = "k: the behaviour policy is the policy's own snapshot, refreshed every k updates " \
               "(log scale)"
     fig = base_figure(
-        xaxis=dict(type="log", anchor="y", title=dict(text=None)),
+        xaxis=dict(type="log", anchor="y", title=dict(text=None), tickvals=list(STALE_LAGS)),
         yaxis=dict(title=dict(text=f"binary: final {ACCURACY}"), tickformat=".0%",
                    domain=[0.56, 1.0]),
-        xaxis2=dict(type="log", matches="x", anchor="y2", title=dict(text=x_title)),
+        xaxis2=dict(type="log", matches="x", anchor="y2", title=dict(text=x_title),
+                    tickvals=list(STALE_LAGS)),
         yaxis2=dict(title=dict(text=f"categorical: final {ACCURACY}"), tickformat=".0%",
                     domain=[0.0, 0.44], anchor="x2"))
     on_label = "vanilla PG, on-policy (k = 0)"

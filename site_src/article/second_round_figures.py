@@ -133,6 +133,9 @@ reward_sign_categorical = figure("reward-sign-categorical")(_sign("categorical")
 # the dial under Adam and under plain SGD (vanilla PG, binary): row -> (legend text, colour, dash)
 SGD_DIAL_ROWS = {"dial-pg": ("vanilla PG, Adam", "#E69F00", "solid"),
                  "dial-pg_sgd": ("vanilla PG, plain SGD", "#CC79A7", "dash")}
+# where the two coincide (the runaway panel), SGD's squares, drawn over Adam's circles, let
+# both show: the line's gaps show Adam's
+SGD_DIAL_MARKERS = {"dial-pg": ("circle", 7), "dial-pg_sgd": ("square", 8)}
 
 
 @figure("dial-sgd")
@@ -151,6 +154,7 @@ def dial_sgd(results: Results) -> go.Figure:
                     title=dict(text=eps_title)),
         yaxis2=dict(title=dict(text="seeds that ran away"), tickformat=".0%", range=[0, 1.05],
                     domain=[0.0, 0.3], anchor="x2"))
+    shares = []
     for row, (text, colour, dash) in SGD_DIAL_ROWS.items():
         payload = need(results, row)
         keep = [i for i, e in enumerate(payload["eps"]) if e > 0]
@@ -160,7 +164,9 @@ def dial_sgd(results: Results) -> go.Figure:
              text, text)
         fig.add_trace(go.Scatter(
             x=eps, y=[final["mean"][i] for i in keep], mode="lines+markers", name=text,
-            legendgroup=text, marker=dict(size=7), line=dict(color=colour, width=2, dash=dash),
+            legendgroup=text, marker=dict(size=SGD_DIAL_MARKERS[row][1],
+                                          symbol=SGD_DIAL_MARKERS[row][0]),
+            line=dict(color=colour, width=2, dash=dash),
             hovertemplate="ε = %{x}: %{y:.1%}<extra>" + text + "</extra>"))
         if 0.0 in payload["eps"]:
             on = final["mean"][payload["eps"].index(0.0)]
@@ -172,10 +178,12 @@ def dial_sgd(results: Results) -> go.Figure:
         share = [sum(fail_step(r["steps"], s, nf) is not None for s, nf in
                      zip(r["logit_abs_max"]["per_seed"], r["first_nonfinite_step"]))
                  / len(r["seeds"]) for r in runs]
-        name = f"{text}: seeds that ran away"
-        fig.add_trace(go.Scatter(
-            x=eps, y=share, mode="lines+markers", name=name, legendgroup=text,
-            showlegend=False, xaxis="x2", yaxis="y2", marker=dict(size=6),
-            line=dict(color=colour, width=2, dash=dash),
+        symbol, size = SGD_DIAL_MARKERS[row]
+        shares.append(go.Scatter(
+            x=eps, y=share, mode="lines+markers", name=f"{text}: seeds that ran away",
+            legendgroup=text, showlegend=False, xaxis="x2", yaxis="y2",
+            marker=dict(size=size, symbol=symbol), line=dict(color=colour, width=2, dash=dash),
             hovertemplate="ε = %{x}: %{y:.0%} of seeds<extra>" + text + "</extra>"))
+    for trace in reversed(shares):   # the first trace is drawn on top: SGD's
+        fig.add_trace(trace)
     return fig
