@@ -1,5 +1,6 @@
 """Fake payloads, with the outcomes the article describes, for the science rows: the dense
-dial on both tasks, the bias control, the remedies, the PPO clip sweep and the estimators.
+dial on both tasks (and the binary one under plain SGD), the bias control, the remedies, the
+PPO clip sweep, stale snapshots on both tasks and the estimators.
 
 `science_results(fake_training)` takes the caller's training-payload maker (test_article's
 fake_training) so both files describe one set of fake runs.
@@ -81,11 +82,20 @@ def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
             name = f"dial-{method}" if task == "binary" else f"dial-{task}-{method}"
             out[name] = dial(fake_training, task, method)
         out[f"estimators-{task}"] = estimators(task)
-        for method in ("pg", "is", "ppo") if task == "binary" else ():
+        # stale snapshots: vanilla PG breaks at k = 100 on the binary task (its logits run
+        # away) and collapses onto one digit from k = 10 on on the categorical one; IS and PPO
+        # hold
+        for method in ("pg", "is", "ppo"):
             for lag in (1, 10, 100):
+                kwargs = dict(final=top - 0.01 - 0.0001 * lag,
+                              logit_end=12 + (0.2 * lag if method == "pg" else 0.0))
+                if method == "pg" and task == "binary" and lag == 100:
+                    kwargs = dict(final=0.8, logit_end=2000)
+                if method == "pg" and task == "categorical" and lag >= 10:
+                    kwargs = dict(final=0.1, logit_end=113, collapse=0.99)
                 out[f"{task}-{method}_lag{lag}"] = fake_training(
-                    task, f"{method}_lag{lag}", final=top - 0.01 - 0.0001 * lag,
-                    logit_end=12 + (0.2 * lag if method == "pg" else 0.0), behaviour_eps=0.0)
+                    task, f"{method}_lag{lag}", behaviour_eps=0.0,
+                    seeds=(0, 1, 2, 3, 4) if task == "binary" else tuple(range(10)), **kwargs)
     seeds = tuple(range(20))
     out["categorical-pg_onpolicy_entropy"] = fake_training(
         "categorical", "pg_onpolicy_entropy", final=sup["categorical"] - 0.02, seeds=seeds,
@@ -93,6 +103,8 @@ def science_results(fake_training, sup: dict[str, float]) -> dict[str, dict]:
     out["categorical-pg_onpolicy_barrier"] = fake_training(
         "categorical", "pg_onpolicy_barrier", final=sup["categorical"] - 0.01, seeds=seeds,
         logit_end=8, behaviour_eps=0.0)
+    # the binary vanilla-PG dial under plain SGD: the same cliff as Adam's
+    out["dial-pg_sgd"] = {**dial(fake_training, "binary", "pg"), "method": "pg_sgd"}
     out["bandit-digits"] = digit_subset()
     return out
 

@@ -146,7 +146,8 @@ def test_log_barrier_gradient_does_not_fade_for_a_ruled_out_action():
 
 
 def test_suite_has_the_science_rows():
-    from experiments.suite import BY_NAME, EXPERIMENTS, SECOND_ROUND, effective_config
+    from experiments.suite import (BY_NAME, EXPERIMENTS, SECOND_ROUND, STALE_METHODS,
+                                   effective_config)
     for task in ("binary", "categorical"):
         assert BY_NAME[f"{task}-pg_expected"].entry == "experiments.methods.expected_pg"
         assert BY_NAME[f"estimators-{task}"].entry == "experiments.estimators"
@@ -155,16 +156,23 @@ def test_suite_has_the_science_rows():
     for exp in EXPERIMENTS:
         if exp.config.get("task") == "categorical" and "method" in exp.config \
                 and "dial_eps" not in exp.config:
-            second_round = exp.config["method"] in SECOND_ROUND
+            # the second round's rows and the stale snapshots compare means: 10 seeds
+            second_round = exp.config["method"] in {**SECOND_ROUND, **STALE_METHODS}
             assert len(exp.config["seeds"]) >= (10 if second_round else 20), exp.name
         if "dial_eps" in exp.config:
             eps = exp.config["dial_eps"]
             assert eps[0] == 0.0 and eps[-1] == 1.0 and sum(e <= 0.02 for e in eps) >= 5
     assert BY_NAME["categorical-pg_onpolicy_barrier"].config["log_barrier"] > 0
-    for method in ("pg", "is", "ppo"):
-        lags = [BY_NAME[f"binary-{method}_lag{k}"].config for k in (1, 10, 100)]
-        assert [c["behaviour_lag"] for c in lags] == [1, 10, 100]
-        assert all(c["behaviour_eps"] == 0.0 for c in lags)
+    for task in ("binary", "categorical"):
+        for method in ("pg", "is", "ppo"):
+            lags = [BY_NAME[f"{task}-{method}_lag{k}"].config for k in (1, 10, 100)]
+            assert [c["behaviour_lag"] for c in lags] == [1, 10, 100]
+            assert all(c["behaviour_eps"] == 0.0 for c in lags)
+            assert len({len(c["seeds"]) for c in lags}) == 1
+    sgd, adam = BY_NAME["dial-pg_sgd"].config, BY_NAME["dial-pg"].config
+    assert sgd["optimizer"] == "sgd" and sgd["log_prob"] == "stable" and sgd["task"] == "binary"
+    assert sgd["dial_eps"] == adam["dial_eps"] and sgd["seeds"] == adam["seeds"]
+    assert sgd["quick"] == adam["quick"] and "optimizer" not in adam
     for task in ("binary", "categorical"):
         off, on = (BY_NAME[f"{task}-pg_{who}_r01"].config for who in ("random", "onpolicy"))
         assert off["reward"] == on["reward"] == [0.0, 1.0]

@@ -107,15 +107,29 @@ class DataTable:
     rows: list[list[str]]
 
 
+def _axis_key(trace: dict, letter: str) -> str:
+    """The layout key of a trace's axis: "y" -> "yaxis", "y2" -> "yaxis2"."""
+    ref = trace.get(f"{letter}axis") or letter
+    return f"{letter}axis{ref[1:]}"
+
+
 def _line_tables(traces: list[dict], layout: dict) -> list[DataTable]:
-    """Series that share their x values become one table: x, then one column per series."""
+    """Series of one panel that share their x values become one table: x, then one column per
+    series; each panel's table is titled with its own axes (an x axis with no title of its
+    own, the top one of stacked panels, takes the first titled one's)."""
     groups: dict[tuple, list[dict]] = {}
     for trace in traces:
-        groups.setdefault(tuple(trace.get("x") or []), []).append(trace)
-    percent = "%" in str((layout.get("yaxis") or {}).get("tickformat", ""))
-    x_title, y_title = _axis_title(layout, "xaxis"), _axis_title(layout, "yaxis")
+        key = (_axis_key(trace, "x"), _axis_key(trace, "y"), tuple(trace.get("x") or []))
+        groups.setdefault(key, []).append(trace)
+    titled = [k for k in sorted(layout) if k.startswith("xaxis")
+              and _axis_title(layout, k) != "x"]
     tables = []
-    for xs, members in groups.items():
+    for (x_key, y_key, xs), members in groups.items():
+        percent = "%" in str((layout.get(y_key) or {}).get("tickformat", ""))
+        x_title = _axis_title(layout, x_key)
+        if x_title == "x" and titled:
+            x_title = _axis_title(layout, titled[0])
+        y_title = _axis_title(layout, y_key)
         picked = _pick(len(xs), TABLE_ROWS)
         head = [x_title] + [m.get("name") or f"series {n + 1}" for n, m in enumerate(members)]
         rows = [[_number(xs[i])] + [_number((m.get("y") or [None] * len(xs))[i], percent)

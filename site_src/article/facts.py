@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import science_facts, second_round_facts
+from . import science_facts, second_round_facts, stale_sgd_facts
 from .payload_facts import dial_facts, finite, gradient_facts, is_dial, is_training, training_facts
 
 # The off-policy dial: "vanilla PG breaks" = final accuracy below this fraction of eps = 0.
@@ -117,4 +117,6 @@ def compute(results: dict[str, dict]) -> dict:
             facts[f"{task}_working_max_gap_pp"] = max(gaps)
     facts.update(science_facts.compute(results))  # the cliff, dropped digits, estimators
     facts.update(second_round_facts.compute(results, facts))  # reward sign, critic, K, tests
+    facts.update(stale_sgd_facts.compute(results, facts, second_round_facts.ALPHA,
+                                         DIAL_DROP_FRACTION))  # stale data, the SGD dial
     return facts

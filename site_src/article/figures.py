@@ -269,4 +269,4 @@ FIGURES = [slices_categorical, curves_binary, curves_categorical, logits_binary,
            surface_pg_a0, surface_is_a1, surface_is_a0, *science_figures.FIGURES,
            second_round_figures.critic_actor, second_round_figures.reuse,
            second_round_figures.optimizer, second_round_figures.reward_sign_binary,
-           second_round_figures.reward_sign_categorical]
+           second_round_figures.reward_sign_categorical, second_round_figures.dial_sgd]

@@ -226,27 +226,47 @@ def ppo_clip(results: Results) -> go.Figure:
 @figure("stale")
 def stale(results: Results) -> go.Figure:
     """Final accuracy against the behaviour's staleness k (a snapshot refreshed every k
-    updates), per method; on-policy PG (k = 0) as a dotted level."""
-    fig = base_figure(xaxis=dict(title=dict(text="k: the behaviour policy is the policy's own "
-                                                 "snapshot, refreshed every k updates (log scale)"),
-                                 type="log"),
-                      yaxis=dict(title=dict(text=f"final {ACCURACY}"), tickformat=".0%"))
-    for task in ("binary",):  # the suite has stale rows for the binary task only
+    updates), per method, one panel per task (binary above, categorical below, sharing the k
+    axis); on-policy PG (k = 0) as a dotted level. One legend button per method shows or hides
+    it in both panels."""
+    x_title = "k: the behaviour policy is the policy's own snapshot, refreshed every k updates " \
+              "(log scale)"
+    fig = base_figure(
+        xaxis=dict(type="log", anchor="y", title=dict(text=None), tickvals=list(STALE_LAGS)),
+        yaxis=dict(title=dict(text=f"binary: final {ACCURACY}"), tickformat=".0%",
+                   domain=[0.56, 1.0]),
+        xaxis2=dict(type="log", matches="x", anchor="y2", title=dict(text=x_title),
+                    tickvals=list(STALE_LAGS)),
+        yaxis2=dict(title=dict(text=f"categorical: final {ACCURACY}"), tickformat=".0%",
+                    domain=[0.0, 0.44], anchor="x2"))
+    on_label = "vanilla PG, on-policy (k = 0)"
+    legend = [(m, *DIAL_LABELS[m]) for m in STALE_METHODS]
+    legend.append(("onpolicy", on_label, METHOD_COLOURS["pg_onpolicy"], "dot"))
+    for group, label, colour, dash in legend:  # the buttons; the lines carry task-named names
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers" if group != "onpolicy"
+                                 else "lines", name=label, legendgroup=group,
+                                 line=dict(color=colour, width=2, dash=dash),
+                                 meta={"role": "legend"}))
+    for task, (xa, ya) in (("binary", ("x", "y")), ("categorical", ("x2", "y2"))):
         for method in STALE_METHODS:
-            label, colour, _ = DIAL_LABELS[method]
+            label, colour, dash = DIAL_LABELS[method]
             name = f"{label}, {task}"
             finals = [need(results, f"{task}-{method}_lag{k}")["final_accuracy"]
                       for k in STALE_LAGS]
+            before = len(fig.data)
             band(fig, list(STALE_LAGS), [f["lo"] for f in finals], [f["hi"] for f in finals],
-                 colour, name, name)
+                 colour, method, name)
             fig.add_trace(go.Scatter(
                 x=list(STALE_LAGS), y=[f["mean"] for f in finals], mode="lines+markers",
-                name=name, legendgroup=name, marker=dict(size=7),
-                line=dict(color=colour, width=2, dash=TASK_DASH[task]),
+                name=name, legendgroup=method, showlegend=False, marker=dict(size=7),
+                line=dict(color=colour, width=2, dash=dash),
                 hovertemplate="k = %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+            for trace in fig.data[before:]:
+                trace.update(xaxis=xa, yaxis=ya)
         on = need(results, f"{task}-pg_onpolicy")["final_accuracy"]["mean"]
         fig.add_trace(go.Scatter(x=[STALE_LAGS[0], STALE_LAGS[-1]], y=[on, on], mode="lines",
-                                 name=f"vanilla PG, on-policy (k = 0), {task}",
+                                 name=f"{on_label}, {task}", legendgroup="onpolicy",
+                                 showlegend=False, xaxis=xa, yaxis=ya,
                                  line=dict(color=METHOD_COLOURS["pg_onpolicy"], width=1.5,
                                            dash="dot"),
                                  hovertemplate="%{y:.1%}<extra>on-policy</extra>"))

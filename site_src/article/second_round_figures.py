@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from onpolicy.render.figkit import Results, band, base_figure, figure, need
 
+from .science_facts import fail_step
 from .second_round_facts import SIGN_ROWS
 
 EXPECTED = "expected reward: the policy's chance of acting right"
@@ -127,3 +128,62 @@ def optimizer(results: Results) -> go.Figure:
 
 reward_sign_binary = figure("reward-sign-binary")(_sign("binary"))
 reward_sign_categorical = figure("reward-sign-categorical")(_sign("categorical"))
+
+
+# the dial under Adam and under plain SGD (vanilla PG, binary): row -> (legend text, colour, dash)
+SGD_DIAL_ROWS = {"dial-pg": ("vanilla PG, Adam", "#E69F00", "solid"),
+                 "dial-pg_sgd": ("vanilla PG, plain SGD", "#CC79A7", "dash")}
+# where the two coincide (the runaway panel), SGD's squares, drawn over Adam's circles, let
+# both show: the line's gaps show Adam's
+SGD_DIAL_MARKERS = {"dial-pg": ("circle", 7), "dial-pg_sgd": ("square", 8)}
+
+
+@figure("dial-sgd")
+def dial_sgd(results: Results) -> go.Figure:
+    """The binary dial for vanilla PG under Adam and under plain SGD: final greedy accuracy
+    against eps > 0 (the eps = 0 runs as dotted levels) above, and below the share of seeds
+    that ran away (largest |logit| past LOGIT_FAIL, or non-finite) at each eps."""
+    grid = sorted(e for e in need(results, "dial-pg")["eps"] if e > 0)
+    ticks = [e for e in grid if e <= 0.5 * grid[-1]] + grid[-1:]
+    eps_title = "ε: share of uniform actions in the behaviour policy (log scale)"
+    fig = base_figure(
+        xaxis=dict(type="log", tickvals=ticks, anchor="y", title=dict(text=None)),
+        yaxis=dict(title=dict(text="final greedy accuracy"), tickformat=".0%",
+                   domain=[0.42, 1.0]),
+        xaxis2=dict(type="log", tickvals=ticks, matches="x", anchor="y2",
+                    title=dict(text=eps_title)),
+        yaxis2=dict(title=dict(text="seeds that ran away"), tickformat=".0%", range=[0, 1.05],
+                    domain=[0.0, 0.3], anchor="x2"))
+    shares = []
+    for row, (text, colour, dash) in SGD_DIAL_ROWS.items():
+        payload = need(results, row)
+        keep = [i for i, e in enumerate(payload["eps"]) if e > 0]
+        eps = [payload["eps"][i] for i in keep]
+        final = payload["final_accuracy"]
+        band(fig, eps, [final["lo"][i] for i in keep], [final["hi"][i] for i in keep], colour,
+             text, text)
+        fig.add_trace(go.Scatter(
+            x=eps, y=[final["mean"][i] for i in keep], mode="lines+markers", name=text,
+            legendgroup=text, marker=dict(size=SGD_DIAL_MARKERS[row][1],
+                                          symbol=SGD_DIAL_MARKERS[row][0]),
+            line=dict(color=colour, width=2, dash=dash),
+            hovertemplate="ε = %{x}: %{y:.1%}<extra>" + text + "</extra>"))
+        if 0.0 in payload["eps"]:
+            on = final["mean"][payload["eps"].index(0.0)]
+            fig.add_trace(go.Scatter(
+                x=[eps[0], eps[-1]], y=[on, on], mode="lines", name=f"{text}, on-policy (ε = 0)",
+                legendgroup=text, line=dict(color=colour, width=1, dash="dot"),
+                hovertemplate="ε = 0: %{y:.1%}<extra>" + text + "</extra>"))
+        runs = [payload["runs"][i] for i in keep]
+        share = [sum(fail_step(r["steps"], s, nf) is not None for s, nf in
+                     zip(r["logit_abs_max"]["per_seed"], r["first_nonfinite_step"]))
+                 / len(r["seeds"]) for r in runs]
+        symbol, size = SGD_DIAL_MARKERS[row]
+        shares.append(go.Scatter(
+            x=eps, y=share, mode="lines+markers", name=f"{text}: seeds that ran away",
+            legendgroup=text, showlegend=False, xaxis="x2", yaxis="y2",
+            marker=dict(size=size, symbol=symbol), line=dict(color=colour, width=2, dash=dash),
+            hovertemplate="ε = %{x}: %{y:.0%} of seeds<extra>" + text + "</extra>"))
+    for trace in reversed(shares):   # the first trace is drawn on top: SGD's
+        fig.add_trace(trace)
+    return fig
