@@ -136,7 +136,10 @@ SECOND_ROUND = {**SIGN_METHODS, **CRITIC_METHODS, **REUSE_METHODS, **OPTIMIZER_M
 
 # The off-policy dial: the same methods under behaviour (1-eps)*pi + eps*uniform, on a grid
 # dense near zero, where vanilla PG breaks.
-DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+# (0.75 and 0.9 were dropped on 2026-12-05: every Adam dial's finals at 0.5, 0.75, 0.9 and 1.0
+# agreed within 0.3 points, and the seven dials are a third of the suite's CPU time, which
+# must stay under 20 minutes on a 2-core CPU.)
+DIAL_EPS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0]
 DIAL_METHODS = {
     "pg": ("experiments.methods.policy_gradient", {"log_prob": "stable"}),
     "ppo": ("experiments.methods.ppo", {"clip_eps": 0.2}),
