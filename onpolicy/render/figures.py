@@ -25,16 +25,26 @@ class ChartFiles:
     is_3d: bool
 
 
-def _rounded(value):
+def _rounded(value, digits: int = 4):
     """Floats to 4 significant digits: finer than a chart's pixels or its hover labels (.3g),
     and the page loads every chart's spec up front (to reserve its height), so bytes count."""
     if isinstance(value, float):
-        return float(f"{value:.4g}") if math.isfinite(value) else None
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
     if isinstance(value, list):
-        return [_rounded(v) for v in value]
+        return [_rounded(v, digits) for v in value]
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: _rounded(v, digits) for k, v in value.items()}
     return value
+
+
+# What the page loads of a surface: thousands of points a reader sees as a shape and reads
+# through the .3g hover label, so 3 significant digits (its CSV and JSON downloads keep 4).
+SURFACE_DIGITS = 3
+
+
+def page_spec(data: dict) -> dict:
+    return {**data, "data": [_rounded(t, SURFACE_DIGITS) if t.get("type") == "surface" else t
+                             for t in data.get("data", [])]}
 
 
 def figure_dict(figure) -> dict:
@@ -204,7 +214,8 @@ def write_chart(chart_id: str, figure, used: list[str], out_dir: Path,
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{chart_id}.json").write_text(json.dumps(data, separators=(",", ":")),
                                              encoding="utf-8")
-    (folder / f"{chart_id}.js").write_text(chart_script(chart_id, data), encoding="utf-8")
+    (folder / f"{chart_id}.js").write_text(chart_script(chart_id, page_spec(data)),
+                                           encoding="utf-8")
     (folder / f"{chart_id}.csv").write_text(figure_csv(data), encoding="utf-8")
     return describe_chart(chart_id, data, used)
 
