@@ -137,7 +137,6 @@ def _where(cfg, page, url: str) -> str:
 def broken_links(cfg, site_dir: Path) -> list[str]:
     """'file:line: message' for each broken internal link or anchor in the site."""
     site_dir = Path(site_dir)
-    pages = {p.out_path: p for p in load_pages(cfg.src_dir, cfg.root, cfg.drafts)}
     base_path = urlsplit(cfg.base_url).path.rstrip("/") + "/" if cfg.base_url else "/"
     parsed: dict[str, PageLinks] = {}
 
@@ -170,8 +169,12 @@ def broken_links(cfg, site_dir: Path) -> list[str]:
                 why = f"no anchor #{fragment} on {target}"
             else:
                 continue
-            problems.append(f"{_where(cfg, pages.get(rel), url)}: broken link {url!r}: {why}")
-    return problems
+            problems.append((rel, url, why))
+    if not problems:
+        return []
+    pages = {p.out_path: p for p in load_pages(cfg.src_dir, cfg.root, cfg.drafts)}
+    return [f"{_where(cfg, pages.get(rel), url)}: broken link {url!r}: {why}"
+            for rel, url, why in problems]
 
 
 def check_links(cfg, site_dir: Path) -> None:
