@@ -80,9 +80,11 @@ def _imports_of(root: Path, path: Path, module: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def project_modules(root: Path, entry: str) -> dict[str, Path]:
-    """`entry` and every project module it imports, transitively: {module name: file}."""
-    root = Path(root)
+def project_modules(root: Path, entry: str, read: dict | None = None) -> dict[str, Path]:
+    """`entry` and every project module it imports, transitively: {module name: file}.
+    read: {module: (file or None, its imports)} found so far in this build (a suite's entries
+    share most modules), filled in here."""
+    root, read = Path(root), {} if read is None else read
     ours = _project_packages(root)
     found: dict[str, Path] = {}
     missing: set[str] = set()  # names that are no file of ours (a `from x import function`)
@@ -91,14 +93,16 @@ def project_modules(root: Path, entry: str) -> dict[str, Path]:
         module = todo.pop()
         if module in found or module in missing:
             continue
-        path = module_file(root, module)
+        if module not in read:
+            path = module_file(root, module)
+            read[module] = (path, path and _imports_of(root, path, module))
+        path, imported = read[module]
         if path is None:
             if module == entry:
                 raise DependencyError(f"entry module {entry!r} not found under {root}")
             missing.add(module)
             continue
         found[module] = path
-        imported = _imports_of(root, path, module)
         for name in imported | set(_parents(module)):
             if name.split(".")[0] in ours and name not in found:
                 todo.append(name)

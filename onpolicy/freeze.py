@@ -26,12 +26,14 @@ from .result_file import (MAX_RESULT_BYTES, ResultError, parse as _parse,
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
 
-def source_digests(root: Path, entry: str, known: dict[str, str] | None = None) -> dict:
+def source_digests(root: Path, entry: str, known: dict[str, str] | None = None,
+                   read: dict | None = None) -> dict:
     """{path: sha256 of its text} of the entry module and every project module it imports.
-    known: digests already read in this build, by path (a suite's rows share most modules)."""
+    known: digests already read in this build, by path (a suite's rows share most modules);
+    read: the modules' imports found so far in this build (deps.project_modules)."""
     known = {} if known is None else known
     digests = {}
-    for path in project_modules(root, entry).values():
+    for path in project_modules(root, entry, read).values():
         rel = path.relative_to(root).as_posix()
         if rel not in known:  # sha256 of its text, remembered by stat (file_digests)
             known[rel] = file_digests.digest(root, path, "text", file_digests.text_sha256)
@@ -217,10 +219,11 @@ def check_all(experiments: list[Experiment], root: Path, store: Path,
               quick: bool = False, suite: Suite | None = None) -> list[Status]:
     """check() of each row, reading each entry's import graph and each source file once."""
     known: dict[str, str] = {}
+    read: dict[str, tuple] = {}
     by_entry: dict[str, dict] = {}
     for exp in experiments:
         if exp.entry not in by_entry:
-            by_entry[exp.entry] = source_digests(root, exp.entry, known)
+            by_entry[exp.entry] = source_digests(root, exp.entry, known, read)
     statuses = [check(exp, root, store, quick, by_entry[exp.entry], suite)
                 for exp in experiments]
     file_digests.save(root)
