@@ -13,6 +13,7 @@ import functools
 import hashlib
 import html
 import json
+import os
 import posixpath
 import re
 from html.parser import HTMLParser
@@ -188,6 +189,17 @@ def broken_links(cfg, site_dir: Path) -> list[str]:
             parsed[rel] = stored.scan(site_dir / rel)
         return parsed[rel]
 
+    kinds: dict[str, str] = {}
+
+    def kind(target: str) -> str:
+        """What a site-relative path is: "page dir" (with index.html), "dir", "file" or ""."""
+        if target not in kinds:
+            path = os.path.join(site_dir, target)
+            kinds[target] = (("page dir" if os.path.isfile(os.path.join(path, "index.html"))
+                              else "dir") if os.path.isdir(path)
+                             else "file" if os.path.isfile(path) else "")
+        return kinds[target]
+
     problems = []
     for html_file in sorted(site_dir.rglob("*.html")):
         rel = html_file.relative_to(site_dir).as_posix()
@@ -197,15 +209,15 @@ def broken_links(cfg, site_dir: Path) -> list[str]:
             target, fragment = _target(rel, url, base_path)
             if target is None:
                 why = "leaves the site"
-            elif (site_dir / target).is_dir() and (site_dir / target / "index.html").is_file():
+            elif kind(target) == "page dir":
                 # a page's directory without the trailing slash: Pages redirects to it
                 target = posixpath.join(target, "index.html")
                 if not fragment or fragment in page_links(target).ids:
                     continue
                 why = f"no anchor #{fragment} on {target}"
-            elif (site_dir / target).is_dir():
+            elif kind(target) == "dir":
                 why = f"{target} is a directory without index.html"
-            elif not (site_dir / target).is_file():
+            elif kind(target) != "file":
                 why = "no such page or file in the site"
             elif fragment and target.endswith(".html") \
                     and fragment not in page_links(target).ids:
