@@ -65,3 +65,22 @@ def test_a_damaged_cache_is_ignored(tmp_path):
     assert broken_links(cfg, out) == before
     cache.write_text("{not json")
     assert broken_links(cfg, out) == before
+
+
+def test_an_edited_page_scans_only_its_edited_piece(tmp_path, monkeypatch):
+    body = "<p>intro</p>" + "".join(f'<h2 id="s{n}">S{n}</h2><p>text {n}</p>' for n in range(5))
+    cfg, out = site(tmp_path, body.replace('id="s3"', 'id="part"'))
+    assert broken_links(cfg, out) == []
+    seen = scans(monkeypatch)
+    site(tmp_path, body.replace('id="s3"', 'id="part"').replace("text 1", "text one"))
+    assert broken_links(cfg, out) == []
+    assert seen == ['<h2 id="s1">S1</h2><p>text one</p>']
+    site(tmp_path, body.replace("text 1", "text one"))   # the anchor's piece: its loss is seen
+    problems = broken_links(cfg, out)
+    assert len(problems) == 1 and "no anchor #part on b/index.html" in problems[0]
+    assert seen[-1] == '<h2 id="s3">S3</h2><p>text 3</p>'
+    # an unchanged page keeps its pieces: editing it later still scans one piece
+    seen.clear()
+    site(tmp_path, body.replace("text 1", "text one").replace("text 4", "text four"))
+    broken_links(cfg, out)
+    assert seen == ['<h2 id="s4">S4</h2><p>text four</p>']
