@@ -33,3 +33,21 @@ def test_the_same_html_for_every_page():
         ours, theirs = new_markdown(), by_name()
         assert ours.convert(text) == theirs.convert(text), source
         assert ours.toc_tokens == theirs.toc_tokens, source
+
+
+def test_no_entry_point_search():
+    """Setting a converter up reads no package's entry points (superfences names
+    pymdownx.highlight; no installed package has an entry point of a pymdownx name, so
+    Markdown would have imported the module, as we do)."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    assert not [ep for ep in metadata.entry_points(group="markdown.extensions")
+                if ep.name.startswith("pymdownx.")]
+    probe = ("import sys; from onpolicy.render.markdown_setup import markdown_to_html; "
+             "markdown_to_html('```python\\nx = 1\\n```\\n'); "
+             "print('importlib.metadata' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -28,6 +28,19 @@ BUILTIN_EXTENSIONS = {"tables": "TableExtension", "footnotes": "FootnoteExtensio
                       "abbr": "AbbrExtension"}
 
 
+class _Markdown(markdown.Markdown):
+    """pymdownx's superfences registers "pymdownx.highlight" by its name while it is set up;
+    Markdown would search every installed package's entry points for that name (importing
+    importlib.metadata and reading each dist-info's entry_points.txt: ~50 ms here) to find
+    none, then import the module and call its makeExtension. This does the second step
+    alone for pymdownx's names (tests/test_markdown_setup.py: no entry point has one)."""
+
+    def build_extension(self, ext_name, configs):
+        if isinstance(ext_name, str) and ext_name.startswith("pymdownx.") and ":" not in ext_name:
+            return importlib.import_module(ext_name).makeExtension(**dict(configs))
+        return super().build_extension(ext_name, configs)
+
+
 def new_markdown() -> markdown.Markdown:
     """The extensions made as Markdown makes them from their names, without its search of
     every installed package's entry points for each name (importing importlib.metadata and
@@ -40,7 +53,7 @@ def new_markdown() -> markdown.Markdown:
             built.append(getattr(module, BUILTIN_EXTENSIONS[name])(**config))
         else:
             built.append(importlib.import_module(name).makeExtension(**config))
-    return markdown.Markdown(extensions=built, output_format="html")
+    return _Markdown(extensions=built, output_format="html")
 
 
 _converters = threading.local()
