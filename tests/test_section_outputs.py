@@ -73,6 +73,21 @@ def test_a_prose_edit_renders_one_section_and_equals_the_whole_page(site, whole,
     assert contents(site.out_dir) == contents(reference)
 
 
+def test_a_section_with_reused_charts_renders_their_figures_as_the_whole_page(site, whole,
+                                                                               counted):
+    """Its charts are reused from the last build and described from their files only now
+    (figures.describe_reused), a 2D and a 3D one."""
+    build(site)
+    edit(site, "The binary cross-entropy gradient with respect to the logit",
+         "The gradient of the binary cross-entropy with respect to the logit")
+    edit(site, "Greedy accuracy on held-out digits during training, binary task.",
+         "Greedy accuracy on held-out digits while training, binary task.")
+    rebuilt(site, counted)
+    assert counted["replayed"] > 10 and counted["rendered"] <= 4
+    reference, _ = whole(site)
+    assert contents(site.out_dir) == contents(reference)
+
+
 @pytest.mark.parametrize("from_disk", [False, True])
 def test_values_macros_facts_and_figure_modules_are_seen(site, whole, counted, monkeypatch,
                                                          from_disk):
