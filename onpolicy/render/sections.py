@@ -130,8 +130,8 @@ class PageSections:
         if old is None or old.get("salt") != salt:
             old = self._load()
         self.old = old
-        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {}, "inline": {},
-                "outputs": {}}
+        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {},
+                    "inline": {}, "outputs": {}}
 
     def _load(self) -> dict:
         try:
@@ -142,8 +142,8 @@ class PageSections:
                     return data
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {}, "inline": {},
-                "outputs": {}}
+        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {},
+                "inline": {}, "outputs": {}}
 
     # -- Jinja ----------------------------------------------------------------------------------
 
