@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import ROOT, machine_header, median, spread, table, verdict
+from bench import ROOT, load_average, machine_header, median, spread, table, verdict
 from bench.rebuild import build_env, make_copy, python_exe, timed
 
 BASELINE = "6492e80"      # main before issue #24's performance work
@@ -259,7 +259,8 @@ def report(runs: dict[str, list[float]], repeats: int, baseline: str) -> dict:
         f"{med[f'{name} before cpu'] * 1000:.0f} ms"
         + (f"; {med[f'{name} after'] / hugo:.1f}x Hugo's full build" if hugo else "") + ")"
         for name, target in SCENARIOS)
-        + (f"; Hugo {hugo * 1000:.0f} ms" if hugo else "; Hugo not installed")]
+        + (f"; Hugo {hugo * 1000:.0f} ms" if hugo else "; Hugo not installed")
+        + f"; load average {load_average()} at the end"]
     return {"runs": runs, "medians": med, "baseline": baseline, "summary": summary}
 
 

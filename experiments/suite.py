@@ -12,6 +12,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+from onpolicy import file_digests
 from onpolicy.contract import Experiment, effective_config
 
 from experiments import data_sources, mnist_files, payloads
@@ -346,18 +347,32 @@ def entry_problems(entry) -> list[str]:
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return [f"entry module {entry!r} not found"]
     try:
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        defined = _top_level_names(Path(spec.origin))
     except (SyntaxError, ValueError, OSError) as err:
         return [f"entry module {entry} cannot be read: {err}"]
+    missing = [f"{name}()" for name in ("run", "merge") if name not in defined]
+    return [f"entry module {entry} defines no {' and no '.join(missing)} (an entry module "
+            "defines run(config, seeds, device, progress) and merge(config, parts))"
+            ] if missing else []
+
+
+def _top_level_names(path: Path) -> set[str]:
+    """The names a module defines at its top level, kept by the sha256 of its text in the
+    build's file-digest cache (onpolicy/file_digests.py): a build parses no unchanged entry."""
+    root = Path(__file__).resolve().parents[1]  # where the build keeps .cache/
+    text = path.read_text(encoding="utf-8")
+    key = f"entry-names\0{file_digests.sha256_text(text)}"
+    known = file_digests.recall(root, key)
+    if isinstance(known, list):
+        return set(known)
+    tree = ast.parse(text)
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
                 if isinstance(t, ast.Name)}
     defined |= {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom)
                 for a in n.names}
-    missing = [f"{name}()" for name in ("run", "merge") if name not in defined]
-    return [f"entry module {entry} defines no {' and no '.join(missing)} (an entry module "
-            "defines run(config, seeds, device, progress) and merge(config, parts))"
-            ] if missing else []
+    file_digests.remember(root, key, sorted(defined))
+    return defined
 
 
 def validate_rows(rows: list[Experiment]) -> None:

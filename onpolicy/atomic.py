@@ -5,6 +5,11 @@ Directories: render into `<target>.tmp-<pid>-<random>`, then two renames swap it
 temporary is recorded in the lock file before it is created; if a build is killed, the next
 one (`recover_dir`) removes exactly the recorded ones, or puts back the previous directory when
 the crash fell between the two renames. A directory that was not recorded is never removed.
+The lock file is not fsync'd: it guards against a killed build, whose writes the kernel keeps
+(the renames it records are not fsync'd either). A process that builds again and again
+(`serve`, after defer_removal()) removes the previous site only after it told the browser
+to reload (remove_pending); the previous site stays claimed until then, so a serve killed
+before that leaves it to the next build's recover_dir.
 Caches written this way are bounded with keep_newest.
 """
 from __future__ import annotations
@@ -22,6 +27,22 @@ from pathlib import Path
 from . import outdir
 from .config import shown
 from .errors import ConfigError
+
+
+DEFER = False                # remove previous sites in remove_pending(), not in swap_dir
+_PENDING: list[Path] = []    # previous sites swapped out and not yet removed (still claimed)
+
+
+def defer_removal() -> None:
+    global DEFER
+    DEFER = True
+
+
+def remove_pending() -> None:
+    """Remove the previous sites that swap_dir left (serve calls it after the reload event);
+    their claims stay in the lock file, for the next build's recover_dir to drop."""
+    while _PENDING:
+        _remove_own(_PENDING.pop())
 
 
 def _umask() -> int:
@@ -119,6 +140,9 @@ def swap_dir(new: Path, target: Path, lock: "BuildLock") -> list[str]:
         os.replace(target, old)
     os.replace(new, target)
     lock.release(new)
+    if DEFER:
+        _PENDING.append(old)
+        return extra
     _remove_own(old)
     lock.release(old)
     return extra
@@ -141,10 +165,9 @@ class BuildLock:
     def _save(self) -> None:
         f = self._handle
         f.seek(0)
-        f.truncate()
+        f.truncate()  # "a+": the write goes to the end, which is now the start
         f.write(json.dumps({"pid": os.getpid(), "claims": self.claims}))
         f.flush()
-        os.fsync(f.fileno())
 
     def claim(self, path: Path, target: Path, kind: str) -> None:
         self.claims.append({"path": str(Path(path).absolute()),

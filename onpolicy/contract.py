@@ -45,11 +45,23 @@ class Experiment:
 
 def effective_config(exp: Experiment, quick: bool = False) -> dict:
     """The config a run sees: the row's config, with its "quick" overrides applied if asked."""
-    config = copy.deepcopy(exp.config)
-    overrides = config.pop("quick", {})
+    config = {key: _copied(value) for key, value in exp.config.items() if key != "quick"}
     if quick:
-        config.update(copy.deepcopy(overrides))
+        config.update(_copied(exp.config.get("quick", {})))
     return config
+
+
+def _copied(value):
+    """A deep copy of JSON-like data (what a row's config is) without copy.deepcopy's
+    bookkeeping, which cost a no-op build ~15 ms for three copies of each row."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def canonical_json(obj, default=None) -> str:

@@ -7,8 +7,10 @@ the standard library and installed packages are ignored, since their versions ar
 from __future__ import annotations
 
 import ast
-import functools
+import os
 from pathlib import Path
+
+from . import file_digests
 
 
 class DependencyError(Exception):
@@ -17,10 +19,10 @@ class DependencyError(Exception):
 
 def module_file(root: Path, module: str) -> Path | None:
     """The file that defines `module` inside the project, or None if it is not ours."""
-    base = root.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
+    base = os.path.join(root, *module.split("."))  # strings: a build asks some 300 times
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 
@@ -59,33 +61,48 @@ def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return names
 
 
-@functools.lru_cache(maxsize=512)
-def _imports_of(path: str, module: str, mtime_ns: int, size: int) -> frozenset[str]:
-    """Parsed once per file version: every experiment of a build shares most modules."""
+def _imports_of(root: Path, path: Path, module: str) -> frozenset[str]:
+    """What `module` (the file at path) imports, remembered on disk by the digest of its text
+    (file_digests): a build whose modules did not change parses none of them."""
+    digest = file_digests.digest(root, path, "text", file_digests.text_sha256)
+    key = f"imports\0{module}\0{path.name == '__init__.py'}\0{digest}"
+    known = file_digests.recall(root, key)
+    if isinstance(known, list):
+        return frozenset(known)
+    text = path.read_text(encoding="utf-8")
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+        tree = ast.parse(text, filename=str(path))
     except SyntaxError as err:
         raise DependencyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from err
-    return frozenset(_imported_names(tree, module, Path(path).name == "__init__.py"))
+    names = _imported_names(tree, module, path.name == "__init__.py")
+    if file_digests.sha256_text(text) == digest:  # not written again since it was hashed
+        file_digests.remember(root, key, sorted(names))
+    return frozenset(names)
 
 
-def project_modules(root: Path, entry: str) -> dict[str, Path]:
-    """`entry` and every project module it imports, transitively: {module name: file}."""
-    root = Path(root)
+def project_modules(root: Path, entry: str, read: dict | None = None) -> dict[str, Path]:
+    """`entry` and every project module it imports, transitively: {module name: file}.
+    read: {module: (file or None, its imports)} found so far in this build (a suite's entries
+    share most modules), filled in here."""
+    root, read = Path(root), {} if read is None else read
     ours = _project_packages(root)
     found: dict[str, Path] = {}
+    missing: set[str] = set()  # names that are no file of ours (a `from x import function`)
     todo = [entry]
     while todo:
         module = todo.pop()
-        if module in found:
+        if module in found or module in missing:
             continue
-        path = module_file(root, module)
+        if module not in read:
+            path = module_file(root, module)
+            read[module] = (path, path and _imports_of(root, path, module))
+        path, imported = read[module]
         if path is None:
             if module == entry:
                 raise DependencyError(f"entry module {entry!r} not found under {root}")
+            missing.add(module)
             continue
         found[module] = path
-        imported = _imports_of(str(path), module, path.stat().st_mtime_ns, path.stat().st_size)
         for name in imported | set(_parents(module)):
             if name.split(".")[0] in ours and name not in found:
                 todo.append(name)
@@ -99,7 +116,7 @@ def direct_imports(root: Path, module: str) -> set[str]:
     path = module_file(root, module)
     if path is None:
         raise DependencyError(f"module {module!r} not found under {root}")
-    names = _imports_of(str(path), module, path.stat().st_mtime_ns, path.stat().st_size)
+    names = _imports_of(root, path, module)
     parents = set(_parents(module))
     return {name for name in names
             if name != module and name not in parents and module_file(root, name) is not None}

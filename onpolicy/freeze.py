@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic, schema
+from . import atomic, file_digests, schema
 from .contract import (DEFAULT_SUITE, Experiment, Suite, canonical_json, effective_config,
                        load_suite, sha256)
 from .stale_reasons import explain
 from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
 from .deps import project_modules
-from .result_file import ResultError, parse as _parse, read_bytes as _read_bytes
+from .result_file import (MAX_RESULT_BYTES, ResultError, parse as _parse,
+                          read_bytes as _read_bytes)
 
 
 # -- THE FREEZE HASH ----------------------------------------------------------------------
 
-def source_digests(root: Path, entry: str, known: dict[str, str] | None = None) -> dict:
+def source_digests(root: Path, entry: str, known: dict[str, str] | None = None,
+                   read: dict | None = None) -> dict:
     """{path: sha256 of its text} of the entry module and every project module it imports.
-    known: digests already read in this build, by path (a suite's rows share most modules)."""
+    known: digests already read in this build, by path (a suite's rows share most modules);
+    read: the modules' imports found so far in this build (deps.project_modules)."""
     known = {} if known is None else known
     digests = {}
-    for path in project_modules(root, entry).values():
+    for path in project_modules(root, entry, read).values():
         rel = path.relative_to(root).as_posix()
-        if rel not in known:
-            known[rel] = sha256(path.read_text(encoding="utf-8"))
+        if rel not in known:  # sha256 of its text, remembered by stat (file_digests)
+            known[rel] = file_digests.digest(root, path, "text", file_digests.text_sha256)
         digests[rel] = known[rel]
     return dict(sorted(digests.items()))
 
@@ -107,26 +111,41 @@ class ResultFile:
     def document(self) -> dict:
         if self.parsed is None:
             raw = _read_bytes(self.path, self.where)
-            if _file_key(raw) != self.key:
+            if _file_key(hashlib.sha256(raw).hexdigest()) != self.key:
                 raise ResultError(f"{self.where}: changed during the build, after it was "
                                   "checked; build again")
             self.parsed = _parse(raw, self.where)
         return self.parsed
 
 
-def _file_key(raw: bytes) -> str:
-    return hashlib.sha256(f"schema {schema.SCHEMA_VERSION}\n".encode() + raw).hexdigest()
+def _file_key(raw_sha256: str) -> str:
+    """What identifies checked bytes: their sha256, under the schema they were checked by."""
+    return sha256(f"schema {schema.SCHEMA_VERSION}\n{raw_sha256}")
+
+
+def _checked_key(path: Path, where: str, root: Path) -> str:
+    """_file_key of the file's bytes, their sha256 remembered by stat (file_digests): an
+    unchanged file is not read again. What read_bytes refuses (not a regular file, too
+    large, unreadable) it still reports, naming the file."""
+    try:
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_RESULT_BYTES:
+            return _file_key(file_digests.digest(root, path, "bytes", file_digests.bytes_sha256))
+    except OSError:
+        pass
+    return _file_key(hashlib.sha256(_read_bytes(path, where)).hexdigest())
 
 
 def open_result(path: Path, root: Path = ROOT) -> ResultFile:
     """Check one result file; raise ResultError saying what is wrong with it. Files whose bytes
     an earlier build verified are not parsed: their header comes from the verified cache."""
     where = shown(path, root)
-    raw = _read_bytes(path, where)
-    key = _file_key(raw)
+    key = _checked_key(Path(path), where, root)
     header = verified_header(root, key)
     if header is not None:
         return ResultFile(Path(path), where, key, header)
+    raw = _read_bytes(path, where)
+    key = _file_key(hashlib.sha256(raw).hexdigest())  # of the bytes checked below
     document = _parse(raw, where)
     if document["schema"] == schema.SCHEMA_VERSION:  # an old schema is stale, not corrupt
         try:
@@ -200,11 +219,15 @@ def check_all(experiments: list[Experiment], root: Path, store: Path,
               quick: bool = False, suite: Suite | None = None) -> list[Status]:
     """check() of each row, reading each entry's import graph and each source file once."""
     known: dict[str, str] = {}
+    read: dict[str, tuple] = {}
     by_entry: dict[str, dict] = {}
     for exp in experiments:
         if exp.entry not in by_entry:
-            by_entry[exp.entry] = source_digests(root, exp.entry, known)
-    return [check(exp, root, store, quick, by_entry[exp.entry], suite) for exp in experiments]
+            by_entry[exp.entry] = source_digests(root, exp.entry, known, read)
+    statuses = [check(exp, root, store, quick, by_entry[exp.entry], suite)
+                for exp in experiments]
+    file_digests.save(root)
+    return statuses
 
 
 def check(exp: Experiment, root: Path, store: Path, quick: bool = False,

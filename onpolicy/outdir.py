@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from .config import BuildConfig, shown
@@ -26,12 +27,18 @@ NOTE = ("This directory was written by onpolicy's build (build.py); `files` list
 
 
 def _entries(site_dir: Path) -> dict[str, os.stat_result]:
-    """relative path -> lstat of every file and symbolic link under site_dir."""
-    found = {}
-    for top, dirs, files in os.walk(site_dir):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
-            path = os.path.join(top, name)
-            found[Path(path).relative_to(site_dir).as_posix()] = os.lstat(path)
+    """relative path -> lstat of every file and symbolic link under site_dir (links to
+    directories are not followed)."""
+    found: dict[str, os.stat_result] = {}
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                else:
+                    found[prefix + entry.name] = entry.stat(follow_symlinks=False)
+    walk(os.fspath(site_dir), "")
     found.pop(MARKER, None)
     return found
 
@@ -87,7 +94,7 @@ def inspect(path: Path) -> tuple[str | None, list[str]]:
     present = _entries(path)
     for rel, size in files.items():
         st = present.get(rel)
-        if st is None or not os.path.isfile(path / rel) or os.path.islink(path / rel):
+        if st is None or not stat.S_ISREG(st.st_mode):  # lstat's: a link is not the file
             return (f"does not match its {MARKER} marker: {rel}, which the build wrote, is "
                     "missing (a copied marker, or a changed directory)"), []
         if st.st_size != size:

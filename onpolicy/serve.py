@@ -22,6 +22,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .atomic import defer_removal, remove_pending
 from .errors import ConfigError
 
 LIVERELOAD_PATH = "/__livereload"
@@ -185,9 +186,11 @@ def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None], events: Bu
         except Exception as err:  # keep serving; show the error in the browser
             log(f"rebuild failed: {err}")
             events.publish(error=str(err))
+            remove_pending()
             continue
-        log(f"rebuilt in {time.monotonic() - started:.1f}s")
         events.publish()
+        remove_pending()  # the previous site, once the browser was told to reload
+        log(f"rebuilt in {time.monotonic() - started:.1f}s")
 
 
 class QuietHTTPServer(ThreadingHTTPServer):
@@ -257,6 +260,7 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
     is shown on every page, and the previous site stays served."""
     from .memo import remember_between_builds
     remember_between_builds()  # this process builds again and again: keep what it can reuse
+    defer_removal()
     server = PreviewServer(cfg, host, port, rebuild)
     # Watch before the first build: an edit made while it runs (or right after the "serving"
     # line) is seen, instead of racing the watcher's start-up.
@@ -267,6 +271,7 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
         except errors as err:
             print(f"error: {err}", file=sys.stderr)
             server.events.publish(error=str(err))
+        remove_pending()
     print(f"serving {cfg.out_dir} on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
@@ -274,3 +279,4 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 8000,
         pass
     finally:
         server.shutdown()
+        remove_pending()

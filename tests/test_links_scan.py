@@ -46,3 +46,19 @@ def test_scan_matches_the_html_parser_on_the_built_site(built_site):
         text = page.read_text(encoding="utf-8")
         ref, fast = reference(text), _scan(text)
         assert (fast.ids, fast.links) == (ref.ids, ref.links), page
+
+
+def test_pieces_scanned_apart_give_the_whole_scan(built_site):
+    from onpolicy.render.links import _joined, pieces
+    tricky = TRICKY.replace("<body>", "<body><h2 id='first'>x</h2><a href='p1.html'>p</a>"
+                            "<script>var t = '<h2 id=\"in-script\">';</script>"
+                            "<!-- <h2 id='in-comment'> --><H2 id=caps>y</H2>")
+    cut = pieces(tricky)
+    assert "".join(cut) == tricky
+    # before first, caps and a-b; not inside the script or the comment
+    assert [p[:13] for p in cut[1:]] == ["<h2 id='first", "<H2 id=caps>y", '<h2 id="a-b">']
+    texts = [tricky] + [p.read_text(encoding="utf-8") for p in built_site.rglob("*.html")]
+    assert any(len(pieces(text)) > 10 for text in texts)  # the article
+    for text in texts:
+        joined, ref = _joined([_scan(p) for p in pieces(text)]), reference(text)
+        assert (joined.ids, joined.links) == (ref.ids, ref.links)

@@ -20,7 +20,8 @@ from .explorables import explorable_html
 from .figures import ChartFiles, figure_html
 from .katex import Formula, KatexRenderer, KatexUnavailable, find_math, replace_math
 from .pages import Page, inline_markdown, markdown_to_html, reading_split, toc_html
-from .sections import PageSections, Unsplittable
+from .section_outputs import render_sections
+from .sections import PageSections
 from .templating import _template_line, compile_body, render_reporting_lines
 
 # Placeholders that pass through Markdown untouched; replaced by HTML afterwards.
@@ -71,6 +72,8 @@ class PageBody:
         self.figrefs: dict[str, int] = {}     # chart id -> source line of its first figref
         self.explorables: list[tuple[str, str, int]] = []  # (name, html, line), page order
         self.explorable_data: list[str] = []
+        self.calls: list[tuple[str, str]] = []  # ("chart" | "data", id) given to the build
+        self.warned: list[str] = []             # warnings this body gave while in Jinja
         self.template = None
         self.sections: PageSections | None = None
         self.frames: dict[str, tuple[jinja2.Template, int]] = {}  # filename -> (template, offset)
@@ -105,6 +108,7 @@ class PageBody:
             raise self.error(f"unknown chart id {chart_id!r}; known ids: "
                              f"{self.build.content.known_figures()}")
         try:
+            self.calls.append(("chart", chart_id))
             files: ChartFiles = self.build.chart_files(chart_id)
         except MissingResult as err:
             raise self.error(f"chart {chart_id!r} needs result {err.name!r} which is "
@@ -113,8 +117,9 @@ class PageBody:
         anchor = f"fig-{chart_id}" if chart_id not in self.anchors else f"fig-{chart_id}-{number}"
         self.anchors.setdefault(chart_id, anchor)
         if not alt:
-            self.build.warn(f"{self.page.display_path}:{self.line_now()}: chart {chart_id!r} "
-                            "has no alt text; the caption is used")
+            self.warned.append(f"{self.page.display_path}:{self.line_now()}: chart "
+                               f"{chart_id!r} has no alt text; the caption is used")
+            self.build.warn(self.warned[-1])
             alt = re.sub(r"[$\\{}]", "", caption) or f"Chart {chart_id}"
         caption_html = ("" if not caption else self.sections.inline(caption) if self.sections
                         else inline_markdown(caption))
@@ -144,6 +149,7 @@ class PageBody:
                 raise self.error(f"explorable({name!r}): unknown data id {data_id!r}; known: "
                                  f"{known}")
             try:
+                self.calls.append(("data", data_id))
                 self.build.explorable_data(data_id)
             except MissingResult as err:
                 raise self.error(f"explorable data {data_id!r} needs result {err.name!r} "
@@ -189,7 +195,7 @@ class PageBody:
 
     def render(self) -> RenderedBody:
         self.sections = sections = self.build.page_sections(self.page)
-        rendered = self._render_sections(sections) if sections is not None else None
+        rendered = render_sections(self, sections) if sections is not None else None
         self.rendered_source = rendered if rendered is not None else self._render_whole()
         convert = sections.markdown if sections is not None else markdown_to_html
         html, toc_tokens = convert(self.rendered_source)
@@ -215,28 +221,6 @@ class PageBody:
         self.frames = {self.template.filename: (self.template, 0)}
         return render_reporting_lines(self.template, self.globals(), page.display_path,
                                       page.body_offset)
-
-    def _render_sections(self, sections: PageSections) -> str | None:
-        """The body's Jinja section by section (see sections.py); None: take the whole-page
-        path, which also reports any error with its usual message and line."""
-        try:
-            chunks = sections.templates()
-        except Unsplittable:
-            return None
-        context, out = self.globals(), []
-        try:
-            for template, offset in chunks:
-                self.frames[template.filename] = (template, offset)
-                state = template.new_context(context)
-                out.append(template.environment.concat(template.root_render_func(state)))
-                context = {**context, **state.vars}  # its sets and macros, for those after it
-        except Exception:
-            for state in (self.figures, self.anchors, self.figrefs, self.explorables,
-                          self.explorable_data):
-                state.clear()
-            self.frames = {}
-            return None
-        return "".join(out)
 
     def _place_figures(self, html: str) -> str:
         placed = [(FIGURE_TOKEN.format(n), figure, line, "chart()")

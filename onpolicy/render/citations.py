@@ -30,6 +30,9 @@ def _entry_key(entry_html: str) -> str | None:
         return None
     return _key(first_author.split()[-1], years[0])
 
+PARENTHESES = re.compile(r"\(([^()<>]*)\)")
+TAG_OR_LINK = re.compile(r"(<a\b.*?</a>|<[^>]+>)", re.S)
+
 
 def link_citations(html: str) -> str:
     found = REFERENCE_LIST.search(html)
@@ -54,8 +57,7 @@ def link_citations(html: str) -> str:
 
     # Only parenthesised citations in text nodes: never inside a tag or an existing link.
     def in_text(segment: str) -> str:
-        return re.sub(r"\(([^()<>]*)\)", lambda p: "(" + CITATION.sub(cite, p.group(1)) + ")",
-                      segment)
-    parts = re.split(r"(<a\b.*?</a>|<[^>]+>)", before, flags=re.S)
-    before = "".join(p if p.startswith("<") else in_text(p) for p in parts)
+        return PARENTHESES.sub(lambda p: "(" + CITATION.sub(cite, p.group(1)) + ")", segment)
+    parts = TAG_OR_LINK.split(before)
+    before = "".join(p if p.startswith("<") or "(" not in p else in_text(p) for p in parts)
     return before + found.group(1) + references + found.group(3) + after

@@ -235,14 +235,30 @@ def files_under(folder: Path, out_dir: Path) -> list[str]:
     return [str(p.relative_to(out_dir)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
+class _Reused(ChartFiles):
+    """describe_chart of a reused chart file, read only when a figure is rendered from it
+    (a page or section replayed from the last build needs none of its tables). Read while
+    this build's directory is there; kept in _DESCRIBED only once read."""
+
+    def __init__(self, path: Path, chart_id: str, key: str, used: list[str]):  # noqa: no super
+        self.chart_id, self.used_results, self._path, self._key = chart_id, used, path, key
+
+    def _described(self) -> ChartFiles:
+        if (self.chart_id, self._key) not in _DESCRIBED:
+            if len(_DESCRIBED) > 200:
+                _DESCRIBED.clear()
+            _DESCRIBED[self.chart_id, self._key] = describe_chart(
+                self.chart_id, json.loads(self._path.read_bytes()), self.used_results)
+        return _DESCRIBED[self.chart_id, self._key]
+
+    tables = property(lambda self: self._described().tables)
+    is_3d = property(lambda self: self._described().is_3d)
+
+
 def describe_reused(out_dir: Path, chart_id: str, key: str, used: list[str]) -> ChartFiles:
     """describe_chart of a chart file the build reused (out_dir/CHART_DIR/<id>.json)."""
-    if (chart_id, key) not in _DESCRIBED:
-        data = json.loads((Path(out_dir) / CHART_DIR / f"{chart_id}.json").read_bytes())
-        if len(_DESCRIBED) > 200:
-            _DESCRIBED.clear()
-        _DESCRIBED[chart_id, key] = describe_chart(chart_id, data, used)
-    return _DESCRIBED[chart_id, key]
+    return _DESCRIBED.get((chart_id, key)) or _Reused(
+        Path(out_dir) / CHART_DIR / f"{chart_id}.json", chart_id, key, used)
 
 
 def table_html(table: DataTable) -> str:

@@ -10,13 +10,17 @@ build, not when a reader clicks.
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
+import json
+import os
 import posixpath
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .. import atomic
 from ..config import shown
 from .errors import RenderError
 from .pages import load_pages, read_source
@@ -85,6 +89,95 @@ def _parse(path: Path) -> PageLinks:
     return _scan(path.read_text(encoding="utf-8"))
 
 
+_CUT = re.compile(r"<h2[\s>]", re.I)
+
+
+def pieces(text: str) -> list[str]:
+    """text cut before each <h2> tag that no comment, script or style (what _scan passes
+    over) spans: scanned apart and joined, the pieces give what the whole text gives, and a
+    prose edit changes one of them."""
+    cuts = [m.start() for m in _CUT.finditer(text) if m.start() > 0]
+    if cuts:
+        spans = [m.span() for m in _NOT_MARKUP.finditer(text)]
+        cuts = [c for c in cuts if not any(a < c < b for a, b in spans)]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+
+
+def _joined(found: list[PageLinks]) -> PageLinks:
+    whole = PageLinks()
+    for part in found:
+        whole.ids |= part.ids
+        whole.links += part.links
+    return whole
+
+
+class StoredScans:
+    """The scans of the last build's pages, in .cache/link-scans.json by the sha256 of the
+    page's text and of this file's code: a one-shot build after a prose edit scans only the
+    edited page (the reproduce page alone is 450 KB of HTML), and of it only the edited
+    piece (pieces(): the article is 670 KB, ~25 ms a scan here). Best effort, like every cache:
+    anything unreadable or malformed is ignored and the page scanned."""
+
+    def __init__(self, cache_dir: Path):
+        self.path, self.used = Path(cache_dir) / "link-scans.json", {}
+        try:
+            self.old = json.loads(self.path.read_bytes())
+            assert isinstance(self.old, dict)
+        except (OSError, ValueError, AssertionError, RecursionError):
+            self.old = {}
+
+    def scan(self, path: Path) -> PageLinks:
+        """The page's scan; for an edited page, its pieces (see pieces()) are looked up in
+        turn, so only the edited one is scanned."""
+        text = path.read_text(encoding="utf-8")
+        found, entry = self._lookup(text)
+        if found is not None:
+            for key in entry.get("pieces", []) if isinstance(entry.get("pieces"), list) else []:
+                if isinstance(key, str) and key in self.old:  # kept for the next edit
+                    self.used[key] = self.old[key]
+            return found
+        parts, keys = pieces(text), []
+        if len(parts) == 1:
+            return self._keep(text, _scan(text))
+        scans = []
+        for part in parts:
+            found, _ = self._lookup(part)
+            scans.append(found if found is not None else self._keep(part, _scan(part)))
+            keys.append(_key(part))
+        return self._keep(text, _joined(scans), keys)
+
+    def _lookup(self, text: str) -> tuple[PageLinks | None, dict]:
+        key = _key(text)
+        entry = self.old.get(key)
+        if not (isinstance(entry, dict) and isinstance(entry.get("ids"), list)
+                and isinstance(entry.get("links"), list)
+                and all(isinstance(v, str) for v in entry["ids"] + entry["links"])):
+            return None, {}
+        found = PageLinks()
+        found.ids, found.links = set(entry["ids"]), list(entry["links"])
+        self.used[key] = entry
+        return found, entry
+
+    def _keep(self, text: str, found: PageLinks, pieces: list[str] | None = None) -> PageLinks:
+        self.used[_key(text)] = {"ids": sorted(found.ids), "links": found.links,
+                                 **({"pieces": pieces} if pieces else {})}
+        return found
+
+    def save(self) -> None:
+        if self.used != self.old:
+            try:
+                atomic.write_text(self.path, json.dumps(self.used), durable=False)
+            except OSError:
+                pass
+
+
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest().encode()
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(_CODE + text.encode("utf-8")).hexdigest()
+
+
 def _is_internal(url: str) -> bool:
     parts = urlsplit(url)
     return not parts.scheme and not parts.netloc
@@ -137,14 +230,25 @@ def _where(cfg, page, url: str) -> str:
 def broken_links(cfg, site_dir: Path) -> list[str]:
     """'file:line: message' for each broken internal link or anchor in the site."""
     site_dir = Path(site_dir)
-    pages = {p.out_path: p for p in load_pages(cfg.src_dir, cfg.root, cfg.drafts)}
     base_path = urlsplit(cfg.base_url).path.rstrip("/") + "/" if cfg.base_url else "/"
     parsed: dict[str, PageLinks] = {}
+    stored = StoredScans(cfg.cache_dir)
 
     def page_links(rel: str) -> PageLinks:
         if rel not in parsed:
-            parsed[rel] = _parse(site_dir / rel)
+            parsed[rel] = stored.scan(site_dir / rel)
         return parsed[rel]
+
+    kinds: dict[str, str] = {}
+
+    def kind(target: str) -> str:
+        """What a site-relative path is: "page dir" (with index.html), "dir", "file" or ""."""
+        if target not in kinds:
+            path = os.path.join(site_dir, target)
+            kinds[target] = (("page dir" if os.path.isfile(os.path.join(path, "index.html"))
+                              else "dir") if os.path.isdir(path)
+                             else "file" if os.path.isfile(path) else "")
+        return kinds[target]
 
     problems = []
     for html_file in sorted(site_dir.rglob("*.html")):
@@ -155,23 +259,28 @@ def broken_links(cfg, site_dir: Path) -> list[str]:
             target, fragment = _target(rel, url, base_path)
             if target is None:
                 why = "leaves the site"
-            elif (site_dir / target).is_dir() and (site_dir / target / "index.html").is_file():
+            elif kind(target) == "page dir":
                 # a page's directory without the trailing slash: Pages redirects to it
                 target = posixpath.join(target, "index.html")
                 if not fragment or fragment in page_links(target).ids:
                     continue
                 why = f"no anchor #{fragment} on {target}"
-            elif (site_dir / target).is_dir():
+            elif kind(target) == "dir":
                 why = f"{target} is a directory without index.html"
-            elif not (site_dir / target).is_file():
+            elif kind(target) != "file":
                 why = "no such page or file in the site"
             elif fragment and target.endswith(".html") \
                     and fragment not in page_links(target).ids:
                 why = f"no anchor #{fragment} on {target}"
             else:
                 continue
-            problems.append(f"{_where(cfg, pages.get(rel), url)}: broken link {url!r}: {why}")
-    return problems
+            problems.append((rel, url, why))
+    stored.save()
+    if not problems:
+        return []
+    pages = {p.out_path: p for p in load_pages(cfg.src_dir, cfg.root, cfg.drafts)}
+    return [f"{_where(cfg, pages.get(rel), url)}: broken link {url!r}: {why}"
+            for rel, url, why in problems]
 
 
 def check_links(cfg, site_dir: Path) -> None:

@@ -1,21 +1,23 @@
 """Page sources: YAML front matter, where each page goes, and Markdown -> HTML."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import html
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import markdown
 import yaml
 
 from ..config import shown
 from .errors import RenderError
 from .front_matter import MAX_FRONT_MATTER_BYTES, FrontMatterLoader, check_macros
+from .markdown_setup import (converter, inline_markdown,  # noqa: F401 (used from pages)
+                             markdown_to_html, new_markdown)
 
 REQUIRED_FIELDS = ("title", "description")
 # Top-level names the site itself uses: no page may take one as its URL (`new` refuses them)
@@ -82,6 +84,11 @@ def read_source(path: Path, display_path: str) -> str:
                              f"at column {column}; save the file as UTF-8") from None
 
 
+@functools.lru_cache(maxsize=64)  # serve reads every page's front matter again on each build
+def _parsed_yaml(front: str):
+    return yaml.load(front, Loader=FrontMatterLoader)
+
+
 def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
     """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body)."""
     lines = text.splitlines(keepends=True)
@@ -97,7 +104,7 @@ def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
                              f"most {MAX_FRONT_MATTER_BYTES // 1024} KB (the page's text goes "
                              "after the closing '---')")
     try:
-        meta = yaml.load(front, Loader=FrontMatterLoader) or {}
+        meta = copy.deepcopy(_parsed_yaml(front)) or {}
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
@@ -210,54 +217,6 @@ def base_path(base_url: str) -> str:
 
 def relative_url(root: str, path: str) -> str:
     return (root + path) or "./"
-
-
-# -- Markdown ---------------------------------------------------------------------------------
-
-MARKDOWN_EXTENSIONS = [
-    "pymdownx.arithmatex", "pymdownx.superfences", "pymdownx.highlight", "tables", "footnotes",
-    "admonition", "toc", "attr_list", "md_in_html", "smarty", "def_list", "abbr",
-]
-MARKDOWN_CONFIG = {
-    # generic: math is left as \(...\) / \[...\] in span/div.arithmatex for our KaTeX pass
-    "pymdownx.arithmatex": {"generic": True},
-    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
-    "toc": {"permalink": "#", "permalink_title": "Link to this section", "toc_depth": "2-3"},
-    "footnotes": {"BACKLINK_TITLE": "Back to the text"},
-}
-
-
-def new_markdown() -> markdown.Markdown:
-    return markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG,
-                             output_format="html")
-
-
-_converters = threading.local()
-
-
-def converter() -> markdown.Markdown:
-    """This thread's Markdown instance, reset for a new document (setting one up with its
-    extensions costs more than converting a caption)."""
-    md = getattr(_converters, "md", None)
-    if md is None:
-        md = _converters.md = new_markdown()
-    return md.reset()
-
-
-def markdown_to_html(text: str) -> tuple[str, list[dict]]:
-    """Markdown -> (HTML, toc tokens). Math stays as arithmatex spans/divs."""
-    md = converter()
-    return md.convert(text), md.toc_tokens
-
-
-def inline_markdown(text: str) -> str:
-    """One paragraph of Markdown (a caption) -> HTML without the surrounding <p>."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected text in quotes, got {type(text).__name__} {text!r}")
-    out = converter().convert(text).strip()
-    if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
-        out = out[3:-4]
-    return out
 
 
 def toc_html(tokens: list[dict]) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import jinja2
@@ -48,7 +49,7 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 LINKED = re.compile(r"\[\^|^ {0,3}\[[^\]\n]+\]:|^\*\[|^ {0,3}<", re.M)
 IDS = re.compile(r'\sid="([^"]*)"')
 SCOPES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.With)
-VERSION = 3
+VERSION = 4
 
 _MEMORY: dict[str, dict] = {}      # page display path -> its section cache (this process)
 _CODE: dict[tuple, object] = {}    # (name, source) -> compiled code of a chunk (this process)
@@ -116,16 +117,21 @@ def analyse(ast: nodes.Template) -> dict:
 class PageSections:
     """The section cache of one page during one render."""
 
-    def __init__(self, env: jinja2.Environment, page: Page, cache_dir: Path, salt: str):
+    def __init__(self, env: jinja2.Environment, page: Page, cache_dir: Path, salt: str,
+                 shared: str = ""):
         self.env = env
         self.page = page
         self.salt = salt
+        self.shared = shared  # the page's inputs but its text (no outputs are kept without it)
+        self.sources: list[str] = []
+        self.facts: list[dict] = []
         self.path = Path(cache_dir) / "sections" / f"{_sha(page.display_path)[:16]}.json"
         old = _MEMORY.get(page.display_path)
         if old is None or old.get("salt") != salt:
             old = self._load()
         self.old = old
-        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {}, "inline": {}}
+        self.new = {"version": VERSION, "salt": salt, "chunks": {}, "markdown": {},
+                    "inline": {}, "outputs": {}}
 
     def _load(self) -> dict:
         try:
@@ -136,38 +142,45 @@ class PageSections:
                     return data
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {}, "inline": {}}
+        return {"version": VERSION, "salt": self.salt, "chunks": {}, "markdown": {},
+                "inline": {}, "outputs": {}}
 
     # -- Jinja ----------------------------------------------------------------------------------
 
-    def _chunk(self, index: int, source: str) -> tuple[jinja2.Template, dict]:
+    def _chunk(self, index: int, source: str) -> tuple:
+        """(a function giving the chunk's template, its analysis): the analysis from the cache
+        when the chunk was seen before, the code only when the chunk is rendered."""
         name = f"{self.page.display_path}#{index}"
         key = _sha(f"{name}\0{source}")
         facts = self.old["chunks"].get(key)
-        code = _CODE.get((name, source))
-        cache = self.env.bytecode_cache
-        bucket = None
-        if code is None and cache is not None:
-            bucket = cache.get_bucket(self.env, name, name, source)
-            code = bucket.code
-        if code is None or facts is None:
+        if facts is None:
             try:
                 ast = self.env.parse(source, name, name)
                 facts = analyse(ast)
-                if code is None:
-                    code = self.env.compile(ast, name, name)
+                if (name, source) not in _CODE:
+                    _CODE[(name, source)] = self.env.compile(ast, name, name)
             except jinja2.TemplateError as err:
                 raise Unsplittable(str(err)) from None
-            if bucket is not None and bucket.code is None:
-                bucket.code = code
-                cache.set_bucket(bucket)
-        _CODE[(name, source)] = code
         self.new["chunks"][key] = facts
-        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None)), facts
+        return partial(self._template, name, source), facts
 
-    def templates(self) -> list[tuple[jinja2.Template, int]]:
-        """(template, lines before it in the body) per chunk; Unsplittable if they cannot
-        stand for the whole body."""
+    def _template(self, name: str, source: str) -> jinja2.Template:
+        code = _CODE.get((name, source))
+        cache = self.env.bytecode_cache
+        if code is None and cache is not None:
+            bucket = cache.get_bucket(self.env, name, name, source)
+            if bucket.code is None:
+                bucket.code = self.env.compile(source, name, name)
+                cache.set_bucket(bucket)
+            code = bucket.code
+        if code is None:
+            code = self.env.compile(source, name, name)
+        _CODE[(name, source)] = code
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
+    def templates(self) -> list[tuple]:
+        """(a function giving the template, lines before it in the body) per chunk;
+        Unsplittable if they cannot stand for the whole body."""
         chunks = cut_jinja(self.page.body)
         if len(chunks) < 2:
             raise Unsplittable("one section")
@@ -180,7 +193,30 @@ class PageSections:
                 if last.get(name, -1) > j and (name not in facts["stores"]
                                                or name in facts["deferred"]):
                     raise Unsplittable(f"{name!r} is read before a later section assigns it")
+        self.sources = [text for _, text in chunks]
+        self.facts = [facts for _, facts, _ in compiled]
         return [(template, offset) for template, _, offset in compiled]
+
+    # -- rendered sections (section_outputs.py) ----------------------------------------------
+
+    def output_key(self, index: int, keys: list[str], before: list) -> str:
+        """keys: those of the chunks before this one."""
+        reads = set(self.facts[index]["reads"])
+        needs = [keys[k] for k in range(index) if reads.intersection(self.facts[k]["stores"])]
+        return _sha(json.dumps([self.salt, self.shared, self.sources[index], needs, before]))
+
+    def output(self, key: str, start: int) -> dict | None:
+        """The kept output of a chunk starting at source line `start`, if any."""
+        entry = self.new["outputs"].get(key) or self.old["outputs"].get(key)
+        if entry is not None and entry["warned_at"] not in (None, start):
+            return None
+        if entry is not None:
+            self.new["outputs"][key] = entry
+        return entry
+
+    def store_output(self, key: str, entry: dict | None) -> None:
+        if entry is not None and self.shared:
+            self.new["outputs"][key] = entry
 
     # -- Markdown -------------------------------------------------------------------------------
 

@@ -93,8 +93,8 @@ class SiteBuild:
             self.reuse.record(unit, key, files, extra)
 
     def page_sections(self, page: Page) -> PageSections | None:  # incremental builds only
-        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code) \
-            if self.keys else None
+        return PageSections(self.body_env, page, self.cfg.cache_dir, self.keys.code,
+                            self.keys.page_shared(page)) if self.keys else None
 
     def katex(self) -> KatexRenderer:
         if self._katex is None:

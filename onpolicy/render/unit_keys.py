@@ -90,3 +90,7 @@ class UnitKeys:
 
     def page(self, page: Page) -> str:
         return digest(self._page, page.display_path, page.body)
+
+    def page_shared(self, page: Page) -> str:
+        """What the page's key covers but its own text (render/section_outputs.py)."""
+        return digest(self._page, page.display_path, page.body_offset)

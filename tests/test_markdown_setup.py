@@ -1,0 +1,53 @@
+"""The converter is built from extension instances (render/markdown_setup.py) so that Markdown
+never searches the installed packages' entry points; it must be the converter Markdown builds
+from the extensions' names, with the same settings and the same output."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import markdown
+
+from onpolicy.render.markdown_setup import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS, new_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def by_name() -> markdown.Markdown:
+    return markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG,
+                             output_format="html")
+
+
+def test_the_same_extensions_with_the_same_settings():
+    ours, theirs = new_markdown(), by_name()
+    assert [type(e) for e in ours.registeredExtensions] == \
+        [type(e) for e in theirs.registeredExtensions]
+    assert [e.getConfigs() for e in ours.registeredExtensions] == \
+        [e.getConfigs() for e in theirs.registeredExtensions]
+
+
+def test_the_same_html_for_every_page():
+    sources = sorted((ROOT / "site_src").rglob("*.md"))
+    assert sources
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        ours, theirs = new_markdown(), by_name()
+        assert ours.convert(text) == theirs.convert(text), source
+        assert ours.toc_tokens == theirs.toc_tokens, source
+
+
+def test_no_entry_point_search():
+    """Setting a converter up reads no package's entry points (superfences names
+    pymdownx.highlight; no installed package has an entry point of a pymdownx name, so
+    Markdown would have imported the module, as we do)."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    assert not [ep for ep in metadata.entry_points(group="markdown.extensions")
+                if ep.name.startswith("pymdownx.")]
+    probe = ("import sys; from onpolicy.render.markdown_setup import markdown_to_html; "
+             "markdown_to_html('```python\\nx = 1\\n```\\n'); "
+             "print('importlib.metadata' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
