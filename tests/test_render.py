@@ -16,6 +16,7 @@ from onpolicy.render import RenderError, render_site
 from onpolicy.render import katex as katex_module
 from onpolicy.render.assets import chart_bundle_names
 from onpolicy.render.content import load_content
+from onpolicy.render.figures import page_spec
 from onpolicy.render.templating import num, percent, sci
 from tests.fixtures_results import fake_results, fake_results_meta
 
@@ -230,7 +231,14 @@ def test_chart_placeholders_json_csv_and_numbering(tmp_path):
         figure = json.loads((out / "article" / src).resolve().with_suffix(".json").read_text())
         script = (out / "article" / src).resolve().read_text()
         assert script.startswith("(window.onpolicyCharts=window.onpolicyCharts||{})")
-        assert json.loads(script.split("]=", 1)[1].rstrip(";\n")) == figure
+        loaded = json.loads(script.split("]=", 1)[1].rstrip(";\n"))
+        # what the page loads is the figure JSON, surfaces at 3 significant digits
+        assert loaded == page_spec(figure)
+        for got, full in zip(loaded["data"], figure["data"]):
+            if full["type"] != "surface":
+                assert got == full
+            else:
+                assert got["z"] == [[float(f"{v:.3g}") for v in row] for row in full["z"]]
         assert {t["type"] for t in figure["data"]} <= ALLOWED_TRACES
         assert "template" not in figure["layout"]
         assert (out / f"data/charts/{chart_id}.csv").read_text().startswith("series,x,y")
