@@ -51,3 +51,29 @@ def test_no_entry_point_search():
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_pymdownx_is_set_up_without_urllib_request_and_keeps_its_url_helpers():
+    """markdown_setup imports pymdownx against a stand-in for urllib.request (its import costs
+    ~14 ms of a one-shot build): in a fresh process, converting a page leaves urllib.request
+    unloaded, pymdownx's helpers answer as urllib.request's would, and a later import of
+    urllib.request gets the real module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from onpolicy.render.markdown_setup import markdown_to_html\n"
+        "html, _ = markdown_to_html('# T\\n\\n$x$ and `a`\\n\\n```python\\nx = 1\\n```\\n')\n"
+        "assert 'highlight' in html and 'arithmatex' in html, html\n"
+        "assert 'urllib.request' not in sys.modules\n"
+        "import pymdownx.util as u\n"
+        "import urllib.request as r\n"
+        "assert hasattr(r, 'urlopen')\n"
+        "for p in ('a b/c%d.txt', '/x/y z', 'é'):\n"
+        "    assert u.pathname2url(p) == r.pathname2url(p)\n"
+        "    assert u.url2pathname(r.pathname2url(p)) == r.url2pathname(r.pathname2url(p))\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

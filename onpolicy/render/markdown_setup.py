@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
+import types
 
 import markdown
 
@@ -56,6 +59,27 @@ def new_markdown() -> markdown.Markdown:
     return _Markdown(extensions=built, output_format="html")
 
 
+def _import_pymdownx() -> None:
+    """pymdownx.util imports urllib.request (http.client, email, ssl: ~14 ms of a one-shot
+    build) for two helpers no extension of ours calls, pathname2url and url2pathname. Unless
+    something already loaded it, pymdownx is imported against a stand-in holding the same two
+    functions (as urllib.request defines them: nturl2path's on Windows, quote/unquote
+    elsewhere), which is removed at once: a later `import urllib.request` gets the real one."""
+    if "pymdownx.util" in sys.modules or "urllib.request" in sys.modules:
+        return
+    stand_in = types.ModuleType("urllib.request")
+    if os.name == "nt":
+        from nturl2path import pathname2url, url2pathname
+    else:
+        from urllib.parse import quote as pathname2url, unquote as url2pathname
+    stand_in.pathname2url, stand_in.url2pathname = pathname2url, url2pathname
+    sys.modules["urllib.request"] = stand_in
+    try:
+        import pymdownx.util  # noqa: F401
+    finally:
+        del sys.modules["urllib.request"]
+
+
 _converters = threading.local()
 
 
@@ -64,6 +88,7 @@ def converter() -> markdown.Markdown:
     extensions costs more than converting a caption)."""
     md = getattr(_converters, "md", None)
     if md is None:
+        _import_pymdownx()
         md = _converters.md = new_markdown()
     return md.reset()
 
