@@ -113,13 +113,12 @@ def cpu_workers(cfg: BuildConfig, device: str, jobs: list, units: list) -> tuple
 
     from .local_pool import job_cost
 
-    if device != "cpu" or len(jobs) < 2:
-        return 1, cfg.threads or torch.get_num_threads()
-    budget = cfg.threads or os.cpu_count() or 1
-    if cfg.workers is None and sum(job_cost(j, units) for j in jobs) < POOL_MIN_WORK:
-        return 1, cfg.threads or torch.get_num_threads()
-    workers = max(1, min(cfg.workers or budget, len(jobs)))
-    return workers, max(1, budget // workers)
+    if device == "cpu" and len(jobs) > 1 and (
+            cfg.workers is not None or sum(job_cost(j, units) for j in jobs) >= POOL_MIN_WORK):
+        budget = cfg.threads or os.cpu_count() or 1
+        workers = max(1, min(cfg.workers or budget, len(jobs)))
+        return workers, max(1, budget // workers)
+    return 1, cfg.threads or torch.get_num_threads()
 
 
 def run_local(cfg: BuildConfig, suite: Suite, todo: list[tuple[Experiment, dict]],
