@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from onpolicy import file_digests
-from onpolicy.contract import Experiment, effective_config
+from onpolicy.contract import Experiment, effective_config, sha256
 
 from experiments import data_sources, mnist_files, payloads
 from experiments.fusion_plan import PLAN as FUSION
@@ -361,7 +361,7 @@ def _top_level_names(path: Path) -> set[str]:
     build's file-digest cache (onpolicy/file_digests.py): a build parses no unchanged entry."""
     root = Path(__file__).resolve().parents[1]  # where the build keeps .cache/
     text = path.read_text(encoding="utf-8")
-    key = f"entry-names\0{file_digests.sha256_text(text)}"
+    key = f"entry-names\0{sha256(text)}"
     known = file_digests.recall(root, key)
     if isinstance(known, list):
         return set(known)

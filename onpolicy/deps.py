@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from . import file_digests
+from .contract import sha256
 
 
 class DependencyError(Exception):
@@ -75,7 +76,7 @@ def _imports_of(root: Path, path: Path, module: str) -> frozenset[str]:
     except SyntaxError as err:
         raise DependencyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from err
     names = _imported_names(tree, module, path.name == "__init__.py")
-    if file_digests.sha256_text(text) == digest:  # not written again since it was hashed
+    if sha256(text) == digest:  # not written again since it was hashed
         file_digests.remember(root, key, sorted(names))
     return frozenset(names)
 

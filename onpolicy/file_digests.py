@@ -15,7 +15,6 @@ and a cache that cannot be written only makes the next build slower.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import atomic
+from .contract import sha256
 
 CACHE_FILE = Path(".cache") / "file-digests.json"
 FORMAT = 1
@@ -111,15 +111,6 @@ def forget() -> None:
     _stores.clear()
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def text_sha256(path: Path) -> str:
-    """sha256 of the file's text (as contract.sha256 hashes it: newlines translated)."""
-    return sha256_text(Path(path).read_text(encoding="utf-8"))
-
-
-def bytes_sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    """sha256 of the file's text, as contract.sha256 hashes it (newlines translated)."""
+    return sha256(Path(path).read_text(encoding="utf-8"))

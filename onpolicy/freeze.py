@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import atomic, file_digests, schema
 from .contract import (DEFAULT_SUITE, Experiment, Suite, canonical_json, effective_config,
-                       load_suite, sha256)
+                       file_sha256, load_suite, sha256)
 from .stale_reasons import explain
 from .verified_results import remember_verified, verified_header
 from .config import ROOT, shown
@@ -130,7 +130,7 @@ def _checked_key(path: Path, where: str, root: Path) -> str:
     try:
         info = path.stat()
         if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_RESULT_BYTES:
-            return _file_key(file_digests.digest(root, path, "bytes", file_digests.bytes_sha256))
+            return _file_key(file_digests.digest(root, path, "bytes", file_sha256))
     except OSError:
         pass
     return _file_key(hashlib.sha256(_read_bytes(path, where)).hexdigest())

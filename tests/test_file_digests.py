@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from onpolicy import file_digests, freeze
+from onpolicy.contract import file_sha256, sha256
 from tests.test_freeze import experiments, freeze_all, project, states  # noqa: F401
 
 HOUR_NS = 3600 * 10**9
@@ -25,7 +26,7 @@ def fresh_process():
 def counted(calls: list):
     def compute(path: Path) -> str:
         calls.append(path)
-        return file_digests.bytes_sha256(path)
+        return file_sha256(path)
     return compute
 
 
@@ -61,7 +62,7 @@ def test_an_edit_is_seen(tmp_path: Path):
     file_digests.digest(tmp_path, path, "bytes", counted(calls))
     path.write_text("two")  # same size, new mtime
     assert file_digests.digest(tmp_path, path, "bytes", counted(calls)) == \
-        file_digests.bytes_sha256(path)
+        file_sha256(path)
     assert len(calls) == 2
 
 
@@ -71,13 +72,13 @@ def test_racy_clean_a_rewrite_with_the_same_size_and_mtime_is_seen(tmp_path: Pat
     path = tmp_path / "a.txt"
     path.write_text("one")
     mtime = os.stat(path).st_mtime_ns  # just written: racy
-    assert file_digests.digest(tmp_path, path, "bytes", file_digests.bytes_sha256) == \
-        file_digests.bytes_sha256(path)
+    assert file_digests.digest(tmp_path, path, "bytes", file_sha256) == \
+        file_sha256(path)
     file_digests.save(tmp_path)
     file_digests.forget()
     rewrite_keeping_stat(path, "two", mtime)
-    assert file_digests.digest(tmp_path, path, "bytes", file_digests.bytes_sha256) == \
-        file_digests.bytes_sha256(path) != file_digests.sha256_text("one")
+    assert file_digests.digest(tmp_path, path, "bytes", file_sha256) == \
+        file_sha256(path) != sha256("one")
 
 
 def test_a_damaged_cache_is_ignored(tmp_path: Path):
@@ -86,13 +87,13 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path):
     cache = tmp_path / file_digests.CACHE_FILE
     cache.parent.mkdir(parents=True)
     cache.write_text('{"format": 1, "files": {"bytes\\u0000' + str(path) + '": [1, 2')
-    assert file_digests.digest(tmp_path, path, "bytes", file_digests.bytes_sha256) == \
-        file_digests.bytes_sha256(path)
+    assert file_digests.digest(tmp_path, path, "bytes", file_sha256) == \
+        file_sha256(path)
     cache.write_text(json.dumps({"format": 1, "files": {
         f"bytes\0{path}": [3, os.stat(path).st_mtime_ns, os.stat(path).st_ino, 0, "x"]},
         "derived": {}}))  # another file's size: not used
     file_digests.forget()
-    assert file_digests.digest(tmp_path, path, "bytes", file_digests.bytes_sha256) != "x"
+    assert file_digests.digest(tmp_path, path, "bytes", file_sha256) != "x"
 
 
 def test_freeze_sees_a_result_rewritten_with_the_same_stat(project: Path, tmp_path: Path):

@@ -10,7 +10,7 @@ import pytest
 
 from experiments import suite
 from onpolicy import file_digests
-from onpolicy.contract import Experiment, effective_config
+from onpolicy.contract import Experiment, effective_config, sha256
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def test_a_damaged_entry_in_the_cache_is_parsed_again(tmp_path):
     text = "from somewhere import run, merge\n"
     module.write_text(text, encoding="utf-8")
     root = suite.Path(suite.__file__).resolve().parents[1]
-    file_digests.remember(root, f"entry-names\0{file_digests.sha256_text(text)}", "garbage")
+    file_digests.remember(root, f"entry-names\0{sha256(text)}", "garbage")
     assert {"run", "merge"} <= suite._top_level_names(module)
 
 
