@@ -30,7 +30,6 @@ library versions (`salt`), sealed by a checksum and replaced by each render of t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from functools import partial
@@ -40,6 +39,7 @@ import jinja2
 from jinja2 import nodes
 
 from .. import atomic
+from ..contract import sha256
 from .pages import Page, inline_markdown, markdown_to_html
 
 CUT = re.compile(r"^## ", re.M)
@@ -57,10 +57,6 @@ _CODE: dict[tuple, object] = {}    # (name, source) -> compiled code of a chunk 
 
 class Unsplittable(Exception):
     """The page takes the whole-page path."""
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def cut_jinja(body: str) -> list[tuple[int, str]]:
@@ -125,7 +121,7 @@ class PageSections:
         self.shared = shared  # the page's inputs but its text (no outputs are kept without it)
         self.sources: list[str] = []
         self.facts: list[dict] = []
-        self.path = Path(cache_dir) / "sections" / f"{_sha(page.display_path)[:16]}.json"
+        self.path = Path(cache_dir) / "sections" / f"{sha256(page.display_path)[:16]}.json"
         old = _MEMORY.get(page.display_path)
         if old is None or old.get("salt") != salt:
             old = self._load()
@@ -136,7 +132,7 @@ class PageSections:
     def _load(self) -> dict:
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8"))
-            if entry["check"] == _sha(entry["data"]):
+            if entry["check"] == sha256(entry["data"]):
                 data = json.loads(entry["data"])
                 if data["version"] == VERSION and data["salt"] == self.salt:
                     return data
@@ -151,7 +147,7 @@ class PageSections:
         """(a function giving the chunk's template, its analysis): the analysis from the cache
         when the chunk was seen before, the code only when the chunk is rendered."""
         name = f"{self.page.display_path}#{index}"
-        key = _sha(f"{name}\0{source}")
+        key = sha256(f"{name}\0{source}")
         facts = self.old["chunks"].get(key)
         if facts is None:
             try:
@@ -203,7 +199,7 @@ class PageSections:
         """keys: those of the chunks before this one."""
         reads = set(self.facts[index]["reads"])
         needs = [keys[k] for k in range(index) if reads.intersection(self.facts[k]["stores"])]
-        return _sha(json.dumps([self.salt, self.shared, self.sources[index], needs, before]))
+        return sha256(json.dumps([self.salt, self.shared, self.sources[index], needs, before]))
 
     def output(self, key: str, start: int) -> dict | None:
         """The kept output of a chunk starting at source line `start`, if any."""
@@ -227,7 +223,7 @@ class PageSections:
             return markdown_to_html(text)
         done = []
         for piece in pieces:
-            key = _sha(piece)
+            key = sha256(piece)
             entry = self.new["markdown"].get(key) or self.old["markdown"].get(key)
             if entry is None:
                 entry = list(markdown_to_html(piece))
@@ -243,7 +239,7 @@ class PageSections:
 
     def inline(self, text: str) -> str:
         """inline_markdown(text) (a chart's caption), kept by the sha256 of its text."""
-        key = _sha(text)
+        key = sha256(text)
         html = self.new["inline"].get(key) or self.old["inline"].get(key)
         self.new["inline"][key] = html = html if html is not None else inline_markdown(text)
         return html
@@ -253,13 +249,13 @@ class PageSections:
         _MEMORY[self.page.display_path] = self.new
         for (name, source) in list(_CODE):  # keep only this page's current chunks
             if name.startswith(f"{self.page.display_path}#") and \
-                    _sha(f"{name}\0{source}") not in self.new["chunks"]:
+                    sha256(f"{name}\0{source}") not in self.new["chunks"]:
                 del _CODE[(name, source)]
         if self.new == self.old:
             return
         data = json.dumps(self.new, separators=(",", ":"))
         try:
-            atomic.write_text(self.path, json.dumps({"check": _sha(data), "data": data}),
+            atomic.write_text(self.path, json.dumps({"check": sha256(data), "data": data}),
                               durable=False)  # sealed by its checksum: no fsync needed
         except OSError:
             pass
