@@ -95,9 +95,9 @@ def instrument(timers: Timers) -> None:
     timers.wrap(training, "forward", forward_kind)
     timers.wrap(torch.Tensor, "backward", "backward")
     timers.wrap(torch.optim.Adam, "step", "Adam step")
-    timers.wrap(fused.Step, "__call__", "rest of the step")
-    timers.wrap(fused, "evaluate", "evaluation")
-    timers.wrap(fused, "_draws", "contexts and uniforms")
+    timers.wrap(training.Step, "__call__", "rest of the step")
+    timers.wrap(training, "evaluate", "evaluation")
+    timers.wrap(training, "_draws", "contexts and uniforms")
     timers.wrap(estimators, "measure", "estimator measurements")
     timers.wrap(estimators, "forward", forward_kind)
 

@@ -25,8 +25,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic
-from .contract import canonical_json, sha256
+from . import atomic, file_digests
+from .contract import canonical_json, file_sha256, sha256
 
 RENDER_ENGINE = Path(__file__).resolve().parent / "render"
 JS_PACKAGES = ("katex", "chart.js", "plotly.js-gl3d-dist-min")
@@ -38,9 +38,12 @@ def digest(*parts) -> str:
     return sha256(canonical_json(parts, default=str))
 
 
-def tree_digest(*roots: Path, suffixes: tuple[str, ...] = ()) -> str:
+def tree_digest(*roots: Path, suffixes: tuple[str, ...] = (),
+                cache_root: Path | None = None) -> str:
     """sha256 over the relative paths and bytes of every file under roots (files may be
-    given too); __pycache__ and .pyc are left out; suffixes, if given, filter the files."""
+    given too); __pycache__ and .pyc are left out; suffixes, if given, filter the files.
+    cache_root: take each file's sha256 from that project's file_digests (by its stat)
+    instead of reading it: a prose edit's build then reads only the edited file."""
     h = hashlib.sha256()
     for root in roots:
         root = Path(root)
@@ -50,7 +53,8 @@ def tree_digest(*roots: Path, suffixes: tuple[str, ...] = ()) -> str:
                     or (suffixes and path.suffix not in suffixes)):
                 continue
             h.update(f"{path.relative_to(root) if path != root else path.name}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            h.update(hashlib.sha256(path.read_bytes()).digest() if cache_root is None else
+                     bytes.fromhex(file_digests.digest(cache_root, path, "bytes", file_sha256)))
     return h.hexdigest()
 
 
@@ -138,10 +142,11 @@ def source_commit(cfg) -> str | None:
 
 
 def site_key(cfg, found) -> str:
-    return digest(MANIFEST_VERSION, tree_digest(cfg.src_dir), tree_digest(cfg.templates_dir),
-                  tree_digest(cfg.static_dir), tree_digest(RENDER_ENGINE),
-                  package_versions(cfg.node_modules), render_settings(cfg), results_digest(found),
-                  source_commit(cfg))
+    trees = [tree_digest(folder, cache_root=cfg.root)
+             for folder in (cfg.src_dir, cfg.templates_dir, cfg.static_dir, RENDER_ENGINE)]
+    file_digests.save(cfg.root)
+    return digest(MANIFEST_VERSION, *trees, package_versions(cfg.node_modules),
+                  render_settings(cfg), results_digest(found), source_commit(cfg))
 
 
 def signature(path: Path) -> list[int]:

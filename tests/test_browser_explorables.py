@@ -91,6 +91,7 @@ def test_brake_draws_the_closed_form_and_marks_the_bottom(browser, site_url):
         page.keyboard.press("ArrowRight")
     page.focus("#explore-brake-use-c")
     page.keyboard.press("Space")
+    assert page.is_enabled("#explore-brake-c")  # by the tick itself, not the next redraw
     page.focus("#explore-brake-c")
     for _ in range(10):
         page.keyboard.press("ArrowLeft")

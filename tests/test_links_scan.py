@@ -6,6 +6,8 @@ TRICKY = """<!doctype html><html><head>
 <script src="../static/js/site.js" defer></script>
 <script>var s = '<a href="nope.html" id="fake">';</script>
 <style>a[href="x"] { color: red }</style>
+<SCRIPT type="text/x-demo">var u = '<a href="upper-script.html" id="fake2">';</ScRiPt >
+<Style>a[href="y"] { color: blue }</STYLE>
 </head><body>
 <!-- <a href="commented.html" id="gone"> -->
 <h2 id="a-b">Title</h2><a name=old-anchor></a>
@@ -34,6 +36,7 @@ def test_scan_matches_the_html_parser():
     assert fast.ids == ref.ids
     assert fast.links == ref.links
     assert "fake" not in fast.ids and "nope.html" not in fast.links
+    assert "fake2" not in fast.ids and "upper-script.html" not in fast.links
     assert "q.html?a=1&b=2" in fast.links and "single.html#frag" in fast.links
     assert {"cust", "multi-line"} <= fast.ids and "upper.html" in fast.links
     assert "not-a-link-tag.html" not in fast.links

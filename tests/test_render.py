@@ -465,6 +465,20 @@ def test_katex_output_is_made_valid_html(tmp_path):
     assert '.katex .pua-e020::before{content:"\\e020"}' in css
 
 
+def test_negative_heights_go_only_where_a_property_starts():
+    """valid_html drops "height:-..." only as a property of its own, as the look-behind
+    pattern (?<![\\w-])height:-... did: not inside "line-height:-" or "xheight:-"."""
+    from onpolicy.render.katex import valid_html
+    cases = {'style="height:-0.5em;"': 'style=""',
+             'a;height:-1.25em': 'a;',
+             'line-height:-1em;': 'line-height:-1em;',
+             '_height:-1em; éheight:-2em; 1height:-3em;': '_height:-1em; éheight:-2em; 1height:-3em;',
+             'top:0; height:-2em;vertical-align:0': 'top:0; vertical-align:0',
+             'height:-2em': ''}
+    for given, expected in cases.items():
+        assert valid_html.__wrapped__(given) == expected, given
+
+
 def test_quick_and_stale_builds_say_so_on_the_page(tmp_path):
     results = fake_results()
     pages = {"p.md": page("x\n")}
@@ -540,3 +554,17 @@ def test_reading_time_counts_the_main_line_and_the_appendices_apart(tmp_path):
     assert "typo.md:1" in message and "'apendix-'" in message and "no heading" in message
     bad = {"num.md": page(body, title="Num", extra=ARTICLE_META + "reading_until: 3\n")}
     assert "reading_until" in render_error(tmp_path, bad, article_modules=False)
+
+
+def test_last_paragraph_open_is_the_last_regex_match():
+    """The backward search finds what max(PARAGRAPH_OPEN.finditer(html, 0, end)) found."""
+    import random
+    from onpolicy.render.body import PARAGRAPH_OPEN, _last_paragraph_open
+    rng = random.Random(0)
+    bits = ["<p>", "<p class=x>", "<pre>", "<p\n>", "</p>", "x", "<p", "%%FIGURE-1%%", "<P>"]
+    for _ in range(2000):
+        html = "".join(rng.choice(bits) for _ in range(rng.randint(0, 12)))
+        for end in range(len(html) + 1):
+            expected = max((m.start() for m in PARAGRAPH_OPEN.finditer(html, 0, end)),
+                           default=-1)
+            assert _last_paragraph_open(html, end) == expected, (html, end)

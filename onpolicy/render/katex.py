@@ -268,7 +268,9 @@ def find_math(fragment: str) -> list[tuple[re.Match, Formula]]:
 
 
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
-NEGATIVE_HEIGHT = re.compile(r"(?<![\w-])height:-[0-9.]+em;?")
+# "height:-1em", not "line-height:-1em": the look-behind sits after a literal "h" (the regex
+# engine then jumps from one "h" to the next: 20x faster than (?<![\w-])height:-...)
+NEGATIVE_HEIGHT = re.compile(r"h(?<![\w-]h)eight:-[0-9.]+em;?")
 
 
 @functools.lru_cache(maxsize=4096)  # one page repeats formulas; serve renders it again and again

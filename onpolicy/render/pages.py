@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
-
+from .. import file_digests
 from ..config import shown
 from .errors import RenderError
-from .front_matter import MAX_FRONT_MATTER_BYTES, FrontMatterLoader, check_macros
+from .front_matter import MAX_FRONT_MATTER_BYTES, YamlError, check_macros, load_yaml
 from .markdown_setup import (converter, inline_markdown,  # noqa: F401 (used from pages)
                              markdown_to_html, new_markdown)
 
@@ -85,12 +84,14 @@ def read_source(path: Path, display_path: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)  # serve reads every page's front matter again on each build
-def _parsed_yaml(front: str):
-    return yaml.load(front, Loader=FrontMatterLoader)
+def _parsed_yaml(front: str, root: Path | None):
+    return load_yaml(front, root)
 
 
-def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
-    """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body)."""
+def split_front_matter(text: str, display_path: str,
+                       root: Path | None = None) -> tuple[dict, str, int]:
+    """'---\\nyaml\\n---\\nbody' -> (meta, body, lines before the body). root: the project
+    whose cache of parsed YAML texts to use (None: parse every time)."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise RenderError.at(display_path, 1, "missing front matter: the file must start with "
@@ -104,15 +105,15 @@ def split_front_matter(text: str, display_path: str) -> tuple[dict, str, int]:
                              f"most {MAX_FRONT_MATTER_BYTES // 1024} KB (the page's text goes "
                              "after the closing '---')")
     try:
-        meta = copy.deepcopy(_parsed_yaml(front)) or {}
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        if err.context_mark and mark.line >= end - 1:  # hit the end: point at what was left open
-            mark = err.context_mark
-        line = mark.line + 2 if mark else 1  # +1: the opening '---'; +1: 0-based
+        meta = copy.deepcopy(_parsed_yaml(front, root)) or {}
+    except YamlError as err:
+        if err.problem_line is None and err.context_line is None:
+            raise RenderError.at(display_path, 1, f"front matter YAML: {err}") from None
+        mark = err.problem_line if err.problem_line is not None else err.context_line
+        if err.context_line is not None and mark >= end - 1:  # hit the end: point at what
+            mark = err.context_line                           # was left open
+        line = mark + 2  # +1: the opening '---'; +1: 0-based
         raise RenderError.at(display_path, line, f"front matter YAML: {err.problem}") from None
-    except yaml.YAMLError as err:
-        raise RenderError.at(display_path, 1, f"front matter YAML: {err}") from None
     if not isinstance(meta, dict):
         raise RenderError.at(display_path, 2, "front matter must be a YAML mapping (key: value)")
     return meta, "".join(lines[end + 1:]), end + 1
@@ -153,10 +154,12 @@ def _check_meta(meta: dict, text: str, display_path: str) -> None:
     check_macros(meta.get("macros"), display_path, _field_line(text, "macros"))
 
 
-def load_page(path: Path, display_path: str, name: str | None = None) -> Page:
-    """name: the page's name when it is not the file stem (a folder's index.md)."""
+def load_page(path: Path, display_path: str, name: str | None = None,
+              root: Path | None = None) -> Page:
+    """name: the page's name when it is not the file stem (a folder's index.md); root: the
+    project whose cache of parsed front matter to use."""
     text = read_source(path, display_path)
-    meta, body, offset = split_front_matter(text, display_path)
+    meta, body, offset = split_front_matter(text, display_path, root)
     _check_meta(meta, text, display_path)
     stem = name or path.stem
     if stem == "index":
@@ -189,10 +192,11 @@ def load_pages(src_dir: Path, display_root: Path, drafts: bool) -> list[Page]:
     """Every page of src_dir (see page_sources), sorted by order/date."""
     pages = []
     for path, name in page_sources(src_dir):
-        page = load_page(path, shown(path, display_root), name)
+        page = load_page(path, shown(path, display_root), name, display_root)
         if page.draft and not drafts:
             continue
         pages.append(page)
+    file_digests.save(display_root)  # front matter parsed for the first time, if any
     slugs: dict[str, str] = {}
     for page in pages:
         if page.out_path in slugs:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import yaml
-
+from .. import file_digests
 from ..config import shown
 from ..incremental import git_output
 from .errors import RenderError
-from .front_matter import FrontMatterLoader, check_macros
+from .front_matter import YamlError, check_macros, load_yaml
 from .pages import read_source
 
 SETTINGS_FILE = "_site.yaml"   # site-wide settings in src_dir: title, description, author, ...
@@ -23,12 +22,15 @@ def load_settings(src_dir: Path, root: Path) -> dict:
     if not path.is_file():
         return dict(DEFAULT_SETTINGS)
     try:
-        loaded = yaml.load(read_source(path, shown(path, root)), Loader=FrontMatterLoader) or {}
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 1
+        loaded = load_yaml(read_source(path, shown(path, root)), root) or {}
+    except YamlError as err:
+        if err.problem_line is None and err.context_line is None:
+            raise RenderError.at(shown(path, root), 1, f"YAML: {err}") from None
+        line = err.problem_line + 1 if err.problem_line is not None else 1
         raise RenderError.at(shown(path, root), line, f"YAML: {err.problem}") from None
     if not isinstance(loaded, dict):
         raise RenderError.at(shown(path, root), 1, "must be a YAML mapping")
+    file_digests.save(root)  # the settings' YAML, if it was parsed for the first time
     check_macros(loaded.get("macros"), shown(path, root), 1)
     return {**DEFAULT_SETTINGS, **loaded}
 

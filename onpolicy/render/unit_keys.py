@@ -70,19 +70,19 @@ class UnitKeys:
     def __init__(self, cfg, pages: list[Page], settings: dict, result_keys: dict[str, str]):
         self.result_keys = result_keys
         results_key = digest(result_keys)
-        engine = tree_digest(RENDER_ENGINE)
+        engine = tree_digest(RENDER_ENGINE, cache_root=cfg.root)
         versions = library_versions()
         self.code = digest("code", engine, versions, sys.version)  # how a source renders
-        self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",))
+        self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",), cache_root=cfg.root)
         self.results = digest("results", results_key, engine)
-        self.assets = digest("assets", tree_digest(cfg.static_dir),
+        self.assets = digest("assets", tree_digest(cfg.static_dir, cache_root=cfg.root),
                              package_versions(cfg.node_modules), versions, engine)
         self._chart = digest("chart", self.content, sorted(result_keys), engine, versions)
         self.facts = digest("facts", self.content, results_key, engine, versions, sys.version)
         fronts = [[p.name, p.display_path, p.meta] for p in pages]
-        self._page = digest("page", engine, tree_digest(cfg.templates_dir), settings, fronts,
-                            self.content, results_key, self.assets, render_settings(cfg),
-                            source_commit(cfg))
+        templates = tree_digest(cfg.templates_dir, cache_root=cfg.root)
+        self._page = digest("page", engine, templates, settings, fronts, self.content,
+                            results_key, self.assets, render_settings(cfg), source_commit(cfg))
 
     def chart(self, chart_id: str, used: list[str]) -> str:
         """used: the results the chart read (as recorded when it was built)."""

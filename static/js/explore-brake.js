@@ -198,6 +198,8 @@
         fmt(expectedGradient(X_MAX, v.r, v.eps, v.c)) + " at x = 8. " +
         describe(v.r, v.eps, v.c, zeros);
     }
+    // at once, not in the next frame's draw: a keystroke right after the tick must reach c
+    check.addEventListener("change", function () { c.input.disabled = !check.checked; });
     kit.redrawOn([r.input, eps.input, c.input, check], draw);
   }
 
