@@ -11,11 +11,11 @@ folder to the newest VERIFIED_KEPT, so edits of results do not grow .cache/ with
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from . import atomic, schema
+from .contract import canonical_json, sha256
 
 VERIFIED_DIR = Path(".cache") / "verified-results"
 HEADER_FIELDS = {"schema": int, "experiment": str, "inputs_hash": str, "inputs": dict,
@@ -24,8 +24,7 @@ VERIFIED_KEPT = 400   # about ten versions of each of today's 42 result files, ~
 
 
 def _checksum(header: dict) -> str:
-    text = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256(canonical_json(header))
 
 
 def verified_path(root: Path, key: str) -> Path:

@@ -28,6 +28,7 @@ import jinja2
 from jinja2.bccache import Bucket
 
 from .. import atomic
+from ..contract import sha256
 
 FACTS_KEPT = 8
 
@@ -62,10 +63,6 @@ def decode(data):
     return CONTAINERS[tag](decode(v) for v in items)
 
 
-def _checksum(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class FactsCache:
     def __init__(self, cache_dir: Path):
         self.folder = Path(cache_dir) / "facts"
@@ -77,7 +74,7 @@ class FactsCache:
         """The facts stored under key, or None (no entry, or a damaged one)."""
         try:
             entry = json.loads(self.path(key).read_text(encoding="utf-8"))
-            if entry["key"] != key or entry["check"] != _checksum(entry["facts"]):
+            if entry["key"] != key or entry["check"] != sha256(entry["facts"]):
                 return None
             facts = decode(json.loads(entry["facts"]))
             return facts if type(facts) is dict else None
@@ -92,7 +89,7 @@ class FactsCache:
             return False
         try:
             atomic.write_text(self.path(key), json.dumps(
-                {"key": key, "check": _checksum(text), "facts": text}))
+                {"key": key, "check": sha256(text), "facts": text}))
             atomic.keep_newest(self.folder, "*.json", FACTS_KEPT)
         except OSError:
             return False
@@ -108,7 +105,7 @@ def environment_tag(env: jinja2.Environment) -> str:
                 env.newline_sequence, env.keep_trailing_newline,
                 getattr(env.autoescape, "__qualname__", env.autoescape),
                 env.optimized, sorted(env.extensions), sorted(env.filters), sorted(env.tests)]
-    return _checksum(json.dumps(settings, default=str))[:16]
+    return sha256(json.dumps(settings, default=str))[:16]
 
 
 class TemplateCache(jinja2.BytecodeCache):
