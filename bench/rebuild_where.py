@@ -24,6 +24,7 @@ STAGES = [
     ("freeze check of every result (pipeline.statuses)", "onpolicy.pipeline", "statuses"),
     ("  check a result file (freeze.open_result)", "onpolicy.freeze", "open_result"),
     ("  import graphs, source hashes (source_digests)", "onpolicy.freeze", "source_digests"),
+    ("folder digests (incremental.folder_digests)", "onpolicy.incremental", "folder_digests"),
     ("site key (incremental.site_key)", "onpolicy.incremental", "site_key"),
     ("render into a new directory (pipeline._render)", "onpolicy.pipeline", "_render"),
     ("  parse result payloads (ResultFile.document)", "onpolicy.freeze", "ResultFile.document"),

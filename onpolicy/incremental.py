@@ -141,12 +141,21 @@ def source_commit(cfg) -> str | None:
     return git_output(cfg.root, ["log", "-1", "--format=%H", "--", str(cfg.src_dir)])
 
 
-def site_key(cfg, found) -> str:
-    trees = [tree_digest(folder, cache_root=cfg.root)
-             for folder in (cfg.src_dir, cfg.templates_dir, cfg.static_dir, RENDER_ENGINE)]
+def folder_digests(cfg) -> dict[str, str]:
+    """tree_digest of the render's input folders, once per build: the site key and the unit
+    keys (render/unit_keys.py) both use them."""
+    folders = {"src": cfg.src_dir, "templates": cfg.templates_dir, "static": cfg.static_dir,
+               "engine": RENDER_ENGINE}
+    digests = {name: tree_digest(folder, cache_root=cfg.root) for name, folder in folders.items()}
     file_digests.save(cfg.root)
-    return digest(MANIFEST_VERSION, *trees, package_versions(cfg.node_modules),
-                  render_settings(cfg), results_digest(found), source_commit(cfg))
+    return digests
+
+
+def site_key(cfg, found, folders: dict[str, str]) -> str:
+    """folders: folder_digests(cfg)."""
+    return digest(MANIFEST_VERSION, folders["src"], folders["templates"], folders["static"],
+                  folders["engine"], package_versions(cfg.node_modules), render_settings(cfg),
+                  results_digest(found), source_commit(cfg))
 
 
 def signature(path: Path) -> list[int]:
@@ -215,10 +224,12 @@ class Reuse:
     (previous) into the new one when its key is unchanged and its files are the ones that
     build wrote; `record` notes what was rendered, for the next build's manifest."""
 
-    def __init__(self, previous: Manifest, previous_dir: Path, result_keys: dict[str, str]):
+    def __init__(self, previous: Manifest, previous_dir: Path, result_keys: dict[str, str],
+                 folders: dict[str, str]):
         self.previous = previous
         self.previous_dir = Path(previous_dir)
         self.result_keys = result_keys               # experiment name -> digest
+        self.folders = folders                       # folder_digests of this build
         self.results_key = digest(result_keys)
         self.units: dict[str, dict] = {}
         self.reused: list[str] = []

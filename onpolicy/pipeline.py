@@ -187,15 +187,15 @@ def _not_trained(cfg: BuildConfig, found: list[freeze.Status], trained: list[str
             for s in found if not s.fresh and s.name not in trained]
 
 
-def _render(cfg: BuildConfig, results, meta, key: str, previous, found, unusable,
-            lock, log) -> tuple:
+def _render(cfg: BuildConfig, results, meta, key: str, folders: dict[str, str], previous,
+            found, unusable, lock, log) -> tuple:
     """Render into a temporary directory, reusing unchanged units of the current site, and
     swap it in; the manifest of what it holds is saved after the swap.
     Returns (warnings, units rendered)."""
     from .render import RenderError, render_site  # late: a no-op build never loads the renderer
     from .render.links import check_links
 
-    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.result_digests(found))
+    reuse = incremental.Reuse(previous, cfg.out_dir, incremental.result_digests(found), folders)
     tmp = atomic.new_temp_dir(cfg.out_dir, lock)
     try:
         warnings = render_site(cfg, results, meta, tmp, reuse=reuse) or []
@@ -248,14 +248,15 @@ def build(cfg: BuildConfig, log=None) -> BuildReport:
         for warning in report.warnings:  # before the render: its errors may come from these
             log(f"warning: {warning}")
         results, meta = _load_results(cfg, found, report)
-        key = incremental.site_key(cfg, found)
+        folders = incremental.folder_digests(cfg)
+        key = incremental.site_key(cfg, found, folders)
         previous = incremental.load_manifest(cfg)
         if incremental.unchanged(cfg, key, previous):
             report.site_unchanged = True
             render_warnings = previous.warnings
             log(f"{shown(cfg.out_dir, cfg.root)}/ is up to date: nothing rendered")
         else:
-            render_warnings, report.rendered = _render(cfg, results, meta, key, previous,
+            render_warnings, report.rendered = _render(cfg, results, meta, key, folders, previous,
                                                        found, unusable, lock, log)
             log(f"rendered {len(report.rendered)} unit(s) (assets, results, charts, pages); "
                 "the others were unchanged and reused")

@@ -4,6 +4,7 @@ checks of values that several files share."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -37,20 +38,16 @@ def load_yaml(text: str, root: Path | None):
     return value
 
 
-_version: list[str] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _parser_version() -> str:
     """What the parse depends on besides the text: the loader's code and PyYAML's files
     (found without importing it)."""
-    if not _version:
-        loader = Path(__file__).with_name("yaml_loader.py")
-        spec = importlib.util.find_spec("yaml")
-        origin = spec.origin if spec and spec.origin else ""
-        stat = os.stat(origin) if origin else None
-        _version.append(sha256(loader.read_text(encoding="utf-8")) + f"\0{origin}\0"
-                        + (f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "") + "\0")
-    return _version[0]
+    loader = Path(__file__).with_name("yaml_loader.py")
+    spec = importlib.util.find_spec("yaml")
+    origin = spec.origin if spec and spec.origin else ""
+    stat = os.stat(origin) if origin else None
+    return (sha256(loader.read_text(encoding="utf-8")) + f"\0{origin}\0"
+            + (f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "") + "\0")
 
 
 _UNSUPPORTED = object()

@@ -47,7 +47,7 @@ class SiteBuild:
         self.body_env = body_environment(cfg.cache_dir)
         self.layout_env = layout_environment(cfg.templates_dir, cfg.cache_dir)
         self.reuse = reuse
-        self.keys = UnitKeys(cfg, self.pages, self.settings, reuse.result_keys) if reuse else None
+        self.keys = UnitKeys(cfg, self.pages, self.settings, reuse) if reuse else None
         self._content: Content | None = None
         self._facts: NamedMapping | None = None
         self._charts: dict[str, ChartFiles] = {}

@@ -24,8 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from ..incremental import (RENDER_ENGINE, digest, package_versions, render_settings,
-                           source_commit, tree_digest)
+from ..incremental import digest, package_versions, render_settings, source_commit, tree_digest
 from .pages import Page
 
 LIBRARIES = ("jinja2", "markdown", "pymdown-extensions", "pygments", "plotly", "PyYAML")
@@ -67,21 +66,22 @@ def library_versions() -> dict[str, str | None]:
 
 
 class UnitKeys:
-    def __init__(self, cfg, pages: list[Page], settings: dict, result_keys: dict[str, str]):
-        self.result_keys = result_keys
-        results_key = digest(result_keys)
-        engine = tree_digest(RENDER_ENGINE, cache_root=cfg.root)
+    def __init__(self, cfg, pages: list[Page], settings: dict, reuse):
+        """reuse: this build's incremental.Reuse, with its results' digests and the digests of
+        the input folders that the site key was taken over (folder_digests)."""
+        self.result_keys, results_key = reuse.result_keys, reuse.results_key
+        folders = reuse.folders
+        engine = folders["engine"]
         versions = library_versions()
         self.code = digest("code", engine, versions, sys.version)  # how a source renders
         self.content = tree_digest(Path(cfg.src_dir), suffixes=(".py",), cache_root=cfg.root)
         self.results = digest("results", results_key, engine)
-        self.assets = digest("assets", tree_digest(cfg.static_dir, cache_root=cfg.root),
+        self.assets = digest("assets", folders["static"],
                              package_versions(cfg.node_modules), versions, engine)
-        self._chart = digest("chart", self.content, sorted(result_keys), engine, versions)
+        self._chart = digest("chart", self.content, sorted(self.result_keys), engine, versions)
         self.facts = digest("facts", self.content, results_key, engine, versions, sys.version)
         fronts = [[p.name, p.display_path, p.meta] for p in pages]
-        templates = tree_digest(cfg.templates_dir, cache_root=cfg.root)
-        self._page = digest("page", engine, templates, settings, fronts, self.content,
+        self._page = digest("page", engine, folders["templates"], settings, fronts, self.content,
                             results_key, self.assets, render_settings(cfg), source_commit(cfg))
 
     def chart(self, chart_id: str, used: list[str]) -> str:
