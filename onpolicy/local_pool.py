@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -37,9 +36,7 @@ def _train(number: int, job: fusion.Job, units: list) -> tuple[list, float]:
     def progress(done: int, total: int) -> None:
         _PROGRESS.put((number, done, total))
 
-    start = time.perf_counter()
-    outputs = fusion.run_job(job, units, progress)
-    return outputs, time.perf_counter() - start
+    return fusion.timed_run_job(job, units, progress)
 
 
 def job_cost(job: fusion.Job, units: list) -> float:

@@ -13,7 +13,6 @@ import importlib
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from . import freeze
@@ -123,8 +122,6 @@ def execute_job(job, units: list[RunUnit], threads: int, sources: dict[str, str]
         for i in job.units:
             importlib.import_module(units[i].entry)
         check_sources(sources)
-        start = time.perf_counter()
-        outputs = fusion.run_job(job, units)
-        seconds = time.perf_counter() - start
+        outputs, seconds = fusion.timed_run_job(job, units)
     return {"outputs": outputs, "seconds": seconds, "info": worker_info(device),
             "node": _node_id()}

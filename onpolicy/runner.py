@@ -10,7 +10,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -159,13 +158,12 @@ def run_local(cfg: BuildConfig, suite: Suite, todo: list[tuple[Experiment, dict]
         else:
             for job in ledger.jobs:
                 outer.set_postfix_str(job.describe(ledger.units)[:60])
-                start = time.perf_counter()
                 bar, progress = _step_bar(job.describe(ledger.units)[:60], 1)
                 try:
-                    outputs = fusion.run_job(job, ledger.units, progress)
+                    outputs, seconds = fusion.timed_run_job(job, ledger.units, progress)
                 finally:
                     bar.close()
-                done(job, outputs, time.perf_counter() - start)
+                done(job, outputs, seconds)
     finally:
         outer.close()
     sys.stdout.flush()
